@@ -1,0 +1,40 @@
+// http-01 challenge publishers (RFC 8555 section 8.3).
+#ifndef BULKHEAD_CHALLENGE_HTTP01_H_
+#define BULKHEAD_CHALLENGE_HTTP01_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "util/result.h"
+
+namespace bulkhead::challenge {
+
+// Publisher makes a key authorization available for one token and takes it
+// away again. Contract: Publish refuses a token that is not base64url (it
+// becomes a file name); Remove of an unknown token is not an error; the
+// destructor removes everything still published, so tokens never outlive the
+// run, also on failure.
+class Publisher {
+ public:
+  virtual ~Publisher() = default;
+  virtual Status Publish(std::string_view token, std::string_view key_authorization) = 0;
+  virtual Status Remove(std::string_view token) = 0;
+  // Describe names the mechanism for messages ("webroot /var/www").
+  virtual std::string Describe() const = 0;
+};
+
+// NewDirectoryPublisher writes <dir>/<token> files (mode 0644, atomically).
+// With `webroot` true, <dir> is <root>/.well-known/acme-challenge and is
+// created if missing; otherwise `root` itself must exist.
+Result<std::unique_ptr<Publisher>> NewDirectoryPublisher(const std::string& root, bool webroot);
+
+// NewStandalonePublisher listens on `addr_port` ("0.0.0.0:80", "[::1]:8080",
+// "127.0.0.1:5002") and answers GET /.well-known/acme-challenge/<token> with
+// the key authorization (text/plain), 404 otherwise, until destroyed. Reads
+// at most 8 KiB of request per connection with a 10 s timeout.
+Result<std::unique_ptr<Publisher>> NewStandalonePublisher(const std::string& addr_port);
+
+}  // namespace bulkhead::challenge
+
+#endif  // BULKHEAD_CHALLENGE_HTTP01_H_

@@ -1,0 +1,97 @@
+// The certificate store: versioned directories and an atomically switched
+// `live` symlink per certificate, so a reader never sees a new certificate
+// with an old key, and old versions stay for rollback.
+//
+// Layout under <root> (normally <state-dir>/certs):
+//   <name>/settings.json     what `issue` was asked, so `renew` can repeat it
+//   <name>/lock              flock(2) target: one run per certificate
+//   <name>/<n>/              version n (1, 2, ...), mode 0700:
+//       privkey.pem (0600), cert.pem, chain.pem, fullchain.pem (0644)
+//   <name>/live -> <n>       relative symlink, replaced by rename(2)
+#ifndef BULKHEAD_STORE_CERT_STORE_H_
+#define BULKHEAD_STORE_CERT_STORE_H_
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/fs.h"
+#include "util/result.h"
+#include "util/secret.h"
+
+namespace bulkhead::store {
+
+// kKeepVersions is how many version directories survive a commit: enough to
+// roll back past a bad deploy or two, small enough to stay tidy.
+inline constexpr int kKeepVersions = 5;
+
+// IsValidCertName reports whether `name` is usable as a directory name:
+// 1..100 chars of [A-Za-z0-9._-], not starting with '.'.
+bool IsValidCertName(std::string_view name);
+
+// DefaultCertName derives a certificate name from its first identifier
+// ("*.example.com" -> "_.example.com"; ':' in IPv6 -> '_').
+std::string DefaultCertName(std::string_view first_identifier);
+
+// CertFiles is one complete certificate set to commit.
+struct CertFiles {
+  Secret privkey_pem;         // Empty when the key is not ours (issue --csr).
+  std::string cert_pem;       // Leaf only.
+  std::string chain_pem;      // Intermediates only.
+  std::string fullchain_pem;  // Leaf followed by intermediates.
+};
+
+// LiveSet is what `live` points at.
+struct LiveSet {
+  int version = 0;
+  std::string dir;        // Absolute path of the version directory.
+  std::string cert_pem;
+  std::string fullchain_pem;
+  bool has_key = false;   // privkey.pem exists.
+};
+
+// CertStore owns <root>. Contract: Commit either makes the new set live
+// complete or leaves the old one live; it never modifies an existing version
+// directory. Lock must be held around any Commit for the same name.
+class CertStore {
+ public:
+  explicit CertStore(std::string root) : root_(std::move(root)) {}
+
+  const std::string& root() const { return root_; }
+  std::string CertDir(std::string_view name) const;
+
+  // Lock takes the per-certificate lock (creating the directory, 0700).
+  // With wait=false a held lock is an immediate error naming the file.
+  Result<FileLock> Lock(std::string_view name, bool wait) const;
+
+  // LoadSettings returns settings.json; ErrorCode::kNotFound if the
+  // certificate is not managed.
+  Result<nlohmann::json> LoadSettings(std::string_view name) const;
+  Status SaveSettings(std::string_view name, const nlohmann::json& settings) const;
+
+  // LoadLive reads the live set; ErrorCode::kNotFound if none yet.
+  Result<LiveSet> LoadLive(std::string_view name) const;
+
+  // ReadLiveKey returns the live privkey.pem (for --reuse-key and
+  // revoke --with-cert-key); kNotFound if there is none.
+  Result<Secret> ReadLiveKey(std::string_view name) const;
+
+  // Commit writes `files` into a new version directory (highest existing + 1),
+  // fsyncs, switches `live` atomically, then prunes versions beyond
+  // kKeepVersions (never the live one). Leftover temporary entries from an
+  // interrupted earlier commit are removed first. Returns the new version.
+  Result<int> Commit(std::string_view name, const CertFiles& files) const;
+
+  // List returns the managed certificate names (those with settings.json),
+  // sorted.
+  Result<std::vector<std::string>> List() const;
+
+ private:
+  std::string root_;
+};
+
+}  // namespace bulkhead::store
+
+#endif  // BULKHEAD_STORE_CERT_STORE_H_

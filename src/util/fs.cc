@@ -1,0 +1,238 @@
+#include "util/fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+namespace bulkhead {
+namespace {
+
+std::string ErrnoText(int err) { return std::strerror(err); }
+
+Status WriteAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return Err("writing {}: {}", path, ErrnoText(errno));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return OkStatus();
+}
+
+std::string RandomSuffix() {
+  std::random_device rd;
+  return fmt::format("{:08x}{:08x}", rd(), rd());
+}
+
+}  // namespace
+
+void ScopedFd::reset(int fd) {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+  fd_ = fd;
+}
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) {
+    return ".";
+  }
+  if (slash == 0) {
+    return "/";
+  }
+  return path.substr(0, slash);
+}
+
+Result<std::string> ReadFileCapped(const std::string& path, size_t max_bytes) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd.valid()) {
+    int err = errno;
+    return ErrCode(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kFailure, "reading {}: {}",
+                   path, ErrnoText(err));
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) {
+    return Err("reading {}: {}", path, ErrnoText(errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Err("reading {}: not a regular file", path);
+  }
+  if (static_cast<size_t>(st.st_size) > max_bytes) {
+    return Err("reading {}: file is {} bytes, more than the limit of {}", path, st.st_size,
+               max_bytes);
+  }
+  std::string out;
+  out.resize(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  // The file may grow while we read; read one byte past the size to notice.
+  for (;;) {
+    if (got == out.size()) {
+      if (out.size() >= max_bytes + 1) {
+        return Err("reading {}: file grew beyond the limit of {} bytes", path, max_bytes);
+      }
+      out.resize(std::min(max_bytes + 1, out.size() + 4096));
+    }
+    ssize_t n = ::read(fd.get(), out.data() + got, out.size() - got);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return Err("reading {}: {}", path, ErrnoText(errno));
+    }
+    if (n == 0) {
+      break;
+    }
+    got += static_cast<size_t>(n);
+  }
+  if (got > max_bytes) {
+    return Err("reading {}: file grew beyond the limit of {} bytes", path, max_bytes);
+  }
+  out.resize(got);
+  return out;
+}
+
+Status FsyncDir(const std::string& path) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return Err("opening directory {}: {}", path, ErrnoText(errno));
+  }
+  if (::fsync(fd.get()) != 0) {
+    return Err("fsync {}: {}", path, ErrnoText(errno));
+  }
+  return OkStatus();
+}
+
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+  std::string tmp = fmt::format("{}.tmp-{}", path, RandomSuffix());
+  ScopedFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+  if (!fd.valid()) {
+    return Err("creating {}: {}", tmp, ErrnoText(errno));
+  }
+  Status st = WriteAll(fd.get(), data, tmp);
+  if (st.ok() && ::fchmod(fd.get(), mode) != 0) {
+    st = Err("chmod {}: {}", tmp, ErrnoText(errno));
+  }
+  if (st.ok() && ::fsync(fd.get()) != 0) {
+    st = Err("fsync {}: {}", tmp, ErrnoText(errno));
+  }
+  fd.reset();
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    st = Err("renaming {} to {}: {}", tmp, path, ErrnoText(errno));
+  }
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  return FsyncDir(DirName(path));
+}
+
+Status CreateFileExclusive(const std::string& path, std::string_view data, mode_t mode) {
+  mode_t old_mask = ::umask(077);
+  ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+  int err = errno;
+  ::umask(old_mask);
+  if (!fd.valid()) {
+    return Err("creating {}: {}", path, ErrnoText(err));
+  }
+  Status st = WriteAll(fd.get(), data, path);
+  if (st.ok() && ::fchmod(fd.get(), mode) != 0) {
+    st = Err("chmod {}: {}", path, ErrnoText(errno));
+  }
+  if (st.ok() && ::fsync(fd.get()) != 0) {
+    st = Err("fsync {}: {}", path, ErrnoText(errno));
+  }
+  if (!st.ok()) {
+    ::unlink(path.c_str());
+  }
+  return st;
+}
+
+Status MakeDirs(const std::string& path, mode_t mode) {
+  if (path.empty()) {
+    return Err("creating directory: empty path");
+  }
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    std::string part = path.substr(0, pos);
+    if (part.empty()) {
+      continue;
+    }
+    if (::mkdir(part.c_str(), mode) != 0 && errno != EEXIST) {
+      return Err("creating directory {}: {}", part, ErrnoText(errno));
+    }
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Err("creating directory {}: exists and is not a directory", path);
+  }
+  return OkStatus();
+}
+
+Status RemoveTree(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return OkStatus();
+    }
+    return Err("removing {}: {}", path, ErrnoText(errno));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    DIR* dir = ::opendir(path.c_str());
+    if (dir == nullptr) {
+      return Err("removing {}: {}", path, ErrnoText(errno));
+    }
+    Status result;
+    while (struct dirent* e = ::readdir(dir)) {
+      std::string name = e->d_name;
+      if (name == "." || name == "..") {
+        continue;
+      }
+      Status st2 = RemoveTree(path + "/" + name);
+      if (!st2.ok() && result.ok()) {
+        result = st2;
+      }
+    }
+    ::closedir(dir);
+    BH_TRY(result);
+    if (::rmdir(path.c_str()) != 0) {
+      return Err("removing {}: {}", path, ErrnoText(errno));
+    }
+    return OkStatus();
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return Err("removing {}: {}", path, ErrnoText(errno));
+  }
+  return OkStatus();
+}
+
+Result<FileLock> FileLock::Acquire(const std::string& path, bool wait) {
+  ScopedFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) {
+    return Err("opening lock {}: {}", path, ErrnoText(errno));
+  }
+  int op = LOCK_EX | (wait ? 0 : LOCK_NB);
+  while (::flock(fd.get(), op) != 0) {
+    if (errno == EINTR) {
+      continue;
+    }
+    if (errno == EWOULDBLOCK) {
+      return Err("{} is locked by another bulkhead run; try again when it has finished", path);
+    }
+    return Err("locking {}: {}", path, ErrnoText(errno));
+  }
+  return FileLock(std::move(fd));
+}
+
+}  // namespace bulkhead
