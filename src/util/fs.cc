@@ -102,6 +102,48 @@ Result<std::string> ReadFileCapped(const std::string& path, size_t max_bytes) {
   return out;
 }
 
+Result<Secret> ReadSecretFileCapped(const std::string& path, size_t max_bytes) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd.valid()) {
+    int err = errno;
+    return ErrCode(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kFailure, "reading {}: {}",
+                   path, ErrnoText(err));
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) {
+    return Err("reading {}: {}", path, ErrnoText(errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Err("reading {}: not a regular file", path);
+  }
+  if (static_cast<size_t>(st.st_size) > max_bytes) {
+    return Err("reading {}: file is {} bytes, more than the limit of {}", path, st.st_size,
+               max_bytes);
+  }
+  // One byte more than the cap lets us notice a file that grew meanwhile.
+  Secret buf(std::string(max_bytes + 1, '\0'));
+  char* p = const_cast<char*>(buf.data());
+  size_t got = 0;
+  while (got < buf.size()) {
+    ssize_t n = ::read(fd.get(), p + got, buf.size() - got);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return Err("reading {}: {}", path, ErrnoText(errno));
+    }
+    if (n == 0) {
+      break;
+    }
+    got += static_cast<size_t>(n);
+  }
+  if (got > max_bytes) {
+    return Err("reading {}: file grew beyond the limit of {} bytes", path, max_bytes);
+  }
+  // Copy out into an exactly sized buffer; `buf` wipes itself on return.
+  return Secret(std::string(p, got));
+}
+
 Status FsyncDir(const std::string& path) {
   ScopedFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) {

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "util/result.h"
+#include "util/secret.h"
 
 namespace bulkhead {
 
@@ -43,6 +44,11 @@ class ScopedFd {
 // is larger than `max_bytes` (naming the file and the cap) or cannot be read.
 // A missing file gives ErrorCode::kNotFound.
 Result<std::string> ReadFileCapped(const std::string& path, size_t max_bytes);
+
+// ReadSecretFileCapped is ReadFileCapped for key material: the bytes are read
+// into one buffer allocated up front (so no unwiped copy is left behind by a
+// reallocation) and returned as a Secret. Same errors as ReadFileCapped.
+Result<Secret> ReadSecretFileCapped(const std::string& path, size_t max_bytes);
 
 // WriteFileAtomic writes `data` to a temporary file beside `path` with `mode`,
 // fsyncs it, renames it over `path` and fsyncs the directory. On failure the

@@ -1,0 +1,360 @@
+#include "acme/client.h"
+
+#include <algorithm>
+#include <ctime>
+#include <set>
+
+#include "util/base64url.h"
+#include "util/interrupt.h"
+#include "util/log.h"
+
+namespace bulkhead::acme {
+namespace {
+
+using nlohmann::json;
+constexpr std::string_view kJoseContentType = "application/jose+json";
+
+long NowUnix() { return static_cast<long>(std::time(nullptr)); }
+
+json IdentifiersJson(const std::vector<Identifier>& ids) {
+  json arr = json::array();
+  for (const Identifier& id : ids) {
+    arr.push_back({{"type", id.type}, {"value", id.value}});
+  }
+  return arr;
+}
+
+}  // namespace
+
+Client::Client(HttpClient& http, roles::Signer& signer, std::string directory_url,
+               ClientOptions options)
+    : http_(http),
+      signer_(signer),
+      directory_url_(std::move(directory_url)),
+      origin_(UrlOrigin(directory_url_)),
+      options_(options) {}
+
+Status Client::CheckSameOrigin(const std::string& url, std::string_view what) const {
+  if (UrlOrigin(url) != origin_) {
+    return Err("the CA sent a {} URL outside its own origin {} (got \"{}\"); refusing to follow it",
+               what, origin_, url.substr(0, 200));
+  }
+  return OkStatus();
+}
+
+Status Client::CheckJson(const HttpResponse& resp, const std::string& url) const {
+  std::string ct = resp.Header("content-type");
+  if (ct.find("json") == std::string::npos) {
+    return Err("the CA answered {} with content type \"{}\" where JSON was expected", url,
+               ct.substr(0, 80));
+  }
+  return OkStatus();
+}
+
+Status Client::Init() {
+  if (directory_url_.rfind("https://", 0) != 0) {
+    return ErrCode(ErrorCode::kUsage, "the ACME directory URL must use https: {}", directory_url_);
+  }
+  BH_ASSIGN(HttpResponse resp, http_.Get(directory_url_));
+  if (resp.status != 200) {
+    Problem p = ParseProblem(resp.body, static_cast<int>(resp.status));
+    return ProblemError(p, fmt::format("fetching the ACME directory {}", directory_url_));
+  }
+  BH_TRY(CheckJson(resp, directory_url_));
+  auto dir = ParseDirectory(resp.body);
+  if (!dir.ok()) {
+    return dir.error().Wrap(directory_url_);
+  }
+  dir_ = std::move(dir).value();
+  for (const std::string* u : {&dir_.new_nonce, &dir_.new_account, &dir_.new_order}) {
+    BH_TRY(CheckSameOrigin(*u, "directory"));
+  }
+  return OkStatus();
+}
+
+void Client::RememberNonce(const HttpResponse& resp) {
+  std::string n = resp.Header("replay-nonce");
+  if (IsBase64UrlToken(n) && n.size() <= 256) {
+    nonce_ = std::move(n);
+  }
+}
+
+Result<std::string> Client::TakeNonce() {
+  if (!nonce_.empty()) {
+    std::string n = std::move(nonce_);
+    nonce_.clear();
+    return n;
+  }
+  BH_ASSIGN(HttpResponse resp, http_.Head(dir_.new_nonce));
+  if (resp.status != 200 && resp.status != 204) {
+    return ErrCode(resp.status >= 500 ? ErrorCode::kTransient : ErrorCode::kFailure,
+                   "getting a nonce from {}: HTTP status {}", dir_.new_nonce, resp.status);
+  }
+  RememberNonce(resp);
+  if (nonce_.empty()) {
+    return ErrCode(ErrorCode::kTransient, "the CA sent no valid Replay-Nonce from {}",
+                   dir_.new_nonce);
+  }
+  std::string n = std::move(nonce_);
+  nonce_.clear();
+  return n;
+}
+
+Result<HttpResponse> Client::Post(const std::string& url, const std::string& payload,
+                                  std::string_view context, bool use_jwk, roles::Signer* signer) {
+  roles::Signer& s = signer != nullptr ? *signer : signer_;
+  if (!use_jwk && account_url_.empty()) {
+    return Err("{}: no account URL known; run `bulkhead account register` first", context);
+  }
+  for (int attempt = 0;; ++attempt) {
+    BH_ASSIGN(std::string nonce, TakeNonce());
+    roles::SignRequest req{url, nonce, use_jwk ? std::string() : account_url_, payload};
+    BH_ASSIGN(json jws, s.Sign(req));
+    BH_ASSIGN(HttpResponse resp, http_.Post(url, jws.dump(), kJoseContentType));
+    RememberNonce(resp);
+    if (resp.status < 400) {
+      return resp;
+    }
+    Problem p = ParseProblem(resp.body, static_cast<int>(resp.status));
+    if (p.Is("badNonce") && attempt < options_.max_bad_nonce_retries) {
+      LogInfo("{}: the CA rejected the nonce; retrying with a fresh one", context);
+      continue;
+    }
+    return ProblemError(p, context, resp.RetryAfterSeconds(NowUnix()));
+  }
+}
+
+Result<Account> Client::NewAccount(const std::vector<std::string>& contact, bool agree_tos,
+                                   const json& eab, bool* out_created) {
+  json payload = json::object();
+  payload["contact"] = contact;
+  if (agree_tos) {
+    payload["termsOfServiceAgreed"] = true;
+  }
+  if (!eab.is_null()) {
+    payload["externalAccountBinding"] = eab;
+  }
+  BH_ASSIGN(HttpResponse resp,
+            Post(dir_.new_account, payload.dump(), "registering the account", /*use_jwk=*/true));
+  std::string location = resp.Header("location");
+  if (location.empty()) {
+    return Err("the CA registered the account but sent no Location header");
+  }
+  location = ResolveUrl(dir_.new_account, location);
+  BH_TRY(CheckSameOrigin(location, "account"));
+  BH_TRY(CheckJson(resp, dir_.new_account));
+  BH_ASSIGN(Account acct, ParseAccount(resp.body, location));
+  account_url_ = location;
+  if (out_created != nullptr) {
+    *out_created = resp.status == 201;
+  }
+  return acct;
+}
+
+Result<Account> Client::FindAccount() {
+  json payload = {{"onlyReturnExisting", true}};
+  auto resp = Post(dir_.new_account, payload.dump(), "looking up the account", /*use_jwk=*/true);
+  if (!resp.ok()) {
+    if (resp.error().message.find("accountDoesNotExist") != std::string::npos) {
+      return ErrCode(ErrorCode::kNotFound, "the CA has no account for this key");
+    }
+    return resp.error();
+  }
+  std::string location = ResolveUrl(dir_.new_account, resp->Header("location"));
+  BH_TRY(CheckSameOrigin(location, "account"));
+  BH_ASSIGN(Account acct, ParseAccount(resp->body, location));
+  account_url_ = location;
+  return acct;
+}
+
+Result<Account> Client::FetchAccount() {
+  BH_ASSIGN(HttpResponse resp, Post(account_url_, "{}", "reading the account"));
+  BH_TRY(CheckJson(resp, account_url_));
+  return ParseAccount(resp.body, account_url_);
+}
+
+Result<Account> Client::UpdateAccount(const std::vector<std::string>& contact) {
+  json payload = {{"contact", contact}};
+  BH_ASSIGN(HttpResponse resp, Post(account_url_, payload.dump(), "updating the account contact"));
+  BH_TRY(CheckJson(resp, account_url_));
+  return ParseAccount(resp.body, account_url_);
+}
+
+Result<Account> Client::DeactivateAccount() {
+  json payload = {{"status", "deactivated"}};
+  BH_ASSIGN(HttpResponse resp, Post(account_url_, payload.dump(), "deactivating the account"));
+  BH_TRY(CheckJson(resp, account_url_));
+  return ParseAccount(resp.body, account_url_);
+}
+
+Status Client::ChangeKey(roles::Signer& new_signer) {
+  if (dir_.key_change.empty()) {
+    return Err("the CA does not offer key rollover (no keyChange in its directory)");
+  }
+  json inner_payload = {{"account", account_url_}, {"oldKey", signer_.Jwk()}};
+  roles::SignRequest inner{dir_.key_change, /*nonce=*/"", /*kid=*/"", inner_payload.dump()};
+  BH_ASSIGN(json inner_jws, new_signer.Sign(inner));
+  BH_ASSIGN(HttpResponse resp, Post(dir_.key_change, inner_jws.dump(), "rolling over the account key"));
+  (void)resp;
+  return OkStatus();
+}
+
+Result<Order> Client::NewOrder(const std::vector<Identifier>& identifiers) {
+  json payload = {{"identifiers", IdentifiersJson(identifiers)}};
+  BH_ASSIGN(HttpResponse resp, Post(dir_.new_order, payload.dump(), "creating the order"));
+  std::string location = resp.Header("location");
+  if (location.empty()) {
+    return Err("the CA created an order but sent no Location header");
+  }
+  location = ResolveUrl(dir_.new_order, location);
+  BH_TRY(CheckSameOrigin(location, "order"));
+  BH_TRY(CheckJson(resp, dir_.new_order));
+  BH_ASSIGN(Order order, ParseOrder(resp.body, location));
+  auto key = [](const Identifier& i) { return i.ToString(); };
+  std::set<std::string> want;
+  std::set<std::string> got;
+  std::transform(identifiers.begin(), identifiers.end(), std::inserter(want, want.end()), key);
+  std::transform(order.identifiers.begin(), order.identifiers.end(),
+                 std::inserter(got, got.end()), key);
+  if (want != got) {
+    return Err("the CA returned order {} for other identifiers than requested", location);
+  }
+  for (const std::string& a : order.authorizations) {
+    BH_TRY(CheckSameOrigin(a, "authorization"));
+  }
+  BH_TRY(CheckSameOrigin(order.finalize, "finalize"));
+  return order;
+}
+
+Result<Order> Client::FetchOrder(const std::string& url) {
+  BH_ASSIGN(HttpResponse resp, Post(url, "", fmt::format("reading order {}", url)));
+  BH_TRY(CheckJson(resp, url));
+  return ParseOrder(resp.body, url);
+}
+
+Result<Authorization> Client::FetchAuthorization(const std::string& url) {
+  BH_ASSIGN(HttpResponse resp, Post(url, "", fmt::format("reading authorization {}", url)));
+  BH_TRY(CheckJson(resp, url));
+  return ParseAuthorization(resp.body, url);
+}
+
+Status Client::RespondToChallenge(const Challenge& challenge) {
+  BH_TRY(CheckSameOrigin(challenge.url, "challenge"));
+  BH_ASSIGN(HttpResponse resp,
+            Post(challenge.url, "{}", fmt::format("answering challenge {}", challenge.url)));
+  (void)resp;
+  return OkStatus();
+}
+
+bool Client::WaitToPoll(const HttpResponse& resp, std::chrono::milliseconds* interval,
+                        std::chrono::steady_clock::time_point deadline, std::string_view what) {
+  using std::chrono::milliseconds;
+  milliseconds wait = *interval;
+  long retry_after = resp.RetryAfterSeconds(NowUnix());
+  if (retry_after >= 0) {
+    wait = std::min<milliseconds>(milliseconds(retry_after * 1000), options_.max_retry_after);
+    LogInfo("{}: the CA asked to wait {} s before asking again", what, retry_after);
+  }
+  *interval = std::min(*interval * 2, options_.poll_max_interval);
+  auto now = std::chrono::steady_clock::now();
+  if (now + wait > deadline) {
+    return false;
+  }
+  return SleepInterruptible(wait);
+}
+
+Result<Authorization> Client::PollAuthorization(const std::string& url) {
+  auto deadline = std::chrono::steady_clock::now() + options_.poll_timeout;
+  std::chrono::milliseconds interval = options_.poll_first_interval;
+  std::string context = fmt::format("waiting for authorization {}", url);
+  for (;;) {
+    BH_ASSIGN(HttpResponse resp, Post(url, "", context));
+    BH_TRY(CheckJson(resp, url));
+    BH_ASSIGN(Authorization authz, ParseAuthorization(resp.body, url));
+    if (authz.status != "pending") {
+      return authz;
+    }
+    if (!WaitToPoll(resp, &interval, deadline, context)) {
+      return ErrCode(ErrorCode::kTransient, "{}: {}", context,
+                     Interrupted() ? "interrupted" : "gave up after the polling timeout");
+    }
+  }
+}
+
+Result<Order> Client::Finalize(const Order& order, const std::string& csr_der) {
+  json payload = {{"csr", Base64UrlEncode(csr_der)}};
+  BH_ASSIGN(HttpResponse resp,
+            Post(order.finalize, payload.dump(), fmt::format("finalizing order {}", order.url)));
+  BH_TRY(CheckJson(resp, order.finalize));
+  return ParseOrder(resp.body, order.url);
+}
+
+Result<Order> Client::PollOrder(const std::string& url, bool wait_pending) {
+  auto deadline = std::chrono::steady_clock::now() + options_.poll_timeout;
+  std::chrono::milliseconds interval = options_.poll_first_interval;
+  std::string context = fmt::format("waiting for order {}", url);
+  for (;;) {
+    BH_ASSIGN(HttpResponse resp, Post(url, "", context));
+    BH_TRY(CheckJson(resp, url));
+    BH_ASSIGN(Order order, ParseOrder(resp.body, url));
+    if (order.status != "processing" && !(wait_pending && order.status == "pending")) {
+      return order;
+    }
+    if (!WaitToPoll(resp, &interval, deadline, context)) {
+      return ErrCode(ErrorCode::kTransient, "{}: {}", context,
+                     Interrupted() ? "interrupted" : "gave up after the polling timeout");
+    }
+  }
+}
+
+Result<std::vector<std::string>> Client::DownloadChains(const std::string& cert_url) {
+  BH_TRY(CheckSameOrigin(cert_url, "certificate"));
+  std::string context = fmt::format("downloading certificate {}", cert_url);
+  BH_ASSIGN(HttpResponse resp, Post(cert_url, "", context));
+  std::vector<std::string> chains{resp.body};
+  std::vector<std::string> alternates = resp.Links("alternate", cert_url);
+  if (alternates.size() > kMaxAlternates) {
+    LogWarn("the CA offers {} alternate chains; considering the first {}", alternates.size(),
+            kMaxAlternates);
+    alternates.resize(kMaxAlternates);
+  }
+  for (const std::string& alt : alternates) {
+    BH_TRY(CheckSameOrigin(alt, "alternate chain"));
+    BH_ASSIGN(HttpResponse alt_resp, Post(alt, "", fmt::format("downloading alternate chain {}", alt)));
+    chains.push_back(std::move(alt_resp.body));
+  }
+  return chains;
+}
+
+Status Client::Revoke(const std::string& cert_der, int reason, roles::Signer* cert_key_signer) {
+  if (dir_.revoke_cert.empty()) {
+    return Err("the CA does not offer revocation (no revokeCert in its directory)");
+  }
+  json payload = {{"certificate", Base64UrlEncode(cert_der)}, {"reason", reason}};
+  BH_ASSIGN(HttpResponse resp, Post(dir_.revoke_cert, payload.dump(), "revoking the certificate",
+                                    /*use_jwk=*/cert_key_signer != nullptr, cert_key_signer));
+  (void)resp;
+  return OkStatus();
+}
+
+std::string Client::KeyAuthorization(const std::string& token) const {
+  return token + "." + signer_.Thumbprint();
+}
+
+Result<int> RevocationReason(std::string_view name) {
+  static const std::pair<std::string_view, int> kReasons[] = {
+      {"unspecified", 0},        {"keyCompromise", 1},        {"affiliationChanged", 3},
+      {"superseded", 4},         {"cessationOfOperation", 5},
+  };
+  for (const auto& [n, code] : kReasons) {
+    if (n == name) {
+      return code;
+    }
+  }
+  return ErrCode(ErrorCode::kUsage,
+                 "unknown revocation reason \"{}\" (use unspecified, keyCompromise, "
+                 "affiliationChanged, superseded or cessationOfOperation)",
+                 std::string(name.substr(0, 40)));
+}
+
+}  // namespace bulkhead::acme

@@ -1,0 +1,140 @@
+// The ACME protocol (RFC 8555) from the client's side. Client speaks to one
+// CA through an HttpClient and signs through a roles::Signer; it holds no key
+// and touches no file.
+#ifndef BULKHEAD_ACME_CLIENT_H_
+#define BULKHEAD_ACME_CLIENT_H_
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "acme/http.h"
+#include "acme/problem.h"
+#include "acme/types.h"
+#include "roles/roles.h"
+#include "util/result.h"
+
+namespace bulkhead::acme {
+
+// ClientOptions tunes retries and polling.
+struct ClientOptions {
+  // kMaxBadNonceRetries bounds retries of one request after badNonce; at a
+  // 50% rejection rate, 20 retries fail with probability one in a million.
+  int max_bad_nonce_retries = 20;
+  // Polling starts fast (the CA is often done within tens of milliseconds)
+  // and backs off geometrically up to poll_max_interval.
+  std::chrono::milliseconds poll_first_interval{25};
+  std::chrono::milliseconds poll_max_interval{2000};
+  std::chrono::milliseconds poll_timeout{std::chrono::minutes(3)};
+  // Cap on Retry-After waits we are willing to honour inside one run.
+  std::chrono::seconds max_retry_after{60};
+};
+
+// Client is one session with one CA. Not thread-safe.
+class Client {
+ public:
+  // `http` and `signer` must outlive the Client.
+  Client(HttpClient& http, roles::Signer& signer, std::string directory_url,
+         ClientOptions options = {});
+
+  // Init fetches the directory. Must succeed before anything else.
+  Status Init();
+  const Directory& directory() const { return dir_; }
+  const std::string& directory_url() const { return directory_url_; }
+
+  // SetAccountUrl sets the "kid" used for every later request.
+  void SetAccountUrl(std::string url) { account_url_ = std::move(url); }
+  const std::string& account_url() const { return account_url_; }
+
+  // NewAccount registers (or, when the key is known, finds) the account and
+  // sets the account URL. `eab` is an EAB JWS or null. `created` reports
+  // whether the CA made a new account.
+  Result<Account> NewAccount(const std::vector<std::string>& contact, bool agree_tos,
+                             const nlohmann::json& eab, bool* out_created);
+
+  // FindAccount looks up the account for the signer's key
+  // (onlyReturnExisting); ErrorCode::kNotFound when the CA has none.
+  Result<Account> FindAccount();
+
+  // FetchAccount reads the account object (POST to the account URL).
+  Result<Account> FetchAccount();
+
+  // UpdateAccount replaces the contact list.
+  Result<Account> UpdateAccount(const std::vector<std::string>& contact);
+
+  // DeactivateAccount deactivates the account for good.
+  Result<Account> DeactivateAccount();
+
+  // ChangeKey rolls the account over to `new_signer`'s key (RFC 8555 7.3.5).
+  // On success the Client keeps using the old signer object; callers switch.
+  Status ChangeKey(roles::Signer& new_signer);
+
+  // NewOrder creates an order for `identifiers`.
+  Result<Order> NewOrder(const std::vector<Identifier>& identifiers);
+  Result<Order> FetchOrder(const std::string& url);
+  Result<Authorization> FetchAuthorization(const std::string& url);
+
+  // RespondToChallenge tells the CA the challenge is ready.
+  Status RespondToChallenge(const Challenge& challenge);
+
+  // PollAuthorization waits until the authorization leaves "pending".
+  Result<Authorization> PollAuthorization(const std::string& url);
+
+  // Finalize submits the CSR (DER) and returns the order as the CA answers.
+  Result<Order> Finalize(const Order& order, const std::string& csr_der);
+
+  // PollOrder waits while the order is "processing" (and, with
+  // `wait_pending`, while it is "pending": authorizations just turned valid
+  // may take a moment to reach the order), then returns it.
+  Result<Order> PollOrder(const std::string& url, bool wait_pending);
+
+  // DownloadChains returns the default chain (PEM) first, then each
+  // alternate chain the CA links (at most kMaxAlternates).
+  Result<std::vector<std::string>> DownloadChains(const std::string& cert_url);
+
+  // Revoke revokes `cert_der` with RFC 5280 `reason`. When `cert_key_signer`
+  // is given, the request is signed with the certificate's own key (jwk),
+  // otherwise with the account (kid).
+  Status Revoke(const std::string& cert_der, int reason, roles::Signer* cert_key_signer);
+
+  // KeyAuthorization returns token "." thumbprint (RFC 8555 8.1).
+  std::string KeyAuthorization(const std::string& token) const;
+
+  static constexpr int kMaxAlternates = 4;
+
+ private:
+  // Post sends a signed request, retrying on badNonce, and returns the
+  // response if its status is below 400; otherwise the problem as an Error
+  // prefixed with `context`. With `signer` null the account signer is used;
+  // `use_jwk` embeds the JWK instead of the kid.
+  Result<HttpResponse> Post(const std::string& url, const std::string& payload,
+                            std::string_view context, bool use_jwk = false,
+                            roles::Signer* signer = nullptr);
+  Result<std::string> TakeNonce();
+  void RememberNonce(const HttpResponse& resp);
+  Status CheckSameOrigin(const std::string& url, std::string_view what) const;
+  Status CheckJson(const HttpResponse& resp, const std::string& url) const;
+  // Wait sleeps for the poll interval (or Retry-After); false on deadline
+  // or interruption.
+  bool WaitToPoll(const HttpResponse& resp, std::chrono::milliseconds* interval,
+                  std::chrono::steady_clock::time_point deadline, std::string_view what);
+
+  HttpClient& http_;
+  roles::Signer& signer_;
+  std::string directory_url_;
+  std::string origin_;
+  ClientOptions options_;
+  Directory dir_;
+  std::string account_url_;
+  std::string nonce_;
+};
+
+// RevocationReason parses an RFC 5280 reason name ("keyCompromise" -> 1).
+Result<int> RevocationReason(std::string_view name);
+
+}  // namespace bulkhead::acme
+
+#endif  // BULKHEAD_ACME_CLIENT_H_

@@ -1,0 +1,265 @@
+#include "acme/issuance.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <ctime>
+#include <set>
+
+#include "util/base64url.h"
+#include "util/log.h"
+
+namespace bulkhead::acme {
+namespace {
+
+// kClockSkew tolerates a CA clock slightly ahead of ours when checking that
+// a fresh certificate is already valid.
+constexpr int64_t kClockSkewSeconds = 3600;
+
+// NormalizeName lower-cases DNS names and canonicalises IP literals, so
+// that names from the command line and from the certificate compare equal.
+std::string NormalizeName(std::string_view name) {
+  std::string s(name);
+  std::array<unsigned char, 16> buf;
+  char out[INET6_ADDRSTRLEN];
+  for (int af : {AF_INET, AF_INET6}) {
+    if (inet_pton(af, s.c_str(), buf.data()) == 1 && inet_ntop(af, buf.data(), out, sizeof(out))) {
+      return out;
+    }
+  }
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string DescribeChallenges(const Authorization& authz) {
+  std::string out;
+  for (const Challenge& c : authz.challenges) {
+    out += (out.empty() ? "" : ", ") + c.type;
+  }
+  return out.empty() ? "none" : out;
+}
+
+// PublishedToken removes its token from the publisher when it goes out of
+// scope, so no path out of ObtainCertificate leaves a token behind.
+class PublishedToken {
+ public:
+  PublishedToken(challenge::Publisher& publisher, std::string token)
+      : publisher_(publisher), token_(std::move(token)) {}
+  PublishedToken(const PublishedToken&) = delete;
+  PublishedToken& operator=(const PublishedToken&) = delete;
+  ~PublishedToken() {
+    Status st = publisher_.Remove(token_);
+    if (!st.ok()) {
+      LogWarn("removing challenge token: {}", st.error().message);
+    }
+  }
+
+ private:
+  challenge::Publisher& publisher_;
+  std::string token_;
+};
+
+// Pending is one authorization we are answering.
+struct Pending {
+  Authorization authz;
+  Challenge challenge;
+};
+
+Result<Pending> PrepareAuthorization(Client& client, const std::string& url) {
+  BH_ASSIGN(Authorization authz, client.FetchAuthorization(url));
+  std::string id = authz.identifier.ToString();
+  if (authz.status != "pending" && authz.status != "valid") {
+    return Err("{}: the authorization is {}; create a new order", id, authz.status);
+  }
+  auto it = std::find_if(authz.challenges.begin(), authz.challenges.end(),
+                         [](const Challenge& c) { return c.type == "http-01"; });
+  if (authz.status == "valid") {
+    return Pending{std::move(authz), {}};
+  }
+  if (it == authz.challenges.end()) {
+    return Err("{}: the CA offers no http-01 challenge (it offers: {})", id,
+               DescribeChallenges(authz));
+  }
+  if (!IsBase64UrlToken(it->token) || it->token.size() > 256) {
+    return Err("{}: the CA sent an http-01 token that is not base64url; refusing it", id);
+  }
+  Challenge ch = *it;
+  return Pending{std::move(authz), std::move(ch)};
+}
+
+Error FailedAuthorization(const Authorization& authz) {
+  std::string id = authz.identifier.ToString();
+  for (const Challenge& c : authz.challenges) {
+    if (c.status == "invalid" && !c.error.is_null()) {
+      Problem p = ParseProblem(c.error.dump(), 0);
+      if (p.identifier.empty()) {
+        p.identifier = id;
+      }
+      return ProblemError(p, fmt::format("{} validation failed", c.type));
+    }
+  }
+  return Err("{}: the authorization ended as {} without a reason from the CA", id, authz.status);
+}
+
+Error OrderFailed(const Order& order, std::string_view step) {
+  if (!order.error.is_null()) {
+    return ProblemError(ParseProblem(order.error.dump(), 0),
+                        fmt::format("order {} became {} while {}", order.url, order.status, step));
+  }
+  return Err("order {} is {} while {}; expected it to progress", order.url, order.status, step);
+}
+
+}  // namespace
+
+size_t SelectChain(const std::vector<std::vector<crypto::CertInfo>>& chains,
+                   std::string_view preferred) {
+  if (preferred.empty()) {
+    return 0;
+  }
+  for (size_t i = 0; i < chains.size(); ++i) {
+    if (!chains[i].empty() && chains[i].back().issuer_cn == preferred) {
+      return i;
+    }
+  }
+  for (size_t i = 0; i < chains.size(); ++i) {
+    for (const crypto::CertInfo& c : chains[i]) {
+      if (c.issuer_cn == preferred) {
+        return i;
+      }
+    }
+  }
+  return 0;
+}
+
+Status CheckChain(const std::vector<crypto::CertInfo>& chain, std::string_view public_key_der,
+                  const std::vector<std::string>& names, int64_t now) {
+  if (chain.empty()) {
+    return Err("the certificate chain is empty");
+  }
+  const crypto::CertInfo& leaf = chain.front();
+  if (leaf.public_key_der != public_key_der) {
+    return Err("the certificate's public key (serial {}) is not our certificate key", leaf.serial_hex);
+  }
+  std::set<std::string> want;
+  std::set<std::string> got;
+  for (const std::string& n : names) {
+    want.insert(NormalizeName(n));
+  }
+  for (const std::string& n : leaf.names) {
+    got.insert(NormalizeName(n));
+  }
+  if (want != got) {
+    std::string listed;
+    for (const std::string& n : got) {
+      listed += (listed.empty() ? "" : ", ") + n;
+    }
+    return Err("the certificate names ({}) differ from the names requested", listed);
+  }
+  if (leaf.not_before > now + kClockSkewSeconds || leaf.not_after <= now) {
+    return Err("the certificate is not valid now (valid {} to {})", crypto::FormatTime(leaf.not_before),
+               crypto::FormatTime(leaf.not_after));
+  }
+  for (size_t i = 0; i + 1 < chain.size(); ++i) {
+    BH_ASSIGN(bool issued, crypto::VerifyIssuedBy(chain[i], chain[i + 1]));
+    if (!issued) {
+      return Err("certificate {} of the chain (\"{}\") is not issued by the next one (\"{}\")", i,
+                 chain[i].subject, chain[i + 1].subject);
+    }
+  }
+  return OkStatus();
+}
+
+Result<IssuedChain> ObtainCertificate(Client& client, challenge::Publisher& publisher,
+                                      const std::vector<std::string>& names,
+                                      const roles::PreparedKey& key,
+                                      std::string_view preferred_chain) {
+  std::vector<Identifier> ids;
+  for (const std::string& n : names) {
+    ids.push_back(IdentifierFor(n));
+  }
+  BH_ASSIGN(Order order, client.NewOrder(ids));
+  LogInfo("order {} is {}", order.url, order.status);
+
+  if (order.status == "pending") {
+    std::vector<Pending> pending;
+    for (const std::string& url : order.authorizations) {
+      BH_ASSIGN(Pending p, PrepareAuthorization(client, url));
+      if (p.authz.status == "valid") {
+        LogInfo("{}: already authorized", p.authz.identifier.ToString());
+        continue;
+      }
+      pending.push_back(std::move(p));
+    }
+    // Publish every token first, then answer all challenges, then poll: the
+    // CA validates the identifiers in parallel.
+    std::vector<std::unique_ptr<PublishedToken>> published;
+    for (const Pending& p : pending) {
+      Status st = publisher.Publish(p.challenge.token, client.KeyAuthorization(p.challenge.token));
+      if (!st.ok()) {
+        return st.error().Wrap(p.authz.identifier.ToString());
+      }
+      published.push_back(std::make_unique<PublishedToken>(publisher, p.challenge.token));
+    }
+    for (const Pending& p : pending) {
+      if (p.challenge.status == "pending") {
+        BH_TRY(client.RespondToChallenge(p.challenge));
+      }
+    }
+    for (const Pending& p : pending) {
+      BH_ASSIGN(Authorization done, client.PollAuthorization(p.authz.url));
+      if (done.status != "valid") {
+        return FailedAuthorization(done);
+      }
+      LogInfo("{}: authorized", done.identifier.ToString());
+    }
+    published.clear();
+    BH_ASSIGN(order, client.PollOrder(order.url, /*wait_pending=*/true));
+  }
+  if (order.status == "ready") {
+    BH_ASSIGN(order, client.Finalize(order, key.csr_der));
+  }
+  if (order.status == "processing") {
+    BH_ASSIGN(order, client.PollOrder(order.url, /*wait_pending=*/false));
+  }
+  if (order.status != "valid") {
+    return OrderFailed(order, "finalizing");
+  }
+
+  BH_ASSIGN(std::vector<std::string> pems, client.DownloadChains(order.certificate));
+  std::vector<std::vector<crypto::CertInfo>> chains;
+  for (size_t i = 0; i < pems.size(); ++i) {
+    auto parsed = crypto::ParsePemChain(pems[i]);
+    if (!parsed.ok()) {
+      if (i == 0) {
+        return parsed.error().Wrap(fmt::format("certificate from {}", order.certificate));
+      }
+      LogWarn("ignoring alternate chain {}: {}", i, parsed.error().message);
+      chains.emplace_back();
+      continue;
+    }
+    chains.push_back(std::move(parsed).value());
+  }
+  size_t pick = SelectChain(chains, preferred_chain);
+  if (!preferred_chain.empty() && pick == 0 &&
+      (chains[0].empty() || chains[0].back().issuer_cn != preferred_chain)) {
+    LogWarn("no chain from the CA is issued by \"{}\"; using the default chain",
+            std::string(preferred_chain));
+  }
+  std::vector<crypto::CertInfo>& chain = chains[pick];
+  Status check = CheckChain(chain, key.public_key_der, names, static_cast<int64_t>(std::time(nullptr)));
+  if (!check.ok()) {
+    return check.error().Wrap(fmt::format("refusing the certificate from {}", order.certificate));
+  }
+  IssuedChain out;
+  out.cert_pem = chain.front().pem;
+  for (size_t i = 1; i < chain.size(); ++i) {
+    out.chain_pem += chain[i].pem;
+  }
+  out.fullchain_pem = out.cert_pem + out.chain_pem;
+  out.leaf = chain.front();
+  return out;
+}
+
+}  // namespace bulkhead::acme

@@ -1,0 +1,52 @@
+// One certificate order end to end: order, authorizations, http-01,
+// finalize, download, chain choice, and the checks a chain must pass before
+// it may replace anything.
+#ifndef BULKHEAD_ACME_ISSUANCE_H_
+#define BULKHEAD_ACME_ISSUANCE_H_
+
+#include <string>
+#include <vector>
+
+#include "acme/client.h"
+#include "challenge/http01.h"
+#include "crypto/x509.h"
+#include "roles/roles.h"
+#include "util/result.h"
+
+namespace bulkhead::acme {
+
+// IssuedChain is a downloaded chain that passed CheckChain, split the way
+// servers want it.
+struct IssuedChain {
+  std::string cert_pem;       // Leaf.
+  std::string chain_pem;      // Intermediates.
+  std::string fullchain_pem;  // Leaf + intermediates.
+  crypto::CertInfo leaf;
+};
+
+// ObtainCertificate orders a certificate for `names` (validated, distinct),
+// answers http-01 through `publisher` (every token it published is removed
+// before it returns, success or not), finalizes with `key.csr_der` and
+// returns the chain picked by `preferred_chain` (issuer CN; empty = the
+// CA's default). Errors name the identifier and the CA's problem.
+Result<IssuedChain> ObtainCertificate(Client& client, challenge::Publisher& publisher,
+                                      const std::vector<std::string>& names,
+                                      const roles::PreparedKey& key,
+                                      std::string_view preferred_chain);
+
+// SelectChain returns the index of the chain whose topmost certificate's
+// issuer CN (or, failing that, any certificate's issuer CN) equals
+// `preferred`; 0 when `preferred` is empty or nothing matches.
+size_t SelectChain(const std::vector<std::vector<crypto::CertInfo>>& chains,
+                   std::string_view preferred);
+
+// CheckChain verifies a chain before it may be stored: at least one
+// certificate; the leaf carries `public_key_der`; its names equal `names`
+// (case-insensitively, as a set); it is valid at `now`; each certificate is
+// issued by the next one. The error names the failed check.
+Status CheckChain(const std::vector<crypto::CertInfo>& chain, std::string_view public_key_der,
+                  const std::vector<std::string>& names, int64_t now);
+
+}  // namespace bulkhead::acme
+
+#endif  // BULKHEAD_ACME_ISSUANCE_H_

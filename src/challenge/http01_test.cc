@@ -1,0 +1,283 @@
+#include "challenge/http01.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "util/fs.h"
+
+namespace bulkhead::challenge {
+namespace {
+
+constexpr char kToken[] = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA";
+constexpr char kKeyAuth[] =
+    "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI";
+
+mode_t Mode(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+class TempDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ = std::string(tmp != nullptr ? tmp : "/tmp") + "/bh-http01-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+    dir_ = templ;
+  }
+  void TearDown() override { EXPECT_TRUE(RemoveTree(dir_).ok()); }
+  std::string dir_;
+};
+
+using DirectoryPublisherTest = TempDirTest;
+
+TEST_F(DirectoryPublisherTest, WebrootPublishRemoveAndCleanup) {
+  std::string challenge_dir = dir_ + "/.well-known/acme-challenge";
+  {
+    Result<std::unique_ptr<Publisher>> pub = NewDirectoryPublisher(dir_, /*webroot=*/true);
+    ASSERT_TRUE(pub.ok()) << pub.error().message;
+    EXPECT_EQ((*pub)->Describe(), "webroot " + dir_);
+    EXPECT_EQ(Mode(challenge_dir), 0755u);
+
+    ASSERT_TRUE((*pub)->Publish(kToken, kKeyAuth).ok());
+    std::string file = challenge_dir + "/" + kToken;
+    EXPECT_EQ(*ReadFileCapped(file, 1024), kKeyAuth);  // Exactly, no newline.
+    EXPECT_EQ(Mode(file), 0644u);
+
+    ASSERT_TRUE((*pub)->Remove(kToken).ok());
+    EXPECT_FALSE(Exists(file));
+    EXPECT_TRUE((*pub)->Remove(kToken).ok());
+    EXPECT_TRUE((*pub)->Remove("never-published").ok());
+
+    ASSERT_TRUE((*pub)->Publish("tokenA", "tokenA.x").ok());
+    ASSERT_TRUE((*pub)->Publish("tokenB", "tokenB.x").ok());
+    EXPECT_TRUE(Exists(challenge_dir + "/tokenA"));
+  }
+  // The destructor removed what was still published, and only that.
+  EXPECT_FALSE(Exists(challenge_dir + "/tokenA"));
+  EXPECT_FALSE(Exists(challenge_dir + "/tokenB"));
+  EXPECT_TRUE(Exists(challenge_dir));
+}
+
+TEST_F(DirectoryPublisherTest, RemoveNeverTouchesForeignFiles) {
+  Result<std::unique_ptr<Publisher>> pub = NewDirectoryPublisher(dir_, /*webroot=*/false);
+  ASSERT_TRUE(pub.ok());
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/foreign", "x", 0644).ok());
+  EXPECT_TRUE((*pub)->Remove("foreign").ok());
+  EXPECT_TRUE(Exists(dir_ + "/foreign"));
+}
+
+TEST_F(DirectoryPublisherTest, RejectsUnsafeTokens) {
+  Result<std::unique_ptr<Publisher>> pub = NewDirectoryPublisher(dir_, /*webroot=*/false);
+  ASSERT_TRUE(pub.ok());
+  EXPECT_EQ((*pub)->Describe(), "challenge directory " + dir_);
+  for (std::string bad : {std::string("../escape"), std::string("a/b"), std::string(""),
+                          std::string("to ken"), std::string(".."), std::string("a=")}) {
+    SCOPED_TRACE(bad);
+    EXPECT_FALSE((*pub)->Publish(bad, "x").ok());
+  }
+  Status st = (*pub)->Publish("\x1b[31mred" + std::string(200, 'a'), "x");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message.find('\x1b'), std::string::npos);
+  EXPECT_LT(st.error().message.size(), 200u);
+  EXPECT_NE(st.error().message.find("\\x1b"), std::string::npos) << st.error().message;
+  EXPECT_FALSE(Exists(DirName(dir_) + "/escape"));
+}
+
+TEST_F(DirectoryPublisherTest, MissingDirectoriesAreErrors) {
+  std::string missing = dir_ + "/nope";
+  Result<std::unique_ptr<Publisher>> plain = NewDirectoryPublisher(missing, /*webroot=*/false);
+  ASSERT_FALSE(plain.ok());
+  EXPECT_NE(plain.error().message.find(missing), std::string::npos);
+  Result<std::unique_ptr<Publisher>> web = NewDirectoryPublisher(missing, /*webroot=*/true);
+  ASSERT_FALSE(web.ok());
+  EXPECT_NE(web.error().message.find(missing), std::string::npos);
+  EXPECT_FALSE(Exists(missing));
+}
+
+// PortOf extracts the port from "standalone server on 127.0.0.1:1234".
+int PortOf(const Publisher& pub) {
+  std::string d = pub.Describe();
+  return std::atoi(d.substr(d.rfind(':') + 1).c_str());
+}
+
+// ConnectLoopback returns a socket connected to 127.0.0.1:port, or -1.
+int ConnectLoopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return -1;
+  }
+  struct sockaddr_in sin = {};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(static_cast<uint16_t>(port));
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<struct sockaddr*>(&sin), sizeof(sin)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Fetch sends `request` and returns everything the server sent until it
+// closed the connection (or "" on error or after 5 s).
+std::string Fetch(int port, const std::string& request) {
+  int fd = ConnectLoopback(port);
+  if (fd < 0) {
+    return "";
+  }
+  std::string out;
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    ::close(fd);
+    return "";
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    struct pollfd p = {fd, POLLIN, 0};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+      out.clear();
+      break;
+    }
+    char buf[4096];
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) {
+      break;
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+std::string Get(int port, const std::string& path) {
+  return Fetch(port, "GET " + path + " HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n");
+}
+
+TEST(StandalonePublisherTest, AnswersChallengesOverLoopback) {
+  Result<std::unique_ptr<Publisher>> pub = NewStandalonePublisher("127.0.0.1:0");
+  ASSERT_TRUE(pub.ok()) << pub.error().message;
+  int port = PortOf(**pub);
+  ASSERT_GT(port, 0) << (*pub)->Describe();
+  ASSERT_TRUE((*pub)->Publish(kToken, kKeyAuth).ok());
+
+  std::string ok = Get(port, std::string("/.well-known/acme-challenge/") + kToken);
+  EXPECT_EQ(ok.rfind("HTTP/1.0 200 ", 0), 0u) << ok;
+  EXPECT_NE(ok.find("Content-Type: text/plain\r\n"), std::string::npos);
+  EXPECT_NE(ok.find("Connection: close\r\n"), std::string::npos);
+  size_t body = ok.find("\r\n\r\n");
+  ASSERT_NE(body, std::string::npos);
+  EXPECT_EQ(ok.substr(body + 4), kKeyAuth);
+
+  std::string unknown = Get(port, "/.well-known/acme-challenge/unknown");
+  EXPECT_EQ(unknown.rfind("HTTP/1.0 404 ", 0), 0u) << unknown;
+  EXPECT_EQ(Get(port, "/").rfind("HTTP/1.0 404 ", 0), 0u);
+  EXPECT_EQ(Fetch(port, "garbage\n\n").rfind("HTTP/1.0 404 ", 0), 0u);
+  std::string post = Fetch(port, std::string("POST /.well-known/acme-challenge/") + kToken +
+                                     " HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(post.rfind("HTTP/1.0 404 ", 0), 0u);
+
+  ASSERT_TRUE((*pub)->Remove(kToken).ok());
+  EXPECT_EQ(Get(port, std::string("/.well-known/acme-challenge/") + kToken).rfind("HTTP/1.0 404 ", 0),
+            0u);
+  EXPECT_FALSE((*pub)->Publish("../x", "y").ok());
+}
+
+TEST(StandalonePublisherTest, SlowClientDoesNotBlockOthers) {
+  Result<std::unique_ptr<Publisher>> pub = NewStandalonePublisher("127.0.0.1:0");
+  ASSERT_TRUE(pub.ok()) << pub.error().message;
+  int port = PortOf(**pub);
+  ASSERT_TRUE((*pub)->Publish(kToken, kKeyAuth).ok());
+  // Two idle connections, one with a partial request, stay open...
+  int idle = ConnectLoopback(port);
+  int partial = ConnectLoopback(port);
+  ASSERT_GE(idle, 0);
+  ASSERT_GE(partial, 0);
+  ASSERT_EQ(::send(partial, "GET /", 5, MSG_NOSIGNAL), 5);
+  // ...while a real request is answered at once.
+  std::string ok = Get(port, std::string("/.well-known/acme-challenge/") + kToken);
+  EXPECT_EQ(ok.rfind("HTTP/1.0 200 ", 0), 0u) << ok;
+  ::close(idle);
+  ::close(partial);
+}
+
+TEST(StandalonePublisherTest, OversizedRequestIsRefused) {
+  Result<std::unique_ptr<Publisher>> pub = NewStandalonePublisher("127.0.0.1:0");
+  ASSERT_TRUE(pub.ok());
+  int port = PortOf(**pub);
+  std::string huge = "GET /" + std::string(9000, 'a');
+  std::string resp = Fetch(port, huge);
+  EXPECT_EQ(resp.rfind("HTTP/1.0 431 ", 0), 0u) << resp.substr(0, 100);
+}
+
+TEST(StandalonePublisherTest, StopsPromptlyAndClosesSocket) {
+  int port = 0;
+  {
+    Result<std::unique_ptr<Publisher>> pub = NewStandalonePublisher("127.0.0.1:0");
+    ASSERT_TRUE(pub.ok());
+    port = PortOf(**pub);
+    int idle = ConnectLoopback(port);  // An open connection must not delay the stop.
+    ASSERT_GE(idle, 0);
+    auto start = std::chrono::steady_clock::now();
+    pub->reset();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+    ::close(idle);
+  }
+  EXPECT_LT(ConnectLoopback(port), 0);
+}
+
+TEST(StandalonePublisherTest, BadAddressesAreErrors) {
+  for (const char* bad : {"nonsense", "127.0.0.1", "127.0.0.1:99999", "127.0.0.1:http", "[::1:80",
+                          "::1:80"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_FALSE(NewStandalonePublisher(bad).ok());
+  }
+}
+
+TEST(StandalonePublisherTest, PortInUseNamesAddress) {
+  Result<std::unique_ptr<Publisher>> first = NewStandalonePublisher("127.0.0.1:0");
+  ASSERT_TRUE(first.ok());
+  std::string addr = "127.0.0.1:" + std::to_string(PortOf(**first));
+  Result<std::unique_ptr<Publisher>> second = NewStandalonePublisher(addr);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().message.find(addr), std::string::npos) << second.error().message;
+  EXPECT_NE(second.error().message.find("port in use"), std::string::npos);
+}
+
+TEST(StandalonePublisherTest, ListensOnIpv6Loopback) {
+  int probe = ::socket(AF_INET6, SOCK_STREAM, 0);
+  struct sockaddr_in6 sin6 = {};
+  sin6.sin6_family = AF_INET6;
+  sin6.sin6_addr = in6addr_loopback;
+  bool have_v6 =
+      probe >= 0 && ::bind(probe, reinterpret_cast<struct sockaddr*>(&sin6), sizeof(sin6)) == 0;
+  if (probe >= 0) {
+    ::close(probe);
+  }
+  if (!have_v6) {
+    GTEST_SKIP() << "no IPv6 loopback";
+  }
+  Result<std::unique_ptr<Publisher>> pub = NewStandalonePublisher("[::1]:0");
+  ASSERT_TRUE(pub.ok()) << pub.error().message;
+  EXPECT_EQ((*pub)->Describe().rfind("standalone server on [::1]:", 0), 0u) << (*pub)->Describe();
+}
+
+}  // namespace
+}  // namespace bulkhead::challenge

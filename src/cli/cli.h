@@ -1,0 +1,66 @@
+// Shared pieces of the command-line front end. Each subcommand lives in its
+// own file and registers itself with Add*Command; main.cc holds the table.
+#ifndef BULKHEAD_CLI_CLI_H_
+#define BULKHEAD_CLI_CLI_H_
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+#include "manager/session.h"
+#include "store/cert_store.h"
+#include "util/result.h"
+
+namespace bulkhead::cli {
+
+// Exit statuses (documented in the README).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+// GlobalFlags are the options before the subcommand.
+struct GlobalFlags {
+  std::string state_dir;
+  std::string server;
+  std::string ca_bundle;
+  bool server_given = false;
+  bool ca_bundle_given = false;
+  int verbose = 0;
+};
+
+// Cli is what a subcommand's parse callback fills in: the action to run
+// once parsing has finished.
+struct Cli {
+  GlobalFlags flags;
+  std::function<int()> run;
+};
+
+// Subcommand registration, one per file.
+void AddAccountCommand(CLI::App& app, Cli& cli);
+void AddIssueCommand(CLI::App& app, Cli& cli);
+void AddRenewCommand(CLI::App& app, Cli& cli);
+void AddRevokeCommand(CLI::App& app, Cli& cli);
+void AddListCommand(CLI::App& app, Cli& cli);
+
+// StateDir returns --state-dir, or /var/lib/bulkhead as root, else
+// $XDG_STATE_HOME/bulkhead (default ~/.local/state/bulkhead).
+std::string StateDir(const GlobalFlags& flags);
+
+// CaFromFlags resolves --server and --ca-bundle (made absolute).
+Result<manager::CaConfig> CaFromFlags(const GlobalFlags& flags);
+
+// AbsolutePath makes `path` absolute against the working directory, since
+// settings are replayed later from anywhere.
+std::string AbsolutePath(const std::string& path);
+
+// CertStoreFor returns the store under <state-dir>/certs.
+store::CertStore CertStoreFor(const GlobalFlags& flags);
+
+// Fail prints "bulkhead: error: <message>" and returns the exit status for
+// the error (2 for usage errors, else 1).
+int Fail(const Error& error);
+
+}  // namespace bulkhead::cli
+
+#endif  // BULKHEAD_CLI_CLI_H_

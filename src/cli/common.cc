@@ -1,0 +1,52 @@
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "cli/cli.h"
+#include "util/log.h"
+
+namespace bulkhead::cli {
+
+std::string StateDir(const GlobalFlags& flags) {
+  if (!flags.state_dir.empty()) {
+    return AbsolutePath(flags.state_dir);
+  }
+  if (::geteuid() == 0) {
+    return "/var/lib/bulkhead";
+  }
+  const char* xdg = std::getenv("XDG_STATE_HOME");
+  if (xdg != nullptr && xdg[0] == '/') {
+    return std::string(xdg) + "/bulkhead";
+  }
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : ".") + "/.local/state/bulkhead";
+}
+
+std::string AbsolutePath(const std::string& path) {
+  if (path.empty() || path[0] == '/') {
+    return path;
+  }
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(path, ec);
+  return ec ? path : abs.lexically_normal().string();
+}
+
+Result<manager::CaConfig> CaFromFlags(const GlobalFlags& flags) {
+  manager::CaConfig ca;
+  BH_ASSIGN(ca.directory_url,
+            manager::ResolveServer(flags.server.empty() ? "letsencrypt" : flags.server));
+  ca.ca_bundle = AbsolutePath(flags.ca_bundle);
+  return ca;
+}
+
+store::CertStore CertStoreFor(const GlobalFlags& flags) {
+  return store::CertStore(StateDir(flags) + "/certs");
+}
+
+int Fail(const Error& error) {
+  LogError("{}", error.message);
+  return error.code == ErrorCode::kUsage ? kExitUsage : kExitFailure;
+}
+
+}  // namespace bulkhead::cli

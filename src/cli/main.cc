@@ -1,0 +1,61 @@
+// bulkhead: the command-line front end. Parses flags, then runs exactly one
+// subcommand. All work happens in the library; see docs/ARCHITECTURE.md.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "cli/cli.h"
+#include "util/interrupt.h"
+#include "util/log.h"
+
+int main(int argc, char** argv) {
+  using bulkhead::cli::Cli;
+  CLI::App app{"bulkhead: get and keep TLS certificates from ACME CAs, compartmented"};
+  app.require_subcommand(1);
+  // Global options may also follow the subcommand ("bulkhead issue ... -v").
+  app.fallthrough();
+  Cli cli;
+  app.add_option("--state-dir", cli.flags.state_dir,
+                 "state directory (default /var/lib/bulkhead as root, else "
+                 "$XDG_STATE_HOME/bulkhead)")
+      ->envname("BULKHEAD_STATE_DIR");
+  auto* server = app.add_option("--server", cli.flags.server,
+                                "ACME directory URL, letsencrypt or letsencrypt-staging "
+                                "(default letsencrypt)")
+                     ->envname("BULKHEAD_SERVER");
+  auto* bundle = app.add_option("--ca-bundle", cli.flags.ca_bundle,
+                                "PEM file of roots to trust for the CA's HTTPS (private CAs)")
+                     ->envname("BULKHEAD_CA_BUNDLE");
+  app.add_flag("-v,--verbose", cli.flags.verbose, "more output on stderr (repeat for debug)");
+
+  // The command table: one file per subcommand.
+  bulkhead::cli::AddAccountCommand(app, cli);
+  bulkhead::cli::AddIssueCommand(app, cli);
+  bulkhead::cli::AddRenewCommand(app, cli);
+  bulkhead::cli::AddRevokeCommand(app, cli);
+  bulkhead::cli::AddListCommand(app, cli);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return bulkhead::cli::kExitUsage;
+  }
+  cli.flags.server_given = server->count() > 0 || !cli.flags.server.empty();
+  cli.flags.ca_bundle_given = bundle->count() > 0 || !cli.flags.ca_bundle.empty();
+  if (cli.flags.verbose >= 2) {
+    bulkhead::SetLogLevel(bulkhead::LogLevel::kDebug);
+  } else if (cli.flags.verbose == 1) {
+    bulkhead::SetLogLevel(bulkhead::LogLevel::kInfo);
+  }
+  bulkhead::InstallInterruptHandlers();
+  if (!cli.run) {
+    std::fputs(app.help().c_str(), stderr);
+    return bulkhead::cli::kExitUsage;
+  }
+  return cli.run();
+}

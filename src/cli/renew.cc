@@ -1,0 +1,89 @@
+// bulkhead renew: renew every managed certificate that is due.
+#include <ctime>
+#include <map>
+#include <memory>
+
+#include "cli/cli.h"
+#include "crypto/x509.h"
+#include "manager/manager.h"
+
+namespace bulkhead::cli {
+namespace {
+
+struct RenewOptions {
+  std::string name;
+  bool cron = false;
+  bool force = false;
+  int days = -1;
+};
+
+int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
+  store::CertStore certs = CertStoreFor(flags);
+  std::vector<std::string> names;
+  if (!o.name.empty()) {
+    if (!store::IsValidCertName(o.name)) {
+      return Fail(ErrCode(ErrorCode::kUsage, "--name: invalid certificate name"));
+    }
+    names.push_back(o.name);
+  } else {
+    auto listed = certs.List();
+    if (!listed.ok()) {
+      return Fail(listed.error());
+    }
+    names = std::move(listed).value();
+  }
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  int status = kExitOk;
+  // One session per CA, opened only when something is due: a run with
+  // nothing to do never touches the network.
+  std::map<std::string, std::unique_ptr<manager::Session>> sessions;
+  for (const std::string& name : names) {
+    auto state = manager::InspectCertificate(certs, name, now, o.days, o.force);
+    if (!state.ok()) {
+      status = Fail(state.error().Wrap(name));
+      continue;
+    }
+    if (!state->decision.due) {
+      if (!o.cron) {
+        fmt::print("{}: {}\n", name, state->decision.reason);
+      }
+      continue;
+    }
+    manager::CertSettings& s = state->settings;
+    if (flags.ca_bundle_given) {
+      s.ca_bundle = AbsolutePath(flags.ca_bundle);
+    }
+    std::string key = s.server + "\n" + s.ca_bundle;
+    if (sessions.find(key) == sessions.end()) {
+      auto session = manager::OpenSession(StateDir(flags), {s.server, s.ca_bundle},
+                                          /*require_registered=*/true);
+      if (!session.ok()) {
+        status = Fail(session.error().Wrap(fmt::format("renewing {}", name)));
+        continue;
+      }
+      sessions[key] = std::move(session).value();
+    }
+    bool fresh_key = !s.reuse_key || s.revoked_key_compromise;
+    auto out = manager::IssueCertificate(*sessions[key], certs, s, fresh_key);
+    if (!out.ok()) {
+      status = Fail(out.error().Wrap("renewing"));
+      continue;
+    }
+    fmt::print("renewed {} (expires {})\n", name, crypto::FormatTime(out->leaf.not_after));
+  }
+  return status;
+}
+
+}  // namespace
+
+void AddRenewCommand(CLI::App& app, Cli& cli) {
+  auto o = std::make_shared<RenewOptions>();
+  CLI::App* cmd = app.add_subcommand("renew", "renew managed certificates that are due");
+  cmd->add_option("--name", o->name, "only this certificate");
+  cmd->add_flag("--cron", o->cron, "print nothing unless something changed or failed");
+  cmd->add_flag("--force", o->force, "renew even if not due");
+  cmd->add_option("--days", o->days, "due when fewer than N days remain")->check(CLI::Range(0, 3650));
+  cmd->callback([&cli, o] { cli.run = [&cli, o] { return RunRenew(cli.flags, *o); }; });
+}
+
+}  // namespace bulkhead::cli

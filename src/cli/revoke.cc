@@ -1,0 +1,105 @@
+// bulkhead revoke: revoke a managed certificate, by the account or by the
+// certificate's own key.
+#include <memory>
+
+#include "acme/client.h"
+#include "cli/cli.h"
+#include "crypto/x509.h"
+#include "manager/manager.h"
+#include "manager/settings.h"
+
+namespace bulkhead::cli {
+namespace {
+
+struct RevokeOptions {
+  std::string name;
+  std::string reason = "unspecified";
+  bool with_cert_key = false;
+};
+
+int RunRevoke(const GlobalFlags& flags, const RevokeOptions& o) {
+  auto reason = acme::RevocationReason(o.reason);
+  if (!reason.ok()) {
+    return Fail(reason.error());
+  }
+  if (!store::IsValidCertName(o.name)) {
+    return Fail(ErrCode(ErrorCode::kUsage, "--name: invalid certificate name"));
+  }
+  store::CertStore certs = CertStoreFor(flags);
+  auto lock = certs.Lock(o.name, /*wait=*/false);
+  if (!lock.ok()) {
+    return Fail(lock.error());
+  }
+  auto settings_json = certs.LoadSettings(o.name);
+  if (!settings_json.ok()) {
+    return Fail(settings_json.error().Wrap(o.name));
+  }
+  auto settings = manager::CertSettings::FromJson(*settings_json, o.name);
+  if (!settings.ok()) {
+    return Fail(settings.error());
+  }
+  auto live = certs.LoadLive(o.name);
+  if (!live.ok()) {
+    return Fail(live.error().Wrap(o.name));
+  }
+  auto leaf = crypto::ParseCertPem(live->cert_pem);
+  if (!leaf.ok()) {
+    return Fail(leaf.error().Wrap(o.name));
+  }
+  manager::CaConfig ca{settings->server,
+                       flags.ca_bundle_given ? AbsolutePath(flags.ca_bundle) : settings->ca_bundle};
+
+  Result<std::unique_ptr<manager::Session>> session = Err("unset");
+  if (o.with_cert_key) {
+    // Signed with the certificate's key (jwk): works without any account,
+    // e.g. after the account key is lost.
+    auto key = certs.ReadLiveKey(o.name);
+    if (!key.ok()) {
+      return Fail(key.error().Wrap(fmt::format("{}: --with-cert-key", o.name)));
+    }
+    auto signer = roles::NewLocalSigner(*key);
+    if (!signer.ok()) {
+      return Fail(signer.error());
+    }
+    auto account = manager::AccountStoreFor(StateDir(flags), ca);
+    if (!account.ok()) {
+      return Fail(account.error());
+    }
+    session = manager::OpenSessionWithSigner(ca, *account, std::move(signer).value());
+  } else {
+    session = manager::OpenSession(StateDir(flags), ca, /*require_registered=*/true);
+  }
+  if (!session.ok()) {
+    return Fail(session.error());
+  }
+  manager::Session& s = **session;
+  Status st = s.client->Revoke(leaf->der, *reason, o.with_cert_key ? s.signer.get() : nullptr);
+  if (!st.ok()) {
+    return Fail(st.error().Wrap(o.name));
+  }
+  settings->revoked_serial = leaf->serial_hex;
+  settings->revoked_key_compromise = *reason == 1;
+  Status saved = certs.SaveSettings(o.name, settings->ToJson());
+  if (!saved.ok()) {
+    return Fail(saved.error());
+  }
+  fmt::print("revoked {} (serial {}, reason {}); the next `bulkhead renew` replaces it\n", o.name,
+             leaf->serial_hex, o.reason);
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddRevokeCommand(CLI::App& app, Cli& cli) {
+  auto o = std::make_shared<RevokeOptions>();
+  CLI::App* cmd = app.add_subcommand("revoke", "revoke a managed certificate");
+  cmd->add_option("--name", o->name, "certificate name")->required();
+  cmd->add_option("--reason", o->reason,
+                  "unspecified, keyCompromise, affiliationChanged, superseded, "
+                  "cessationOfOperation");
+  cmd->add_flag("--with-cert-key", o->with_cert_key,
+                "sign with the certificate's own key instead of the account key");
+  cmd->callback([&cli, o] { cli.run = [&cli, o] { return RunRevoke(cli.flags, *o); }; });
+}
+
+}  // namespace bulkhead::cli

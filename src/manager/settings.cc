@@ -1,0 +1,127 @@
+#include "manager/settings.h"
+
+#include "acme/types.h"
+#include "store/cert_store.h"
+
+namespace bulkhead::manager {
+
+using nlohmann::json;
+
+std::string_view ChallengeMethodName(ChallengeMethod m) {
+  switch (m) {
+    case ChallengeMethod::kWebroot:
+      return "webroot";
+    case ChallengeMethod::kChallengeDir:
+      return "challenge-dir";
+    case ChallengeMethod::kStandalone:
+      return "standalone";
+  }
+  return "webroot";
+}
+
+json CertSettings::ToJson() const {
+  json j = {
+      {"version", 1},
+      {"name", name},
+      {"names", names},
+      {"challenge", {{"method", ChallengeMethodName(method)}, {"target", challenge_target}}},
+      {"key_type", crypto::KeyTypeName(key_type)},
+      {"reuse_key", reuse_key},
+      {"server", server},
+      {"account", account},
+  };
+  if (!csr_file.empty()) {
+    j["csr_file"] = csr_file;
+  }
+  if (!preferred_chain.empty()) {
+    j["preferred_chain"] = preferred_chain;
+  }
+  if (!ca_bundle.empty()) {
+    j["ca_bundle"] = ca_bundle;
+  }
+  if (!revoked_serial.empty()) {
+    j["revoked"] = {{"serial", revoked_serial}, {"key_compromise", revoked_key_compromise}};
+  }
+  return j;
+}
+
+Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view source) {
+  auto bad = [&](std::string_view what) {
+    return Err("{}: {} is missing or malformed", source, what);
+  };
+  if (!j.is_object()) {
+    return bad("the settings object");
+  }
+  auto str = [&](const char* key, std::string* out, bool required) -> Status {
+    auto it = j.find(key);
+    if (it == j.end()) {
+      return required ? Status(bad(key)) : OkStatus();
+    }
+    if (!it->is_string()) {
+      return bad(key);
+    }
+    *out = it->get<std::string>();
+    return OkStatus();
+  };
+  CertSettings s;
+  BH_TRY(str("name", &s.name, true));
+  if (!store::IsValidCertName(s.name)) {
+    return bad("name");
+  }
+  auto names = j.find("names");
+  if (names == j.end() || !names->is_array() || names->empty()) {
+    return bad("names");
+  }
+  for (const json& n : *names) {
+    if (!n.is_string() || !acme::ValidateName(n.get<std::string>()).ok()) {
+      return bad("names");
+    }
+    s.names.push_back(n.get<std::string>());
+  }
+  auto ch = j.find("challenge");
+  if (ch == j.end() || !ch->is_object()) {
+    return bad("challenge");
+  }
+  auto method = ch->find("method");
+  auto target = ch->find("target");
+  if (method == ch->end() || !method->is_string() || target == ch->end() || !target->is_string()) {
+    return bad("challenge");
+  }
+  std::string m = method->get<std::string>();
+  if (m == "webroot") {
+    s.method = ChallengeMethod::kWebroot;
+  } else if (m == "challenge-dir") {
+    s.method = ChallengeMethod::kChallengeDir;
+  } else if (m == "standalone") {
+    s.method = ChallengeMethod::kStandalone;
+  } else {
+    return bad("challenge.method");
+  }
+  s.challenge_target = target->get<std::string>();
+  std::string key_type;
+  BH_TRY(str("key_type", &key_type, true));
+  auto kt = crypto::ParseKeyType(key_type);
+  if (!kt.ok()) {
+    return bad("key_type");
+  }
+  s.key_type = *kt;
+  auto reuse = j.find("reuse_key");
+  s.reuse_key = reuse != j.end() && reuse->is_boolean() && reuse->get<bool>();
+  BH_TRY(str("csr_file", &s.csr_file, false));
+  BH_TRY(str("preferred_chain", &s.preferred_chain, false));
+  BH_TRY(str("server", &s.server, true));
+  BH_TRY(str("ca_bundle", &s.ca_bundle, false));
+  BH_TRY(str("account", &s.account, false));
+  auto revoked = j.find("revoked");
+  if (revoked != j.end() && revoked->is_object()) {
+    auto serial = revoked->find("serial");
+    auto kc = revoked->find("key_compromise");
+    if (serial != revoked->end() && serial->is_string()) {
+      s.revoked_serial = serial->get<std::string>();
+    }
+    s.revoked_key_compromise = kc != revoked->end() && kc->is_boolean() && kc->get<bool>();
+  }
+  return s;
+}
+
+}  // namespace bulkhead::manager

@@ -1,0 +1,79 @@
+// The keys role: makes or reuses the certificate's private key and builds
+// the CSR, or checks a CSR the user supplied.
+#include <algorithm>
+#include <cctype>
+#include <utility>
+
+#include "crypto/csr.h"
+#include "roles/roles.h"
+#include "util/log.h"
+
+namespace bulkhead::roles {
+namespace {
+
+// NameSet lower-cases and sorts `names` (DNS names compare
+// case-insensitively) and drops duplicates.
+std::vector<std::string> NameSet(std::vector<std::string> names) {
+  for (std::string& name : names) {
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+// FromUserCsr validates a user CSR; the user keeps its key, so no key PEM
+// is returned.
+Result<PreparedKey> FromUserCsr(const KeyRequest& request) {
+  auto csr = crypto::ParseCsr(request.csr_pem);
+  if (!csr.ok()) {
+    return csr.error().Wrap("user CSR");
+  }
+  if (NameSet(csr->names) != NameSet(request.names)) {
+    return ErrCode(ErrorCode::kUsage, "user CSR names ({}) differ from the requested names ({})",
+                   fmt::join(csr->names, ", "), fmt::join(request.names, ", "));
+  }
+  PreparedKey out;
+  out.csr_der = std::move(csr->der);
+  out.public_key_der = std::move(csr->public_key_der);
+  return out;
+}
+
+// ChooseKey returns the existing key when reuse is asked and one exists,
+// otherwise a fresh key of the requested type.
+Result<crypto::PrivateKey> ChooseKey(const KeyRequest& request) {
+  if (!request.reuse || request.existing_pem.empty()) {
+    return crypto::PrivateKey::Generate(request.type);
+  }
+  auto key = crypto::PrivateKey::FromPem(request.existing_pem.view());
+  if (!key.ok()) {
+    return key.error().Wrap("existing certificate key");
+  }
+  if (key->type() != request.type) {
+    // Reuse wins: the point of reusing is a stable key (e.g. pinned), so a
+    // changed default must not silently replace it.
+    LogInfo("reusing the existing {} key although {} was requested",
+            crypto::KeyTypeName(key->type()), crypto::KeyTypeName(request.type));
+  }
+  return key;
+}
+
+}  // namespace
+
+Result<PreparedKey> PrepareKey(KeyRequest request) {
+  if (request.names.empty()) {
+    return Err("prepare key: no names");
+  }
+  if (!request.csr_pem.empty()) {
+    return FromUserCsr(request);
+  }
+  BH_ASSIGN(crypto::PrivateKey key, ChooseKey(request));
+  PreparedKey out;
+  BH_ASSIGN(out.csr_der, crypto::MakeCsr(key, request.names));
+  BH_ASSIGN(out.public_key_der, key.PublicKeyDer());
+  BH_ASSIGN(out.key_pem, key.ToPem());
+  return out;
+}
+
+}  // namespace bulkhead::roles
