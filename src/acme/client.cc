@@ -168,7 +168,7 @@ Result<Account> Client::FindAccount() {
 }
 
 Result<Account> Client::FetchAccount() {
-  BH_ASSIGN(HttpResponse resp, Post(account_url_, "{}", "reading the account"));
+  BH_ASSIGN(HttpResponse resp, Post(account_url_, "", "reading the account"));
   BH_TRY(CheckJson(resp, account_url_));
   return ParseAccount(resp.body, account_url_);
 }

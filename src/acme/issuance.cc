@@ -89,7 +89,7 @@ Result<Pending> PrepareAuthorization(Client& client, const std::string& url) {
   return Pending{std::move(authz), std::move(ch)};
 }
 
-Error FailedAuthorization(const Authorization& authz) {
+Error FailedAuthorization(const Authorization& authz, const challenge::Publisher& publisher) {
   std::string id = authz.identifier.ToString();
   for (const Challenge& c : authz.challenges) {
     if (c.status == "invalid" && !c.error.is_null()) {
@@ -97,7 +97,14 @@ Error FailedAuthorization(const Authorization& authz) {
       if (p.identifier.empty()) {
         p.identifier = id;
       }
-      return ProblemError(p, fmt::format("{} validation failed", c.type));
+      Error e = ProblemError(p, fmt::format("{} validation failed", c.type));
+      if (c.type == "http-01") {
+        e.message += fmt::format(
+            "\n  check that http://{}/.well-known/acme-challenge/ on port 80 serves the files "
+            "of the {}",
+            authz.identifier.value, publisher.Describe());
+      }
+      return e;
     }
   }
   return Err("{}: the authorization ended as {} without a reason from the CA", id, authz.status);
@@ -210,7 +217,7 @@ Result<IssuedChain> ObtainCertificate(Client& client, challenge::Publisher& publ
     for (const Pending& p : pending) {
       BH_ASSIGN(Authorization done, client.PollAuthorization(p.authz.url));
       if (done.status != "valid") {
-        return FailedAuthorization(done);
+        return FailedAuthorization(done, publisher);
       }
       LogInfo("{}: authorized", done.identifier.ToString());
     }

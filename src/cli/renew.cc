@@ -82,7 +82,7 @@ void AddRenewCommand(CLI::App& app, Cli& cli) {
   cmd->add_option("--name", o->name, "only this certificate");
   cmd->add_flag("--cron", o->cron, "print nothing unless something changed or failed");
   cmd->add_flag("--force", o->force, "renew even if not due");
-  cmd->add_option("--days", o->days, "due when fewer than N days remain")->check(CLI::Range(0, 3650));
+  cmd->add_option("--days", o->days, "due when fewer than N days remain")->check(CLI::Range(0, 36500));
   cmd->callback([&cli, o] { cli.run = [&cli, o] { return RunRenew(cli.flags, *o); }; });
 }
 
