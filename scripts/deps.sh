@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(
   g++ cmake make pkg-config
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
-  libgtest-dev libasio-dev
+  libgtest-dev libasio-dev libseccomp-dev
   openssl curl python3 pebble nginx
 )
 missing=()

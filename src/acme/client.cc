@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <random>
 #include <set>
 
 #include "util/base64url.h"
@@ -55,7 +56,7 @@ Status Client::Init() {
   if (directory_url_.rfind("https://", 0) != 0) {
     return ErrCode(ErrorCode::kUsage, "the ACME directory URL must use https: {}", directory_url_);
   }
-  BH_ASSIGN(HttpResponse resp, http_.Get(directory_url_));
+  BH_ASSIGN(HttpResponse resp, Fetch(directory_url_, /*head=*/false, "fetching the ACME directory"));
   if (resp.status != 200) {
     Problem p = ParseProblem(resp.body, static_cast<int>(resp.status));
     return ProblemError(p, fmt::format("fetching the ACME directory {}", directory_url_));
@@ -85,42 +86,114 @@ Result<std::string> Client::TakeNonce() {
     nonce_.clear();
     return n;
   }
-  BH_ASSIGN(HttpResponse resp, http_.Head(dir_.new_nonce));
-  if (resp.status != 200 && resp.status != 204) {
-    return ErrCode(resp.status >= 500 ? ErrorCode::kTransient : ErrorCode::kFailure,
-                   "getting a nonce from {}: HTTP status {}", dir_.new_nonce, resp.status);
-  }
-  RememberNonce(resp);
-  if (nonce_.empty()) {
-    return ErrCode(ErrorCode::kTransient, "the CA sent no valid Replay-Nonce from {}",
-                   dir_.new_nonce);
+  for (int attempt = 0; nonce_.empty(); ++attempt) {
+    BH_ASSIGN(HttpResponse resp, Fetch(dir_.new_nonce, /*head=*/true, "getting a nonce"));
+    if (resp.status != 200 && resp.status != 204) {
+      return Err("getting a nonce from {}: HTTP status {}", dir_.new_nonce, resp.status);
+    }
+    RememberNonce(resp);
+    if (nonce_.empty() &&
+        !BackOff(attempt, -1, "getting a nonce", "the CA sent no valid Replay-Nonce")) {
+      return ErrCode(ErrorCode::kTransient, "the CA sent no valid Replay-Nonce from {}",
+                     dir_.new_nonce);
+    }
   }
   std::string n = std::move(nonce_);
   nonce_.clear();
   return n;
 }
 
+bool Client::BackOff(int attempt, long retry_after_seconds, std::string_view context,
+                     std::string_view why) {
+  using std::chrono::milliseconds;
+  if (attempt >= options_.max_transient_retries || Interrupted()) {
+    return false;
+  }
+  milliseconds wait;
+  if (retry_after_seconds >= 0) {
+    wait = milliseconds(retry_after_seconds * 1000);
+    if (wait > options_.max_retry_after) {
+      return false;
+    }
+  } else {
+    // Exponential backoff with jitter in [0.5, 1.5) so that many clients
+    // failing together do not come back together.
+    milliseconds base = options_.retry_first_backoff * (1 << std::min(attempt, 10));
+    base = std::min(base, options_.retry_max_backoff);
+    thread_local std::mt19937 rng{std::random_device{}()};
+    std::uniform_real_distribution<double> jitter(0.5, 1.5);
+    wait = milliseconds(static_cast<long>(static_cast<double>(base.count()) * jitter(rng)));
+  }
+  if (std::chrono::steady_clock::now() + wait > deadline_) {
+    return false;
+  }
+  LogInfo("{}: {}; retrying in {} ms (retry {} of {})", context, why, wait.count(), attempt + 1,
+          options_.max_transient_retries);
+  return SleepInterruptible(wait);
+}
+
+Result<HttpResponse> Client::Fetch(const std::string& url, bool head, std::string_view context) {
+  for (int attempt = 0;; ++attempt) {
+    auto resp = head ? http_.Head(url) : http_.Get(url);
+    if (resp.ok() && resp->status < 500 && resp->status != 429) {
+      return resp;
+    }
+    if (resp.ok()) {
+      long retry_after = resp->RetryAfterSeconds(NowUnix());
+      std::string why = fmt::format("HTTP status {}", resp->status);
+      if (!BackOff(attempt, retry_after, context, why)) {
+        return resp;  // The caller turns the status into an error.
+      }
+      continue;
+    }
+    if (resp.error().code != ErrorCode::kTransient ||
+        !BackOff(attempt, -1, context, resp.error().message)) {
+      return resp.error().Wrap(context);
+    }
+  }
+}
+
 Result<HttpResponse> Client::Post(const std::string& url, const std::string& payload,
-                                  std::string_view context, bool use_jwk, roles::Signer* signer) {
+                                  std::string_view context, bool use_jwk, roles::Signer* signer,
+                                  bool retry_lost) {
   roles::Signer& s = signer != nullptr ? *signer : signer_;
   if (!use_jwk && account_url_.empty()) {
     return Err("{}: no account URL known; run `bulkhead account register` first", context);
   }
-  for (int attempt = 0;; ++attempt) {
+  int bad_nonces = 0;
+  int transient = 0;
+  for (;;) {
     BH_ASSIGN(std::string nonce, TakeNonce());
     roles::SignRequest req{url, nonce, use_jwk ? std::string() : account_url_, payload};
     BH_ASSIGN(json jws, s.Sign(req));
-    BH_ASSIGN(HttpResponse resp, http_.Post(url, jws.dump(), kJoseContentType));
+    auto sent = http_.Post(url, jws.dump(), kJoseContentType);
+    if (!sent.ok()) {
+      if (sent.error().code == ErrorCode::kTransient && retry_lost &&
+          BackOff(transient++, -1, context, sent.error().message)) {
+        continue;
+      }
+      return sent.error().Wrap(context);
+    }
+    HttpResponse resp = std::move(sent).value();
     RememberNonce(resp);
     if (resp.status < 400) {
       return resp;
     }
     Problem p = ParseProblem(resp.body, static_cast<int>(resp.status));
-    if (p.Is("badNonce") && attempt < options_.max_bad_nonce_retries) {
+    if (p.Is("badNonce") && bad_nonces < options_.max_bad_nonce_retries) {
+      ++bad_nonces;
       LogInfo("{}: the CA rejected the nonce; retrying with a fresh one", context);
       continue;
     }
-    return ProblemError(p, context, resp.RetryAfterSeconds(NowUnix()));
+    long retry_after = resp.RetryAfterSeconds(NowUnix());
+    Error e = ProblemError(p, context, retry_after);
+    if (e.code == ErrorCode::kTransient &&
+        BackOff(transient++, retry_after, context, p.ShortType().empty()
+                                                       ? fmt::format("HTTP status {}", resp.status)
+                                                       : p.ShortType())) {
+      continue;
+    }
+    return e;
   }
 }
 
@@ -284,7 +357,8 @@ Result<Authorization> Client::PollAuthorization(const std::string& url) {
 Result<Order> Client::Finalize(const Order& order, const std::string& csr_der) {
   json payload = {{"csr", Base64UrlEncode(csr_der)}};
   BH_ASSIGN(HttpResponse resp,
-            Post(order.finalize, payload.dump(), fmt::format("finalizing order {}", order.url)));
+            Post(order.finalize, payload.dump(), fmt::format("finalizing order {}", order.url),
+                 /*use_jwk=*/false, /*signer=*/nullptr, /*retry_lost=*/false));
   BH_TRY(CheckJson(resp, order.finalize));
   return ParseOrder(resp.body, order.url);
 }

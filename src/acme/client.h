@@ -29,8 +29,15 @@ struct ClientOptions {
   std::chrono::milliseconds poll_first_interval{25};
   std::chrono::milliseconds poll_max_interval{2000};
   std::chrono::milliseconds poll_timeout{std::chrono::minutes(3)};
-  // Cap on Retry-After waits we are willing to honour inside one run.
+  // Cap on Retry-After waits we are willing to honour inside one run; a
+  // longer wait fails the run with the time to retry in the message.
   std::chrono::seconds max_retry_after{60};
+  // Transient failures (connection errors, 5xx, rateLimited) are retried at
+  // most this often per request, backing off exponentially with jitter from
+  // retry_first_backoff up to retry_max_backoff, unless Retry-After says.
+  int max_transient_retries = 4;
+  std::chrono::milliseconds retry_first_backoff{500};
+  std::chrono::milliseconds retry_max_backoff{8000};
 };
 
 // Client is one session with one CA. Not thread-safe.
@@ -44,6 +51,10 @@ class Client {
   Status Init();
   const Directory& directory() const { return dir_; }
   const std::string& directory_url() const { return directory_url_; }
+
+  // SetDeadline bounds every wait and retry of this client (per certificate:
+  // the caller sets it before each order). Default: none.
+  void SetDeadline(std::chrono::steady_clock::time_point deadline) { deadline_ = deadline; }
 
   // SetAccountUrl sets the "kid" used for every later request.
   void SetAccountUrl(std::string url) { account_url_ = std::move(url); }
@@ -110,9 +121,19 @@ class Client {
   // response if its status is below 400; otherwise the problem as an Error
   // prefixed with `context`. With `signer` null the account signer is used;
   // `use_jwk` embeds the JWK instead of the kid.
+  // With `retry_lost` false, a transport failure after the request may
+  // have reached the CA is returned instead of retried (finalize: the caller
+  // polls the order to learn what happened).
   Result<HttpResponse> Post(const std::string& url, const std::string& payload,
                             std::string_view context, bool use_jwk = false,
-                            roles::Signer* signer = nullptr);
+                            roles::Signer* signer = nullptr, bool retry_lost = true);
+  // Fetch GETs (or HEADs) `url`, retrying transient failures.
+  Result<HttpResponse> Fetch(const std::string& url, bool head, std::string_view context);
+  // BackOff sleeps before retry number `attempt` of a transient failure
+  // (`why`); false when retries, the deadline or the Retry-After cap are
+  // exhausted, or on interruption.
+  bool BackOff(int attempt, long retry_after_seconds, std::string_view context,
+               std::string_view why);
   Result<std::string> TakeNonce();
   void RememberNonce(const HttpResponse& resp);
   Status CheckSameOrigin(const std::string& url, std::string_view what) const;
@@ -130,6 +151,7 @@ class Client {
   Directory dir_;
   std::string account_url_;
   std::string nonce_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
 };
 
 // RevocationReason parses an RFC 5280 reason name ("keyCompromise" -> 1).

@@ -646,9 +646,6 @@ std::vector<std::pair<std::string, std::string>> ParseLinkHeader(std::string_vie
       skip_entry();
       continue;
     }
-    if (target.empty() && !have_rel) {
-      continue;
-    }
     std::string_view rels = rel;
     while (!rels.empty()) {
       size_t start = rels.find_first_not_of(" \t");

@@ -118,6 +118,30 @@ Error OrderFailed(const Order& order, std::string_view step) {
   return Err("order {} is {} while {}; expected it to progress", order.url, order.status, step);
 }
 
+// FinalizeOnce finalizes `order`. If the answer is lost or the CA reports a
+// failure, the order itself tells whether the CSR arrived: a processing or
+// valid order is carried on with, a still-ready one is finalized once more
+// only after a transient failure.
+Result<Order> FinalizeOnce(Client& client, const Order& order, const std::string& csr_der) {
+  auto finalized = client.Finalize(order, csr_der);
+  if (finalized.ok()) {
+    return finalized;
+  }
+  LogInfo("finalizing {} failed ({}); asking the CA for the order's state", order.url,
+          finalized.error().message);
+  auto now = client.FetchOrder(order.url);
+  if (!now.ok()) {
+    return finalized.error();
+  }
+  if (now->status == "processing" || now->status == "valid") {
+    return now;
+  }
+  if (now->status == "ready" && finalized.error().code == ErrorCode::kTransient) {
+    return client.Finalize(*now, csr_der);
+  }
+  return finalized.error();
+}
+
 }  // namespace
 
 size_t SelectChain(const std::vector<std::vector<crypto::CertInfo>>& chains,
@@ -225,7 +249,7 @@ Result<IssuedChain> ObtainCertificate(Client& client, challenge::Publisher& publ
     BH_ASSIGN(order, client.PollOrder(order.url, /*wait_pending=*/true));
   }
   if (order.status == "ready") {
-    BH_ASSIGN(order, client.Finalize(order, key.csr_der));
+    BH_ASSIGN(order, FinalizeOnce(client, order, key.csr_der));
   }
   if (order.status == "processing") {
     BH_ASSIGN(order, client.PollOrder(order.url, /*wait_pending=*/false));

@@ -2,6 +2,7 @@
 // subcommand. All work happens in the library; see docs/ARCHITECTURE.md.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 
 #include "cli/cli.h"
@@ -53,6 +54,9 @@ int main(int argc, char** argv) {
     bulkhead::SetLogLevel(bulkhead::LogLevel::kInfo);
   }
   bulkhead::InstallInterruptHandlers();
+  // A peer closing a socket must surface as an error from the write, not
+  // kill the process (libcurl is told not to touch signals).
+  std::signal(SIGPIPE, SIG_IGN);
   if (!cli.run) {
     std::fputs(app.help().c_str(), stderr);
     return bulkhead::cli::kExitUsage;

@@ -1,0 +1,96 @@
+// Channel: one end of a connection between two role processes, carrying
+// frames (ipc/frame.h) over a SOCK_STREAM Unix socket. Every read and write
+// has a deadline, so a stuck or dead peer becomes an error naming it rather
+// than a hang.
+#ifndef BULKHEAD_IPC_CHANNEL_H_
+#define BULKHEAD_IPC_CHANNEL_H_
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "ipc/frame.h"
+#include "ipc/messages.h"
+#include "util/fs.h"
+#include "util/result.h"
+
+namespace bulkhead::ipc {
+
+// kDefaultSendTimeout bounds Send when the peer stops reading: long enough
+// for a busy peer, short enough that a wedged one is reported.
+inline constexpr std::chrono::milliseconds kDefaultSendTimeout{30000};
+
+// Channel owns a connected stream socket. It is move-only and not
+// thread-safe: one thread uses a Channel at a time.
+//
+// After an error that may have left part of a frame unread or unwritten
+// (a malformed header, a timeout in the middle of a frame or of a Call), the
+// channel is marked broken and every later operation fails at once, since
+// the byte stream can no longer be trusted to be in step.
+class Channel {
+ public:
+  // The Channel takes ownership of `fd`. `peer_name` is the role at the
+  // other end ("signer"), used in every error message.
+  Channel(ScopedFd fd, std::string peer_name);
+  Channel(Channel&&) noexcept = default;
+  Channel& operator=(Channel&&) noexcept = default;
+
+  const std::string& peer_name() const { return peer_name_; }
+  // fd returns the socket, e.g. for poll() or to hand to a child process.
+  int fd() const { return fd_.get(); }
+  bool broken() const { return !broken_reason_.empty(); }
+
+  // Send writes one frame. It fails, without writing, if the payload is
+  // larger than kMaxPayload; it fails naming the peer if the peer has closed
+  // the channel or does not accept the bytes within `timeout`.
+  Status Send(MessageType type, std::string_view payload,
+              std::chrono::milliseconds timeout = kDefaultSendTimeout);
+
+  // Receive reads one frame. It reads the header, validates it (magic,
+  // version, type, length cap) and only then reads exactly the announced
+  // payload, so it never reads more than kFrameHeaderSize + kMaxPayload
+  // bytes. It fails with "peer <name> closed the channel" on EOF, with an
+  // error naming the peer when `timeout` passes, and with the reason when
+  // the header is malformed. The payload is not interpreted.
+  Result<DecodedFrame> Receive(std::chrono::milliseconds timeout);
+
+  // Call sends a request and waits for its reply, both within `timeout`.
+  // A kError reply becomes an Error ("<peer>: <message>", with its code); a
+  // reply of any type other than `expected_reply` is an error. A timeout
+  // breaks the channel, since a late reply would otherwise be taken as the
+  // answer to the next call.
+  Result<DecodedFrame> Call(MessageType type, std::string_view payload,
+                            MessageType expected_reply, std::chrono::milliseconds timeout);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  // `timeout` is only used in messages; `deadline` is what is enforced.
+  Status SendUntil(MessageType type, std::string_view payload, Clock::time_point deadline,
+                   std::chrono::milliseconds timeout);
+  Result<DecodedFrame> ReceiveUntil(Clock::time_point deadline,
+                                    std::chrono::milliseconds timeout);
+  // ReadExact fills `buf` with exactly `len` bytes. With `frame_start` set,
+  // EOF or a timeout before the first byte leaves the channel usable;
+  // anywhere else they break it.
+  Status ReadExact(uint8_t* buf, size_t len, Clock::time_point deadline,
+                   std::chrono::milliseconds timeout, bool frame_start);
+  // Break records why the stream is out of step and returns that error.
+  Error Break(Error error);
+
+  ScopedFd fd_;
+  std::string peer_name_;
+  std::string broken_reason_;  // Non-empty once the channel is broken.
+};
+
+// MakeChannelPair connects two new Channels with
+// socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC). `a_name` and `b_name` are
+// the roles at the two ends: the first Channel is a's end (its peer is
+// b_name), the second is b's end (its peer is a_name). Fails with errno text
+// if the sockets cannot be created.
+Result<std::pair<Channel, Channel>> MakeChannelPair(std::string a_name, std::string b_name);
+
+}  // namespace bulkhead::ipc
+
+#endif  // BULKHEAD_IPC_CHANNEL_H_

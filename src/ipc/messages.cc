@@ -1,0 +1,587 @@
+#include "ipc/messages.h"
+
+#include <climits>
+#include <exception>
+#include <set>
+#include <span>
+
+#include "store/cert_store.h"
+#include "util/base64url.h"
+
+namespace bulkhead::ipc {
+namespace {
+
+using json = nlohmann::json;
+
+// Kind is the JSON shape a field must have.
+enum class Kind {
+  kString,       // Any string up to max_len bytes (may be empty).
+  kToken,        // Non-empty base64url, up to max_len: safe as a file name.
+  kBytes,        // Non-empty base64url that decodes; max_len bounds the text.
+  kBool,
+  kUint,         // Non-negative integer up to max_len.
+  kStringArray,  // 1..max_items non-empty strings of up to max_len bytes.
+  kStringMap,    // Object of up to max_items string members of up to max_len.
+};
+
+// Field is one row of a message schema. Every field is required.
+struct Field {
+  std::string_view name;
+  Kind kind;
+  size_t max_len;
+  size_t max_items = 0;
+};
+
+// kMaxMapKeyLen bounds member names inside a kStringMap (JWK/JWS members
+// are a few letters).
+constexpr size_t kMaxMapKeyLen = 32;
+
+
+constexpr Field kSignerHelloFields[] = {
+    {"jwk", Kind::kStringMap, kMaxJwkMemberLen, kMaxJwkMembers},
+    {"thumbprint", Kind::kToken, kMaxTokenLen},
+};
+constexpr Field kSignRequestFields[] = {
+    {"url", Kind::kString, kMaxUrlLen},
+    {"nonce", Kind::kString, kMaxNonceLen},
+    {"kid", Kind::kString, kMaxUrlLen},
+    {"payload", Kind::kString, kMaxSignPayloadLen},
+};
+constexpr Field kSignResponseFields[] = {
+    {"jws", Kind::kStringMap, kMaxJwsMemberLen, 3},
+};
+constexpr Field kPublishRequestFields[] = {
+    {"token", Kind::kToken, kMaxTokenLen},
+    {"key_authorization", Kind::kString, kMaxKeyAuthorizationLen},
+};
+constexpr Field kRemoveRequestFields[] = {
+    {"token", Kind::kToken, kMaxTokenLen},
+};
+constexpr Field kDescribeResponseFields[] = {
+    {"text", Kind::kString, kMaxTextLen},
+};
+constexpr Field kPrepareKeyRequestFields[] = {
+    {"names", Kind::kStringArray, kMaxNameLen, kMaxNames},
+    {"key_type", Kind::kString, 16},
+    {"reuse", Kind::kBool, 0},
+    {"csr_pem", Kind::kString, kMaxPemLen},
+};
+constexpr Field kPrepareKeyResponseFields[] = {
+    {"csr_der", Kind::kBytes, kMaxCsrDerB64Len},
+    {"public_key_der", Kind::kBytes, kMaxPublicKeyDerB64Len},
+};
+constexpr Field kCommitRequestFields[] = {
+    {"name", Kind::kString, kMaxNameLen},
+    {"cert_pem", Kind::kString, kMaxPemLen},
+    {"chain_pem", Kind::kString, kMaxPemLen},
+    {"fullchain_pem", Kind::kString, kMaxPemLen},
+    {"key_source", Kind::kString, 16},
+};
+constexpr Field kCommitResponseFields[] = {
+    {"version", Kind::kUint, INT_MAX},
+};
+constexpr Field kErrorFields[] = {
+    {"message", Kind::kString, kMaxTextLen},
+    {"code", Kind::kString, 16},
+};
+
+// Printable returns a short, printable rendering of a peer-chosen key name
+// for error messages, so a hostile key cannot flood or garble the log.
+std::string Printable(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 32)) {
+    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  }
+  if (s.size() > 32) {
+    out += "...";
+  }
+  return out;
+}
+
+Status CheckString(const json& v, size_t max_len) {
+  if (!v.is_string()) {
+    return Err("is {}, expected a string", v.type_name());
+  }
+  size_t len = v.get_ref<const std::string&>().size();
+  if (len > max_len) {
+    return Err("{} bytes exceeds the cap of {}", len, max_len);
+  }
+  return OkStatus();
+}
+
+Status CheckField(const json& v, const Field& f) {
+  switch (f.kind) {
+    case Kind::kString:
+      return CheckString(v, f.max_len);
+    case Kind::kToken:
+    case Kind::kBytes: {
+      BH_TRY(CheckString(v, f.max_len));
+      const auto& s = v.get_ref<const std::string&>();
+      if (!IsBase64UrlToken(s)) {
+        return Err("is not a non-empty base64url string");
+      }
+      if (f.kind == Kind::kBytes && !Base64UrlDecode(s).ok()) {
+        return Err("has an impossible base64url length");
+      }
+      return OkStatus();
+    }
+    case Kind::kBool:
+      if (!v.is_boolean()) {
+        return Err("is {}, expected a boolean", v.type_name());
+      }
+      return OkStatus();
+    case Kind::kUint:
+      if (!v.is_number_unsigned()) {
+        return Err("is {}, expected a non-negative integer", v.type_name());
+      }
+      if (v.get<uint64_t>() > f.max_len) {
+        return Err("exceeds the maximum of {}", f.max_len);
+      }
+      return OkStatus();
+    case Kind::kStringArray: {
+      if (!v.is_array()) {
+        return Err("is {}, expected an array of strings", v.type_name());
+      }
+      if (v.empty() || v.size() > f.max_items) {
+        return Err("has {} entries, expected 1 to {}", v.size(), f.max_items);
+      }
+      for (size_t i = 0; i < v.size(); ++i) {
+        Status s = CheckString(v[i], f.max_len);
+        if (!s.ok()) {
+          return s.error().Wrap(fmt::format("entry {}", i));
+        }
+        if (v[i].get_ref<const std::string&>().empty()) {
+          return Err("entry {} is empty", i);
+        }
+      }
+      return OkStatus();
+    }
+    case Kind::kStringMap: {
+      if (!v.is_object()) {
+        return Err("is {}, expected an object", v.type_name());
+      }
+      if (v.size() > f.max_items) {
+        return Err("has {} members, more than {}", v.size(), f.max_items);
+      }
+      for (const auto& [key, member] : v.items()) {
+        if (key.empty() || key.size() > kMaxMapKeyLen) {
+          return Err("has a member name of {} bytes", key.size());
+        }
+        Status s = CheckString(member, f.max_len);
+        if (!s.ok()) {
+          return s.error().Wrap(fmt::format("member \"{}\"", Printable(key)));
+        }
+      }
+      return OkStatus();
+    }
+  }
+  return Err("unhandled field kind");
+}
+
+// ParseObject parses `payload` as one JSON object. Duplicate keys are an
+// error at any depth: parsers disagree on which copy wins, which is exactly
+// the ambiguity a hostile peer would use.
+Result<json> ParseObject(std::string_view payload) {
+  try {
+    std::vector<std::set<std::string>> open_objects;
+    bool duplicate = false;
+    json::parser_callback_t track = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
+      if (event == json::parse_event_t::object_start) {
+        open_objects.emplace_back();
+      } else if (event == json::parse_event_t::object_end && !open_objects.empty()) {
+        open_objects.pop_back();
+      } else if (event == json::parse_event_t::key && !open_objects.empty() && parsed.is_string()) {
+        if (!open_objects.back().insert(parsed.get_ref<const std::string&>()).second) {
+          duplicate = true;
+        }
+      }
+      return true;
+    };
+    json j = json::parse(payload.begin(), payload.end(), track, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+      return Err("payload is not valid JSON");
+    }
+    if (duplicate) {
+      return Err("payload has a duplicate key");
+    }
+    if (!j.is_object()) {
+      return Err("payload is {}, expected a JSON object", j.type_name());
+    }
+    return j;
+  } catch (const std::exception& e) {
+    return Err("payload could not be parsed: {}", e.what());
+  }
+}
+
+// CheckFields accepts `j` only if its keys are exactly those of `fields`
+// and each value has its field's shape.
+Status CheckFields(const json& j, std::span<const Field> fields) {
+  for (const auto& [key, value] : j.items()) {
+    bool known = false;
+    for (const Field& f : fields) {
+      known = known || f.name == key;
+    }
+    if (!known) {
+      return Err("unknown key \"{}\"", Printable(key));
+    }
+  }
+  for (const Field& f : fields) {
+    auto it = j.find(f.name);
+    if (it == j.end()) {
+      return Err("missing key \"{}\"", f.name);
+    }
+    Status s = CheckField(*it, f);
+    if (!s.ok()) {
+      return s.error().Wrap(fmt::format("key \"{}\"", f.name));
+    }
+  }
+  return OkStatus();
+}
+
+// ParseChecked is the common front of every decoder: right frame type,
+// JSON object, schema. Errors are prefixed with the message name.
+Result<json> ParseChecked(const DecodedFrame& frame, MessageType want,
+                          std::span<const Field> fields) {
+  std::string context = fmt::format("{} message", MessageTypeName(want));
+  if (frame.type != want) {
+    return Err("{}: frame has type {}", context, MessageTypeName(frame.type));
+  }
+  auto j = ParseObject(frame.payload);
+  if (!j.ok()) {
+    return j.error().Wrap(context);
+  }
+  Status s = CheckFields(*j, fields);
+  if (!s.ok()) {
+    return s.error().Wrap(context);
+  }
+  return j;
+}
+
+const std::string& Str(const json& j, std::string_view key) {
+  return j.find(key)->get_ref<const std::string&>();
+}
+
+std::string Dump(const json& j) {
+  return j.dump(/*indent=*/-1, /*indent_char=*/' ', /*ensure_ascii=*/false,
+                json::error_handler_t::replace);
+}
+
+std::string_view KeySourceName(KeySource s) {
+  switch (s) {
+    case KeySource::kPending:
+      return "pending";
+    case KeySource::kLive:
+      return "live";
+    case KeySource::kNone:
+      return "none";
+  }
+  return "none";
+}
+
+std::string_view ErrorCodeName(ErrorCode c) {
+  switch (c) {
+    case ErrorCode::kFailure:
+      return "failure";
+    case ErrorCode::kUsage:
+      return "usage";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kTransient:
+      return "transient";
+  }
+  return "failure";
+}
+
+// CheckKeyAuthorization enforces RFC 8555 section 8.1's shape,
+// "<token>.<thumbprint>", so the publisher serves nothing else.
+Status CheckKeyAuthorization(std::string_view token, std::string_view key_authorization) {
+  size_t dot = key_authorization.find('.');
+  if (dot == std::string_view::npos || key_authorization.substr(0, dot) != token ||
+      !IsBase64UrlToken(key_authorization.substr(dot + 1))) {
+    return Err("PublishRequest message: key \"key_authorization\" is not \"<token>.<thumbprint>\"");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+bool IsKnownMessageType(uint16_t value) {
+  return MessageTypeName(static_cast<MessageType>(value)) != "unknown";
+}
+
+std::string_view MessageTypeName(MessageType type) {
+  switch (type) {
+    case MessageType::kOk:
+      return "Ok";
+    case MessageType::kError:
+      return "Error";
+    case MessageType::kShutdown:
+      return "Shutdown";
+    case MessageType::kSignerHello:
+      return "SignerHello";
+    case MessageType::kSignRequest:
+      return "SignRequest";
+    case MessageType::kSignResponse:
+      return "SignResponse";
+    case MessageType::kPublishRequest:
+      return "PublishRequest";
+    case MessageType::kRemoveRequest:
+      return "RemoveRequest";
+    case MessageType::kDescribeRequest:
+      return "DescribeRequest";
+    case MessageType::kDescribeResponse:
+      return "DescribeResponse";
+    case MessageType::kPrepareKeyRequest:
+      return "PrepareKeyRequest";
+    case MessageType::kPrepareKeyResponse:
+      return "PrepareKeyResponse";
+    case MessageType::kCommitRequest:
+      return "CommitRequest";
+    case MessageType::kCommitResponse:
+      return "CommitResponse";
+  }
+  return "unknown";
+}
+
+std::string Encode(const SignerHelloMsg& msg) {
+  json j = json::object();
+  j["jwk"] = msg.jwk;
+  j["thumbprint"] = msg.thumbprint;
+  return Dump(j);
+}
+
+std::string Encode(const SignRequestMsg& msg) {
+  json j = json::object();
+  j["url"] = msg.url;
+  j["nonce"] = msg.nonce;
+  j["kid"] = msg.kid;
+  j["payload"] = msg.payload;
+  return Dump(j);
+}
+
+std::string Encode(const SignResponseMsg& msg) {
+  json j = json::object();
+  j["jws"] = msg.jws;
+  return Dump(j);
+}
+
+std::string Encode(const PublishRequestMsg& msg) {
+  json j = json::object();
+  j["token"] = msg.token;
+  j["key_authorization"] = msg.key_authorization;
+  return Dump(j);
+}
+
+std::string Encode(const RemoveRequestMsg& msg) {
+  json j = json::object();
+  j["token"] = msg.token;
+  return Dump(j);
+}
+
+std::string Encode(const DescribeResponseMsg& msg) {
+  json j = json::object();
+  j["text"] = msg.text;
+  return Dump(j);
+}
+
+std::string Encode(const PrepareKeyRequestMsg& msg) {
+  json j = json::object();
+  j["names"] = msg.names;
+  j["key_type"] = crypto::KeyTypeName(msg.key_type);
+  j["reuse"] = msg.reuse;
+  j["csr_pem"] = msg.csr_pem;
+  return Dump(j);
+}
+
+std::string Encode(const PrepareKeyResponseMsg& msg) {
+  json j = json::object();
+  j["csr_der"] = Base64UrlEncode(msg.csr_der);
+  j["public_key_der"] = Base64UrlEncode(msg.public_key_der);
+  return Dump(j);
+}
+
+std::string Encode(const CommitRequestMsg& msg) {
+  json j = json::object();
+  j["name"] = msg.name;
+  j["cert_pem"] = msg.cert_pem;
+  j["chain_pem"] = msg.chain_pem;
+  j["fullchain_pem"] = msg.fullchain_pem;
+  j["key_source"] = KeySourceName(msg.key_source);
+  return Dump(j);
+}
+
+std::string Encode(const CommitResponseMsg& msg) {
+  json j = json::object();
+  j["version"] = msg.version;
+  return Dump(j);
+}
+
+std::string Encode(const ErrorMsg& msg) {
+  json j = json::object();
+  j["message"] = msg.message;
+  j["code"] = ErrorCodeName(msg.code);
+  return Dump(j);
+}
+
+std::string EncodeEmpty() { return "{}"; }
+
+Result<SignerHelloMsg> DecodeSignerHello(const DecodedFrame& frame) {
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kSignerHello, kSignerHelloFields));
+  return SignerHelloMsg{j["jwk"], Str(j, "thumbprint")};
+}
+
+Result<SignRequestMsg> DecodeSignRequest(const DecodedFrame& frame) {
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kSignRequest, kSignRequestFields));
+  return SignRequestMsg{Str(j, "url"), Str(j, "nonce"), Str(j, "kid"), Str(j, "payload")};
+}
+
+Result<SignResponseMsg> DecodeSignResponse(const DecodedFrame& frame) {
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kSignResponse, kSignResponseFields));
+  for (std::string_view member : {"protected", "payload", "signature"}) {
+    if (!j["jws"].contains(member)) {
+      return Err("SignResponse message: key \"jws\": missing member \"{}\"", member);
+    }
+  }
+  return SignResponseMsg{j["jws"]};
+}
+
+Result<PublishRequestMsg> DecodePublishRequest(const DecodedFrame& frame) {
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kPublishRequest, kPublishRequestFields));
+  PublishRequestMsg msg{Str(j, "token"), Str(j, "key_authorization")};
+  BH_TRY(CheckKeyAuthorization(msg.token, msg.key_authorization));
+  return msg;
+}
+
+Result<RemoveRequestMsg> DecodeRemoveRequest(const DecodedFrame& frame) {
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kRemoveRequest, kRemoveRequestFields));
+  return RemoveRequestMsg{Str(j, "token")};
+}
+
+Result<DescribeResponseMsg> DecodeDescribeResponse(const DecodedFrame& frame) {
+  BH_ASSIGN(json j,
+            ParseChecked(frame, MessageType::kDescribeResponse, kDescribeResponseFields));
+  return DescribeResponseMsg{Str(j, "text")};
+}
+
+Result<PrepareKeyRequestMsg> DecodePrepareKeyRequest(const DecodedFrame& frame) {
+  BH_ASSIGN(json j,
+            ParseChecked(frame, MessageType::kPrepareKeyRequest, kPrepareKeyRequestFields));
+  auto type = crypto::ParseKeyType(Str(j, "key_type"));
+  if (!type.ok()) {
+    return type.error().Wrap("PrepareKeyRequest message: key \"key_type\"");
+  }
+  PrepareKeyRequestMsg msg;
+  for (const auto& name : j["names"]) {
+    msg.names.push_back(name.get_ref<const std::string&>());
+  }
+  msg.key_type = *type;
+  msg.reuse = j["reuse"].get<bool>();
+  msg.csr_pem = Str(j, "csr_pem");
+  return msg;
+}
+
+Result<PrepareKeyResponseMsg> DecodePrepareKeyResponse(const DecodedFrame& frame) {
+  BH_ASSIGN(json j,
+            ParseChecked(frame, MessageType::kPrepareKeyResponse, kPrepareKeyResponseFields));
+  // CheckFields has already proven both decode.
+  BH_ASSIGN(std::string csr_der, Base64UrlDecode(Str(j, "csr_der")));
+  BH_ASSIGN(std::string public_key_der, Base64UrlDecode(Str(j, "public_key_der")));
+  return PrepareKeyResponseMsg{std::move(csr_der), std::move(public_key_der)};
+}
+
+Result<CommitRequestMsg> DecodeCommitRequest(const DecodedFrame& frame) {
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kCommitRequest, kCommitRequestFields));
+  CommitRequestMsg msg{Str(j, "name"), Str(j, "cert_pem"), Str(j, "chain_pem"),
+                       Str(j, "fullchain_pem")};
+  // The name becomes a directory name in the store.
+  if (!store::IsValidCertName(msg.name)) {
+    return Err("CommitRequest message: key \"name\" is not a valid certificate name");
+  }
+  const std::string& source = Str(j, "key_source");
+  if (source == "pending") {
+    msg.key_source = KeySource::kPending;
+  } else if (source == "live") {
+    msg.key_source = KeySource::kLive;
+  } else if (source == "none") {
+    msg.key_source = KeySource::kNone;
+  } else {
+    return Err("CommitRequest message: key \"key_source\" is not pending, live or none");
+  }
+  return msg;
+}
+
+Result<CommitResponseMsg> DecodeCommitResponse(const DecodedFrame& frame) {
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kCommitResponse, kCommitResponseFields));
+  // Bounded by INT_MAX in the field table.
+  return CommitResponseMsg{static_cast<int>(j["version"].get<uint64_t>())};
+}
+
+Result<ErrorMsg> DecodeError(const DecodedFrame& frame) {
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kError, kErrorFields));
+  ErrorMsg msg{Str(j, "message")};
+  const std::string& code = Str(j, "code");
+  if (code == "failure") {
+    msg.code = ErrorCode::kFailure;
+  } else if (code == "usage") {
+    msg.code = ErrorCode::kUsage;
+  } else if (code == "not_found") {
+    msg.code = ErrorCode::kNotFound;
+  } else if (code == "transient") {
+    msg.code = ErrorCode::kTransient;
+  } else {
+    return Err("Error message: key \"code\" is not failure, usage, not_found or transient");
+  }
+  return msg;
+}
+
+Status DecodeEmpty(const DecodedFrame& frame, MessageType type) {
+  if (type != MessageType::kOk && type != MessageType::kShutdown &&
+      type != MessageType::kDescribeRequest) {
+    return Err("{} message: not a message without fields", MessageTypeName(type));
+  }
+  auto j = ParseChecked(frame, type, std::span<const Field>());
+  if (!j.ok()) {
+    return j.error();
+  }
+  return OkStatus();
+}
+
+Status ValidatePayload(const DecodedFrame& frame) {
+  auto keep_status = [](const auto& result) -> Status {
+    if (!result.ok()) {
+      return result.error();
+    }
+    return OkStatus();
+  };
+  switch (frame.type) {
+    case MessageType::kOk:
+    case MessageType::kShutdown:
+    case MessageType::kDescribeRequest:
+      return DecodeEmpty(frame, frame.type);
+    case MessageType::kError:
+      return keep_status(DecodeError(frame));
+    case MessageType::kSignerHello:
+      return keep_status(DecodeSignerHello(frame));
+    case MessageType::kSignRequest:
+      return keep_status(DecodeSignRequest(frame));
+    case MessageType::kSignResponse:
+      return keep_status(DecodeSignResponse(frame));
+    case MessageType::kPublishRequest:
+      return keep_status(DecodePublishRequest(frame));
+    case MessageType::kRemoveRequest:
+      return keep_status(DecodeRemoveRequest(frame));
+    case MessageType::kDescribeResponse:
+      return keep_status(DecodeDescribeResponse(frame));
+    case MessageType::kPrepareKeyRequest:
+      return keep_status(DecodePrepareKeyRequest(frame));
+    case MessageType::kPrepareKeyResponse:
+      return keep_status(DecodePrepareKeyResponse(frame));
+    case MessageType::kCommitRequest:
+      return keep_status(DecodeCommitRequest(frame));
+    case MessageType::kCommitResponse:
+      return keep_status(DecodeCommitResponse(frame));
+  }
+  return Err("message type {} has no decoder", static_cast<unsigned>(frame.type));
+}
+
+}  // namespace bulkhead::ipc

@@ -1,0 +1,206 @@
+// Every message the role processes exchange, and its payload schema.
+//
+// A payload is one JSON object. Decoders accept exactly the keys listed for
+// the type, each with its JSON type and a length cap, and reject unknown,
+// missing and duplicate keys: a peer may be compromised, so nothing it sends
+// is used before it has been checked. Binary values travel as base64url.
+// Messages without fields carry "{}".
+#ifndef BULKHEAD_IPC_MESSAGES_H_
+#define BULKHEAD_IPC_MESSAGES_H_
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/key.h"
+#include "ipc/frame.h"
+#include "util/result.h"
+
+namespace bulkhead::ipc {
+
+// MessageType numbers every message; the high byte groups them by role.
+// Values are part of the wire format: never renumber, only append.
+enum class MessageType : uint16_t {
+  // generic: replies any role may send, and process control.
+  kOk = 0x0001,                  // {}: the request succeeded, nothing to return.
+  kError = 0x0002,               // {message, code}: the request failed.
+  kShutdown = 0x0003,            // {}: finish and exit.
+  // signer: holds the account key.
+  kSignerHello = 0x0101,         // signer -> net {jwk, thumbprint}: the public account key.
+  kSignRequest = 0x0102,         // net -> signer {url, nonce, kid, payload}.
+  kSignResponse = 0x0103,        // signer -> net {jws}: flattened JWS object.
+  // challenge: owns the challenge directory or listener.
+  kPublishRequest = 0x0201,      // {token, key_authorization} -> kOk.
+  kRemoveRequest = 0x0202,       // {token} -> kOk.
+  kDescribeRequest = 0x0203,     // {} -> kDescribeResponse.
+  kDescribeResponse = 0x0204,    // {text}: the mechanism, for messages.
+  // keys: holds the certificate's domain key.
+  kPrepareKeyRequest = 0x0301,   // {names[], key_type, reuse, csr_pem}.
+  kPrepareKeyResponse = 0x0302,  // {csr_der, public_key_der}, both base64url.
+  // store: owns the certificate directory.
+  kCommitRequest = 0x0401,       // {name, cert_pem, chain_pem, fullchain_pem, key_source}.
+  kCommitResponse = 0x0402,      // {version}: the new live version.
+};
+
+// IsKnownMessageType reports whether `value` is a MessageType of this build.
+bool IsKnownMessageType(uint16_t value);
+
+// MessageTypeName returns the type's name without the "k" ("SignRequest"),
+// or "unknown" for a value outside the enum.
+std::string_view MessageTypeName(MessageType type);
+
+// Caps on field sizes. Each is far above what honest use needs and far
+// below kMaxPayload, so one oversized field is named in the error instead of
+// only tripping the frame cap.
+inline constexpr size_t kMaxTokenLen = 256;           // ACME tokens are ~43 chars.
+inline constexpr size_t kMaxKeyAuthorizationLen = 512;
+inline constexpr size_t kMaxUrlLen = 2048;
+inline constexpr size_t kMaxNonceLen = 256;
+inline constexpr size_t kMaxSignPayloadLen = 128 * 1024;  // Finalize with a large CSR.
+inline constexpr size_t kMaxJwsMemberLen = 192 * 1024;    // base64url of the payload.
+inline constexpr size_t kMaxJwkMembers = 16;
+inline constexpr size_t kMaxJwkMemberLen = 2048;          // RSA-4096 "n" is 683 chars.
+inline constexpr size_t kMaxNames = 100;                  // Let's Encrypt's SAN limit.
+inline constexpr size_t kMaxNameLen = 253;                // Longest DNS name.
+inline constexpr size_t kMaxPemLen = 192 * 1024;
+inline constexpr size_t kMaxCsrDerB64Len = 96 * 1024;
+inline constexpr size_t kMaxPublicKeyDerB64Len = 4096;
+inline constexpr size_t kMaxTextLen = 4096;               // Error messages, Describe.
+
+// SignerHelloMsg announces the account's public key.
+struct SignerHelloMsg {
+  nlohmann::json jwk;      // Object of string members (kty, crv, x, y / n, e).
+  std::string thumbprint;  // RFC 7638, base64url.
+};
+
+// SignRequestMsg mirrors roles::SignRequest.
+struct SignRequestMsg {
+  std::string url;
+  std::string nonce;    // Empty omits the nonce (keyChange inner JWS).
+  std::string kid;      // Empty embeds the jwk.
+  std::string payload;  // Serialized JSON, or "" for POST-as-GET.
+  bool operator==(const SignRequestMsg&) const = default;
+};
+
+// SignResponseMsg carries the flattened JWS {protected, payload, signature}.
+struct SignResponseMsg {
+  nlohmann::json jws;
+};
+
+// PublishRequestMsg asks the challenge role to serve `key_authorization`
+// for `token`. The token is base64url (it becomes a file name) and the key
+// authorization is "<token>.<thumbprint>" (RFC 8555 section 8.1).
+struct PublishRequestMsg {
+  std::string token;
+  std::string key_authorization;
+  bool operator==(const PublishRequestMsg&) const = default;
+};
+
+// RemoveRequestMsg withdraws a published token.
+struct RemoveRequestMsg {
+  std::string token;
+  bool operator==(const RemoveRequestMsg&) const = default;
+};
+
+// DescribeResponseMsg names the challenge mechanism ("webroot /var/www").
+struct DescribeResponseMsg {
+  std::string text;
+  bool operator==(const DescribeResponseMsg&) const = default;
+};
+
+// PrepareKeyRequestMsg mirrors roles::KeyRequest minus the live key, which
+// the keys role reads itself.
+struct PrepareKeyRequestMsg {
+  std::vector<std::string> names;
+  crypto::KeyType key_type = crypto::KeyType::kEc256;
+  bool reuse = false;
+  std::string csr_pem;  // Empty unless the user supplied a CSR.
+  bool operator==(const PrepareKeyRequestMsg&) const = default;
+};
+
+// PrepareKeyResponseMsg holds raw DER; base64url is only the wire form.
+struct PrepareKeyResponseMsg {
+  std::string csr_der;
+  std::string public_key_der;
+  bool operator==(const PrepareKeyResponseMsg&) const = default;
+};
+
+// KeySource says which key the store commits with the certificate.
+enum class KeySource {
+  kPending,  // The key the keys role just generated.
+  kLive,     // The currently live key (reuse).
+  kNone,     // No key: the user supplied the CSR.
+};
+
+// CommitRequestMsg asks the store to make a new certificate set live. The
+// private key never travels here: the store takes it from `key_source`.
+struct CommitRequestMsg {
+  std::string name;  // Must pass store::IsValidCertName.
+  std::string cert_pem;
+  std::string chain_pem;
+  std::string fullchain_pem;
+  KeySource key_source = KeySource::kPending;
+  bool operator==(const CommitRequestMsg&) const = default;
+};
+
+// CommitResponseMsg returns the new live version.
+struct CommitResponseMsg {
+  int version = 0;
+  bool operator==(const CommitResponseMsg&) const = default;
+};
+
+// ErrorMsg carries an Error across the channel.
+struct ErrorMsg {
+  std::string message;
+  ErrorCode code = ErrorCode::kFailure;
+  bool operator==(const ErrorMsg&) const = default;
+};
+
+// Encode returns the JSON payload for a message. Strings are expected to be
+// UTF-8 text; invalid UTF-8 is replaced by U+FFFD rather than failing, since
+// every binary value has its own base64url field.
+std::string Encode(const SignerHelloMsg& msg);
+std::string Encode(const SignRequestMsg& msg);
+std::string Encode(const SignResponseMsg& msg);
+std::string Encode(const PublishRequestMsg& msg);
+std::string Encode(const RemoveRequestMsg& msg);
+std::string Encode(const DescribeResponseMsg& msg);
+std::string Encode(const PrepareKeyRequestMsg& msg);
+std::string Encode(const PrepareKeyResponseMsg& msg);
+std::string Encode(const CommitRequestMsg& msg);
+std::string Encode(const CommitResponseMsg& msg);
+std::string Encode(const ErrorMsg& msg);
+
+// EncodeEmpty returns the payload of kOk, kShutdown and kDescribeRequest.
+std::string EncodeEmpty();
+
+// Decode* check that `frame` has the expected type and that its payload
+// matches the schema above. They fail with a message naming the message
+// type and the offending key (never echoing a value, which may be large or
+// hostile).
+Result<SignerHelloMsg> DecodeSignerHello(const DecodedFrame& frame);
+Result<SignRequestMsg> DecodeSignRequest(const DecodedFrame& frame);
+Result<SignResponseMsg> DecodeSignResponse(const DecodedFrame& frame);
+Result<PublishRequestMsg> DecodePublishRequest(const DecodedFrame& frame);
+Result<RemoveRequestMsg> DecodeRemoveRequest(const DecodedFrame& frame);
+Result<DescribeResponseMsg> DecodeDescribeResponse(const DecodedFrame& frame);
+Result<PrepareKeyRequestMsg> DecodePrepareKeyRequest(const DecodedFrame& frame);
+Result<PrepareKeyResponseMsg> DecodePrepareKeyResponse(const DecodedFrame& frame);
+Result<CommitRequestMsg> DecodeCommitRequest(const DecodedFrame& frame);
+Result<CommitResponseMsg> DecodeCommitResponse(const DecodedFrame& frame);
+Result<ErrorMsg> DecodeError(const DecodedFrame& frame);
+
+// DecodeEmpty checks a kOk, kShutdown or kDescribeRequest frame of type
+// `type`: its payload must be exactly an empty JSON object.
+Status DecodeEmpty(const DecodedFrame& frame, MessageType type);
+
+// ValidatePayload runs the decoder matching `frame.type` and discards the
+// result: the single entry point for fuzzing and for logging rejects.
+Status ValidatePayload(const DecodedFrame& frame);
+
+}  // namespace bulkhead::ipc
+
+#endif  // BULKHEAD_IPC_MESSAGES_H_

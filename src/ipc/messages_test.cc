@@ -1,0 +1,254 @@
+#include "ipc/messages.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "ipc/frame.h"
+
+namespace bulkhead::ipc {
+namespace {
+
+using nlohmann::json;
+
+// Wire sends `payload` through a real frame encode/decode, as a peer would.
+DecodedFrame Wire(MessageType type, const std::string& payload) {
+  std::string bytes = EncodeFrame(type, payload);
+  DecodedFrame frame;
+  size_t consumed = 0;
+  std::string error;
+  DecodeStatus status =
+      DecodeFrame({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, &frame,
+                  &consumed, &error);
+  EXPECT_EQ(status, DecodeStatus::kOk) << error;
+  EXPECT_EQ(consumed, bytes.size());
+  return frame;
+}
+
+DecodedFrame Raw(MessageType type, std::string payload) {
+  return DecodedFrame{type, std::move(payload)};
+}
+
+// ExpectRejected checks that `result` failed with `needle` in its message.
+template <typename R>
+void ExpectRejected(const R& result, std::string_view needle) {
+  ASSERT_FALSE(result.ok()) << "accepted; wanted an error containing: " << needle;
+  EXPECT_NE(result.error().message.find(needle), std::string::npos) << result.error().message;
+}
+
+TEST(MessagesTest, EveryTypeHasANameAndIsKnown) {
+  for (MessageType t :
+       {MessageType::kOk, MessageType::kError, MessageType::kShutdown, MessageType::kSignerHello,
+        MessageType::kSignRequest, MessageType::kSignResponse, MessageType::kPublishRequest,
+        MessageType::kRemoveRequest, MessageType::kDescribeRequest,
+        MessageType::kDescribeResponse, MessageType::kPrepareKeyRequest,
+        MessageType::kPrepareKeyResponse, MessageType::kCommitRequest,
+        MessageType::kCommitResponse}) {
+    EXPECT_TRUE(IsKnownMessageType(static_cast<uint16_t>(t)));
+    EXPECT_NE(MessageTypeName(t), "unknown");
+  }
+  EXPECT_FALSE(IsKnownMessageType(0));
+  EXPECT_FALSE(IsKnownMessageType(0xffff));
+}
+
+TEST(MessagesTest, EmptyMessagesRoundTrip) {
+  for (MessageType t : {MessageType::kOk, MessageType::kShutdown, MessageType::kDescribeRequest}) {
+    Status s = DecodeEmpty(Wire(t, EncodeEmpty()), t);
+    EXPECT_TRUE(s.ok()) << s.error().message;
+    EXPECT_TRUE(ValidatePayload(Wire(t, EncodeEmpty())).ok());
+  }
+  ExpectRejected(DecodeEmpty(Raw(MessageType::kOk, "{\"x\":1}"), MessageType::kOk),
+                 "unknown key \"x\"");
+  ExpectRejected(DecodeEmpty(Raw(MessageType::kOk, ""), MessageType::kOk), "not valid JSON");
+  ExpectRejected(DecodeEmpty(Raw(MessageType::kSignRequest, "{}"), MessageType::kSignRequest),
+                 "not a message without fields");
+}
+
+TEST(MessagesTest, SignerHelloRoundTrips) {
+  SignerHelloMsg in{json{{"kty", "EC"}, {"crv", "P-256"}, {"x", "abc"}, {"y", "def"}},
+                    "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"};
+  auto out = DecodeSignerHello(Wire(MessageType::kSignerHello, Encode(in)));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(out->jwk, in.jwk);
+  EXPECT_EQ(out->thumbprint, in.thumbprint);
+}
+
+TEST(MessagesTest, SignRequestRoundTrips) {
+  SignRequestMsg in{"https://127.0.0.1:14000/new-order", "nonce-1", "https://ca/acct/1",
+                    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.test\"}]}"};
+  auto out = DecodeSignRequest(Wire(MessageType::kSignRequest, Encode(in)));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(*out, in);
+  // Empty nonce, kid and payload are meaningful (keyChange, jwk, POST-as-GET).
+  SignRequestMsg bare{"https://ca/x", "", "", ""};
+  auto out_bare = DecodeSignRequest(Wire(MessageType::kSignRequest, Encode(bare)));
+  ASSERT_TRUE(out_bare.ok()) << out_bare.error().message;
+  EXPECT_EQ(*out_bare, bare);
+}
+
+TEST(MessagesTest, SignResponseRoundTripsAndNeedsAllMembers) {
+  SignResponseMsg in{json{{"protected", "eyJ"}, {"payload", ""}, {"signature", "c2ln"}}};
+  auto out = DecodeSignResponse(Wire(MessageType::kSignResponse, Encode(in)));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(out->jws, in.jws);
+  ExpectRejected(
+      DecodeSignResponse(Raw(MessageType::kSignResponse, "{\"jws\":{\"protected\":\"a\"}}")),
+      "missing member \"payload\"");
+  ExpectRejected(DecodeSignResponse(Raw(MessageType::kSignResponse,
+                                        "{\"jws\":{\"protected\":\"a\",\"payload\":\"\","
+                                        "\"signature\":\"s\",\"header\":\"h\"}}")),
+                 "more than 3");
+}
+
+TEST(MessagesTest, PublishRequestRoundTripsAndChecksKeyAuthorization) {
+  PublishRequestMsg in{"tok_EN-1", "tok_EN-1.thumb-print_2"};
+  auto out = DecodePublishRequest(Wire(MessageType::kPublishRequest, Encode(in)));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(*out, in);
+  ExpectRejected(DecodePublishRequest(Raw(
+                     MessageType::kPublishRequest,
+                     Encode(PublishRequestMsg{"tok", "other.thumb"}))),
+                 "key_authorization");
+  ExpectRejected(DecodePublishRequest(Raw(MessageType::kPublishRequest,
+                                          Encode(PublishRequestMsg{"tok", "tok.a/b"}))),
+                 "key_authorization");
+}
+
+TEST(MessagesTest, RemoveAndDescribeRoundTrip) {
+  RemoveRequestMsg remove{"abc-_DEF123"};
+  auto out_remove = DecodeRemoveRequest(Wire(MessageType::kRemoveRequest, Encode(remove)));
+  ASSERT_TRUE(out_remove.ok()) << out_remove.error().message;
+  EXPECT_EQ(*out_remove, remove);
+
+  DescribeResponseMsg describe{"webroot /var/www (\u00e9t\u00e9)"};
+  auto out_describe =
+      DecodeDescribeResponse(Wire(MessageType::kDescribeResponse, Encode(describe)));
+  ASSERT_TRUE(out_describe.ok()) << out_describe.error().message;
+  EXPECT_EQ(*out_describe, describe);
+}
+
+TEST(MessagesTest, PrepareKeyRoundTrips) {
+  PrepareKeyRequestMsg in{{"a.test", "*.b.test"}, crypto::KeyType::kRsa3072, true, ""};
+  auto out = DecodePrepareKeyRequest(Wire(MessageType::kPrepareKeyRequest, Encode(in)));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(*out, in);
+
+  PrepareKeyResponseMsg resp{std::string("\x30\x82\x00\xff\x00", 5), std::string("\x30\x59", 2)};
+  auto out_resp = DecodePrepareKeyResponse(Wire(MessageType::kPrepareKeyResponse, Encode(resp)));
+  ASSERT_TRUE(out_resp.ok()) << out_resp.error().message;
+  EXPECT_EQ(*out_resp, resp);
+  // The wire form of the DER is base64url.
+  EXPECT_EQ(json::parse(Encode(resp))["public_key_der"], "MFk");
+}
+
+TEST(MessagesTest, PrepareKeyRejectsBadValues) {
+  auto request = [](const std::string& names, const std::string& key_type) {
+    return Raw(MessageType::kPrepareKeyRequest,
+               "{\"names\":" + names + ",\"key_type\":\"" + key_type +
+                   "\",\"reuse\":false,\"csr_pem\":\"\"}");
+  };
+  EXPECT_TRUE(DecodePrepareKeyRequest(request("[\"a.test\"]", "ec384")).ok());
+  ExpectRejected(DecodePrepareKeyRequest(request("[\"a.test\"]", "dsa")), "key_type");
+  ExpectRejected(DecodePrepareKeyRequest(request("[]", "ec256")), "has 0 entries");
+  ExpectRejected(DecodePrepareKeyRequest(request("[\"\"]", "ec256")), "entry 0 is empty");
+  ExpectRejected(DecodePrepareKeyRequest(request("[\"a\", 7]", "ec256")), "entry 1");
+  json many = json::array();
+  for (size_t i = 0; i <= kMaxNames; ++i) {
+    many.push_back("n" + std::to_string(i) + ".test");
+  }
+  ExpectRejected(DecodePrepareKeyRequest(request(many.dump(), "ec256")), "has 101 entries");
+  std::string long_name = "[\"" + std::string(kMaxNameLen + 1, 'a') + "\"]";
+  ExpectRejected(DecodePrepareKeyRequest(request(long_name, "ec256")), "exceeds the cap of 253");
+  ExpectRejected(DecodePrepareKeyResponse(Raw(MessageType::kPrepareKeyResponse,
+                                              "{\"csr_der\":\"A\",\"public_key_der\":\"MFk\"}")),
+                 "impossible base64url length");
+}
+
+TEST(MessagesTest, CommitRoundTrips) {
+  for (KeySource source : {KeySource::kPending, KeySource::kLive, KeySource::kNone}) {
+    CommitRequestMsg in{"_.example.com", "-----BEGIN CERTIFICATE-----\nA\n", "chain\n",
+                        "full\n", source};
+    auto out = DecodeCommitRequest(Wire(MessageType::kCommitRequest, Encode(in)));
+    ASSERT_TRUE(out.ok()) << out.error().message;
+    EXPECT_EQ(*out, in);
+  }
+  CommitResponseMsg resp{42};
+  auto out_resp = DecodeCommitResponse(Wire(MessageType::kCommitResponse, Encode(resp)));
+  ASSERT_TRUE(out_resp.ok()) << out_resp.error().message;
+  EXPECT_EQ(*out_resp, resp);
+}
+
+TEST(MessagesTest, CommitRejectsBadValues) {
+  CommitRequestMsg traversal{"../etc", "c", "ch", "f", KeySource::kNone};
+  ExpectRejected(DecodeCommitRequest(Raw(MessageType::kCommitRequest, Encode(traversal))),
+                 "not a valid certificate name");
+  json j = json::parse(Encode(CommitRequestMsg{"a", "c", "ch", "f", KeySource::kNone}));
+  j["key_source"] = "elsewhere";
+  ExpectRejected(DecodeCommitRequest(Raw(MessageType::kCommitRequest, j.dump())),
+                 "key_source");
+  ExpectRejected(DecodeCommitResponse(Raw(MessageType::kCommitResponse, "{\"version\":-1}")),
+                 "non-negative integer");
+  ExpectRejected(DecodeCommitResponse(Raw(MessageType::kCommitResponse, "{\"version\":1.5}")),
+                 "non-negative integer");
+  ExpectRejected(
+      DecodeCommitResponse(Raw(MessageType::kCommitResponse, "{\"version\":4294967296}")),
+      "exceeds the maximum");
+}
+
+TEST(MessagesTest, ErrorRoundTripsEveryCode) {
+  for (ErrorCode code : {ErrorCode::kFailure, ErrorCode::kUsage, ErrorCode::kNotFound,
+                         ErrorCode::kTransient}) {
+    ErrorMsg in{"disk full", code};
+    auto out = DecodeError(Wire(MessageType::kError, Encode(in)));
+    ASSERT_TRUE(out.ok()) << out.error().message;
+    EXPECT_EQ(*out, in);
+  }
+  ExpectRejected(DecodeError(Raw(MessageType::kError, "{\"message\":\"m\",\"code\":\"boom\"}")),
+                 "key \"code\"");
+}
+
+// The generic schema checks, exercised through RemoveRequest and
+// SignRequest.
+TEST(MessagesTest, RejectsMalformedPayloads) {
+  auto remove = [](std::string payload) {
+    return DecodeRemoveRequest(Raw(MessageType::kRemoveRequest, std::move(payload)));
+  };
+  ExpectRejected(remove("not json"), "RemoveRequest message: payload is not valid JSON");
+  ExpectRejected(remove("{\"token\":\"abc\""), "not valid JSON");
+  ExpectRejected(remove("[\"abc\"]"), "payload is array, expected a JSON object");
+  ExpectRejected(remove("\"abc\""), "expected a JSON object");
+  ExpectRejected(remove("{}"), "missing key \"token\"");
+  ExpectRejected(remove("{\"token\":\"abc\",\"path\":\"/etc\"}"), "unknown key \"path\"");
+  ExpectRejected(remove("{\"token\":\"abc\",\"token\":\"../x\"}"), "duplicate key");
+  ExpectRejected(remove("{\"token\":42}"), "key \"token\": is number, expected a string");
+  ExpectRejected(remove("{\"token\":\"../../etc/passwd\"}"), "not a non-empty base64url");
+  ExpectRejected(remove("{\"token\":\"\"}"), "not a non-empty base64url");
+  ExpectRejected(remove("{\"token\":\"" + std::string(kMaxTokenLen + 1, 'a') + "\"}"),
+                 "257 bytes exceeds the cap of 256");
+  ExpectRejected(remove("{\"token\":\"a\xff\"}"), "not valid JSON");  // Invalid UTF-8.
+  // A hostile key name is shortened and made printable in the message.
+  auto long_key = remove("{\"token\":\"a\",\"" + std::string(1000, 'k') + "\x01\":1}");
+  ASSERT_FALSE(long_key.ok());
+  EXPECT_LT(long_key.error().message.size(), 200u) << long_key.error().message;
+
+  SignRequestMsg big{std::string(kMaxUrlLen + 1, 'u'), "", "", ""};
+  ExpectRejected(DecodeSignRequest(Raw(MessageType::kSignRequest, Encode(big))),
+                 "key \"url\": 2049 bytes exceeds the cap of 2048");
+  ExpectRejected(
+      DecodeSignRequest(Raw(MessageType::kSignRequest,
+                            "{\"url\":\"u\",\"nonce\":null,\"kid\":\"\",\"payload\":\"\"}")),
+      "key \"nonce\": is null, expected a string");
+}
+
+TEST(MessagesTest, RejectsFrameOfWrongType) {
+  ExpectRejected(DecodeRemoveRequest(Raw(MessageType::kPublishRequest, "{\"token\":\"a\"}")),
+                 "RemoveRequest message: frame has type PublishRequest");
+}
+
+TEST(MessagesTest, ValidatePayloadDispatchesOnType) {
+  EXPECT_TRUE(ValidatePayload(Raw(MessageType::kRemoveRequest, "{\"token\":\"a\"}")).ok());
+  EXPECT_FALSE(ValidatePayload(Raw(MessageType::kCommitResponse, "{\"token\":\"a\"}")).ok());
+}
+
+}  // namespace
+}  // namespace bulkhead::ipc

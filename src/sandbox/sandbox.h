@@ -1,0 +1,91 @@
+// The sandbox each role process enters after it has opened what it needs and
+// before it reads a byte from another role ("open, then sandbox, then parse").
+//
+// Enter stacks three kernel features, each of which narrows the process for
+// the rest of its life and is inherited by its threads and children:
+//   1. PR_SET_NO_NEW_PRIVS: no set-uid/file-capability gains (needed by 2+3).
+//   2. Landlock: which paths may be read or written, which TCP ports may be
+//      connected to or bound (ABI >= 4), and no signals or abstract Unix
+//      sockets across the sandbox boundary (ABI >= 6).
+//   3. seccomp: one system-call allowlist per role; anything else kills the
+//      process with a message naming the role and the call.
+// What the kernel cannot enforce is reported, never silently skipped.
+#ifndef BULKHEAD_SANDBOX_SANDBOX_H_
+#define BULKHEAD_SANDBOX_SANDBOX_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.h"
+
+namespace bulkhead::sandbox {
+
+// Role selects the system-call allowlist (see docs/COMPARTMENTS.md).
+enum class Role { kSigner, kKeys, kNet, kChallenge, kStore };
+
+// RoleName returns the lower-case name of `role` ("signer", ...). The view
+// points at a static, NUL-terminated string.
+std::string_view RoleName(Role role);
+
+// Policy says what one role process may touch after Enter.
+struct Policy {
+  Role role = Role::kSigner;
+  // Files or directories (recursively) that may be read. Symlinks are
+  // followed when the rule is made, so the rule covers the target.
+  std::vector<std::string> read_paths;
+  // Directories in which files, directories and symlinks may be created,
+  // written, renamed and removed (and read).
+  std::vector<std::string> write_dirs;
+  // TCP ports that may be connected to (Landlock ABI >= 4); empty = none.
+  std::vector<uint16_t> connect_ports;
+  // TCP ports that may be bound (Landlock ABI >= 4); empty = none. A
+  // non-empty list also allows the listening socket calls in seccomp.
+  std::vector<uint16_t> bind_ports;
+  // The already-open socket to the parent, or -1. sendmsg/recvmsg (which can
+  // carry file descriptors) are allowed on this descriptor only; read and
+  // write work on any open descriptor.
+  int ipc_fd = -1;
+};
+
+// Report says what is (or would be) enforced.
+struct Report {
+  int landlock_abi = 0;         // 0: Landlock unavailable.
+  bool landlock_fs = false;     // Paths restricted (ABI >= 1).
+  bool landlock_net = false;    // TCP connect/bind ports restricted (ABI >= 4).
+  bool landlock_scope = false;  // Signals/abstract sockets scoped (ABI >= 6).
+  bool seccomp = false;         // System-call allowlist with SIGSYS reports.
+  // Human-readable: what no layer enforces on this kernel for the role. A
+  // missing Landlock feature whose effect the seccomp allowlist already
+  // prevents for the role (e.g. no socket() at all) is not a gap.
+  std::vector<std::string> gaps;
+};
+
+// Probe reports what this kernel offers, without restricting anything. The
+// gaps listed are those Enter would report for a role that uses TCP (net).
+Report Probe();
+
+// Enter applies PR_SET_NO_NEW_PRIVS, Landlock and the role's seccomp
+// allowlist, in that order, to the calling process. It must be called while
+// the process has a single thread (Landlock binds only the calling thread);
+// otherwise it fails before restricting anything. Paths in the policy that do
+// not exist are skipped (a debug message), which only takes rights away.
+//
+// What the kernel cannot enforce is listed in Report::gaps; the caller prints
+// the gaps once. With `require_full`, any gap makes Enter return an error
+// after applying everything it could: the caller must then exit. An
+// unexpected failure of a kernel call is always an error; after an error the
+// process may be partly restricted and must exit.
+Result<Report> Enter(const Policy& policy, bool require_full);
+
+// NetSystemReadPaths returns the system files DNS resolution and TLS trust
+// need (resolver and NSS configuration, the CA certificate store). The net
+// role adds these to its read_paths; Enter also lets the net role read the
+// shared-library directories, because glibc loads NSS modules lazily at the
+// first name lookup.
+std::vector<std::string> NetSystemReadPaths();
+
+}  // namespace bulkhead::sandbox
+
+#endif  // BULKHEAD_SANDBOX_SANDBOX_H_

@@ -1,0 +1,528 @@
+#include "sandbox/sandbox.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "sandbox/landlock.h"
+#include "sandbox/seccomp.h"
+#include "util/fs.h"
+
+namespace bulkhead::sandbox {
+namespace {
+
+// Contains asserts that `text` contains `part`, showing both if not.
+::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part
+                                       << "\"";
+}
+
+// ChildResult is how a sandboxed child ended and what it said.
+struct ChildResult {
+  bool exited = false;
+  int exit_code = -1;
+  int term_signal = 0;
+  std::string stderr_text;
+  std::string report;  // What the child wrote to its report pipe.
+};
+
+// RunChild forks a child that runs `body(report_fd)` and _exits with its
+// result; the child's stderr and report pipe are collected until both reach
+// EOF (the child has exited) or a 20 s deadline passes (then it is killed).
+ChildResult RunChild(const std::function<int(int report_fd)>& body) {
+  ChildResult result;
+  int err_pipe[2];
+  int rep_pipe[2];
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0 || ::pipe2(rep_pipe, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe2: " << std::strerror(errno);
+    return result;
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ADD_FAILURE() << "fork: " << std::strerror(errno);
+    return result;
+  }
+  if (pid == 0) {
+    ::dup2(err_pipe[1], STDERR_FILENO);
+    ::close(err_pipe[0]);
+    ::close(rep_pipe[0]);
+    int rc = body(rep_pipe[1]);
+    ::_exit(rc);
+  }
+  ::close(err_pipe[1]);
+  ::close(rep_pipe[1]);
+  ScopedFd err_fd(err_pipe[0]);
+  ScopedFd rep_fd(rep_pipe[0]);
+
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool err_open = true;
+  bool rep_open = true;
+  while (err_open || rep_open) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      ADD_FAILURE() << "child did not finish in time; killing it";
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    struct pollfd fds[2] = {{err_open ? err_fd.get() : -1, POLLIN, 0},
+                            {rep_open ? rep_fd.get() : -1, POLLIN, 0}};
+    int n = ::poll(fds, 2, static_cast<int>(left.count()));
+    if (n < 0 && errno != EINTR) {
+      ADD_FAILURE() << "poll: " << std::strerror(errno);
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    char buf[4096];
+    if (err_open && fds[0].revents != 0) {
+      ssize_t got = ::read(err_fd.get(), buf, sizeof(buf));
+      if (got <= 0) {
+        err_open = false;
+      } else {
+        result.stderr_text.append(buf, static_cast<size_t>(got));
+      }
+    }
+    if (rep_open && fds[1].revents != 0) {
+      ssize_t got = ::read(rep_fd.get(), buf, sizeof(buf));
+      if (got <= 0) {
+        rep_open = false;
+      } else {
+        result.report.append(buf, static_cast<size_t>(got));
+      }
+    }
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) {
+    result.exited = true;
+    result.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.term_signal = WTERMSIG(status);
+  }
+  return result;
+}
+
+// Say appends "key=value\n" to the child's report.
+void Say(int fd, const std::string& key, const std::string& value) {
+  std::string line = key + "=" + value + "\n";
+  ssize_t ignored = ::write(fd, line.data(), line.size());
+  (void)ignored;
+}
+
+// Outcome turns a -1/errno result into "ok" or the errno's name.
+std::string Outcome(int rc) {
+  if (rc >= 0) {
+    return "ok";
+  }
+  switch (errno) {
+    case EACCES:
+      return "EACCES";
+    case EPERM:
+      return "EPERM";
+    case ENOENT:
+      return "ENOENT";
+    default:
+      return "errno " + std::to_string(errno);
+  }
+}
+
+// OpenOutcome opens `path` with `flags` and reports Outcome.
+std::string OpenOutcome(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0600);
+  std::string out = Outcome(fd);
+  if (fd >= 0) {
+    ::close(fd);
+  }
+  return out;
+}
+
+// ConnectOutcome connects a new TCP socket to 127.0.0.1:port.
+std::string ConnectOutcome(uint16_t port) {
+  ScopedFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s.valid()) {
+    return "socket " + Outcome(-1);
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return Outcome(::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)));
+}
+
+// BindOutcome binds (and listens on) a new TCP socket at 127.0.0.1:port.
+std::string BindOutcome(uint16_t port) {
+  ScopedFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s.valid()) {
+    return "socket " + Outcome(-1);
+  }
+  int one = 1;
+  ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return Outcome(-1);
+  }
+  return Outcome(::listen(s.get(), 1));
+}
+
+// Listener is a loopback TCP listener on a free port.
+struct Listener {
+  ScopedFd fd;
+  uint16_t port = 0;
+};
+
+Listener Listen() {
+  Listener l;
+  l.fd = ScopedFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  EXPECT_TRUE(l.fd.valid());
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = 0;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(l.fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  EXPECT_EQ(::listen(l.fd.get(), 8), 0);
+  socklen_t len = sizeof(addr);
+  EXPECT_EQ(::getsockname(l.fd.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  l.port = ntohs(addr.sin_port);
+  return l;
+}
+
+// Enters `policy` in the child; on failure prints why and returns false.
+bool EnterOrSay(const Policy& policy, int report_fd) {
+  Result<Report> r = Enter(policy, /*require_full=*/true);
+  if (!r.ok()) {
+    Say(report_fd, "enter", r.error().message);
+    return false;
+  }
+  return true;
+}
+
+// ForbiddenMessage is the SIGSYS report's prefix for `role` and `syscall`.
+std::string ForbiddenMessage(const std::string& role, const std::string& syscall) {
+  return "bulkhead: " + role + " role: forbidden system call " + syscall + " (";
+}
+
+class SandboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ = std::string(tmp != nullptr ? tmp : "/tmp") + "/bh-sandbox-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+    dir_ = templ;
+    inside_ = dir_ + "/inside";
+    outside_ = dir_ + "/outside";
+    ASSERT_EQ(::mkdir(inside_.c_str(), 0700), 0);
+    ASSERT_EQ(::mkdir(outside_.c_str(), 0700), 0);
+    ASSERT_TRUE(WriteFileAtomic(inside_ + "/readable", "public", 0644).ok());
+    ASSERT_TRUE(WriteFileAtomic(outside_ + "/secret", "private key", 0600).ok());
+  }
+  void TearDown() override { EXPECT_TRUE(RemoveTree(dir_).ok()); }
+
+  std::string dir_;
+  std::string inside_;
+  std::string outside_;
+};
+
+TEST_F(SandboxTest, RoleNames) {
+  EXPECT_EQ(RoleName(Role::kSigner), "signer");
+  EXPECT_EQ(RoleName(Role::kKeys), "keys");
+  EXPECT_EQ(RoleName(Role::kNet), "net");
+  EXPECT_EQ(RoleName(Role::kChallenge), "challenge");
+  EXPECT_EQ(RoleName(Role::kStore), "store");
+}
+
+TEST_F(SandboxTest, ProbeReportsThisKernel) {
+  Report r = Probe();
+  EXPECT_GE(r.landlock_abi, 1);
+  EXPECT_TRUE(r.landlock_fs);
+  EXPECT_TRUE(r.seccomp);
+  if (r.landlock_abi >= 4) {
+    EXPECT_TRUE(r.landlock_net);
+    EXPECT_TRUE(r.gaps.empty()) << r.gaps.front();
+  } else {
+    EXPECT_FALSE(r.gaps.empty());
+  }
+  EXPECT_EQ(r.landlock_scope, r.landlock_abi >= 6);
+}
+
+TEST_F(SandboxTest, SignerReadsItsOpenKeyButCannotOpenFiles) {
+  std::string key_path = outside_ + "/secret";
+  std::string other = inside_ + "/readable";
+  ChildResult c = RunChild([&](int report) {
+    // Open, then sandbox, then use.
+    int key_fd = ::open(key_path.c_str(), O_RDONLY | O_CLOEXEC);
+    Policy p;
+    p.role = Role::kSigner;
+    if (key_fd < 0 || !EnterOrSay(p, report)) {
+      return 1;
+    }
+    char buf[64];
+    ssize_t got = ::read(key_fd, buf, sizeof(buf));
+    Say(report, "key", got > 0 ? std::string(buf, static_cast<size_t>(got)) : "read failed");
+    Say(report, "open", OpenOutcome(other, O_RDONLY));
+    return 0;
+  });
+  EXPECT_TRUE(Contains(c.report, "key=private key\n"));
+  // openat is not on the signer's list at all, so the call never reaches
+  // Landlock: the process dies with a report.
+  EXPECT_TRUE(c.exited);
+  EXPECT_EQ(c.exit_code, kForbiddenSyscallExitCode) << c.report << c.stderr_text;
+  EXPECT_TRUE(Contains(c.stderr_text, ForbiddenMessage("signer", "openat")));
+  EXPECT_FALSE(Contains(c.report, "open="));
+}
+
+TEST_F(SandboxTest, StoreWritesOnlyInsideItsDirectory) {
+  ChildResult c = RunChild([&](int report) {
+    Policy p;
+    p.role = Role::kStore;
+    p.write_dirs = {inside_};
+    if (!EnterOrSay(p, report)) {
+      return 1;
+    }
+    Say(report, "atomic", WriteFileAtomic(inside_ + "/cert.pem", "chain", 0644).ok() ? "ok" : "no");
+    // The live-symlink switch: a new symlink renamed over the old one.
+    Say(report, "symlink", Outcome(::symlink("cert.pem", (inside_ + "/live.tmp").c_str())));
+    Say(report, "rename",
+        Outcome(::rename((inside_ + "/live.tmp").c_str(), (inside_ + "/live").c_str())));
+    Say(report, "outside", OpenOutcome(outside_ + "/cert.pem", O_WRONLY | O_CREAT | O_EXCL));
+    Say(report, "read_outside", OpenOutcome(outside_ + "/secret", O_RDONLY));
+    return 0;
+  });
+  ASSERT_TRUE(c.exited) << c.stderr_text;
+  EXPECT_EQ(c.exit_code, 0) << c.report << c.stderr_text;
+  EXPECT_TRUE(Contains(c.report, "atomic=ok\n"));
+  EXPECT_TRUE(Contains(c.report, "symlink=ok\n"));
+  EXPECT_TRUE(Contains(c.report, "rename=ok\n"));
+  EXPECT_TRUE(Contains(c.report, "outside=EACCES\n"));
+  EXPECT_TRUE(Contains(c.report, "read_outside=EACCES\n"));
+  Result<std::string> written = ReadFileCapped(inside_ + "/live", 100);
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  EXPECT_EQ(*written, "chain");
+  EXPECT_NE(::access((outside_ + "/cert.pem").c_str(), F_OK), 0);
+}
+
+TEST_F(SandboxTest, NetReadsOnlyItsPathsAndConnectsOnlyToItsPort) {
+  Listener allowed = Listen();
+  Listener denied = Listen();
+  ChildResult c = RunChild([&](int report) {
+    Policy p;
+    p.role = Role::kNet;
+    p.read_paths = NetSystemReadPaths();
+    p.read_paths.push_back(inside_);
+    p.connect_ports = {allowed.port};
+    if (!EnterOrSay(p, report)) {
+      return 1;
+    }
+    Say(report, "read_inside", OpenOutcome(inside_ + "/readable", O_RDONLY));
+    Say(report, "read_outside", OpenOutcome(outside_ + "/secret", O_RDONLY));
+    Say(report, "connect_denied", ConnectOutcome(denied.port));
+    Say(report, "connect_allowed", ConnectOutcome(allowed.port));
+    // glibc's nscd probe must fail softly, not kill the process.
+    Say(report, "unix_socket", Outcome(::socket(AF_UNIX, SOCK_STREAM, 0)));
+    // Name resolution through NSS (files) works inside the sandbox.
+    addrinfo hints{};
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    int gai = ::getaddrinfo("localhost", "443", &hints, &res);
+    Say(report, "resolve", gai == 0 ? "ok" : ::gai_strerror(gai));
+    if (res != nullptr) {
+      ::freeaddrinfo(res);
+    }
+    return 0;
+  });
+  ASSERT_TRUE(c.exited) << c.stderr_text;
+  EXPECT_EQ(c.exit_code, 0) << c.report << c.stderr_text;
+  EXPECT_TRUE(Contains(c.report, "read_inside=ok\n"));
+  EXPECT_TRUE(Contains(c.report, "read_outside=EACCES\n"));
+  EXPECT_TRUE(Contains(c.report, "connect_denied=EACCES\n"));
+  EXPECT_TRUE(Contains(c.report, "connect_allowed=ok\n"));
+  EXPECT_TRUE(Contains(c.report, "unix_socket=EACCES\n"));
+  EXPECT_TRUE(Contains(c.report, "resolve=ok\n"));
+}
+
+TEST_F(SandboxTest, NetCannotOpenFilesForWriting) {
+  ChildResult c = RunChild([&](int report) {
+    Policy p;
+    p.role = Role::kNet;
+    p.read_paths = {inside_};
+    if (!EnterOrSay(p, report)) {
+      return 1;
+    }
+    Say(report, "write", OpenOutcome(inside_ + "/readable", O_WRONLY));
+    return 0;
+  });
+  ASSERT_TRUE(c.exited) << c.stderr_text;
+  EXPECT_EQ(c.exit_code, kForbiddenSyscallExitCode) << c.report << c.stderr_text;
+  EXPECT_TRUE(Contains(c.stderr_text, ForbiddenMessage("net", "openat")));
+}
+
+TEST_F(SandboxTest, ChallengeWritesItsDirectoryAndListensButCannotConnect) {
+  Listener other = Listen();
+  // A free port for the child's server: bind port 0, note it, release it.
+  uint16_t free_port = Listen().port;
+  ChildResult c = RunChild([&](int report) {
+    Policy p;
+    p.role = Role::kChallenge;
+    p.write_dirs = {inside_};
+    p.bind_ports = {free_port};
+    if (!EnterOrSay(p, report)) {
+      return 1;
+    }
+    Say(report, "publish",
+        WriteFileAtomic(inside_ + "/token", "token.thumbprint", 0644).ok() ? "ok" : "no");
+    Say(report, "remove", Outcome(::unlink((inside_ + "/token").c_str())));
+    Say(report, "outside", OpenOutcome(outside_ + "/token", O_WRONLY | O_CREAT | O_EXCL));
+    Say(report, "read_outside", OpenOutcome(outside_ + "/secret", O_RDONLY));
+    Say(report, "bind_allowed", BindOutcome(free_port));
+    Say(report, "bind_denied", BindOutcome(other.port));
+    Say(report, "connect", ConnectOutcome(other.port));
+    return 0;
+  });
+  ASSERT_TRUE(c.exited) << c.stderr_text;
+  EXPECT_TRUE(Contains(c.report, "publish=ok\n"));
+  EXPECT_TRUE(Contains(c.report, "remove=ok\n"));
+  EXPECT_TRUE(Contains(c.report, "outside=EACCES\n"));
+  EXPECT_TRUE(Contains(c.report, "read_outside=EACCES\n"));
+  EXPECT_TRUE(Contains(c.report, "bind_allowed=ok\n"));
+  // Landlock refuses before the kernel looks at whether the port is taken.
+  EXPECT_TRUE(Contains(c.report, "bind_denied=EACCES\n"));
+  EXPECT_EQ(c.exit_code, kForbiddenSyscallExitCode) << c.report << c.stderr_text;
+  EXPECT_TRUE(Contains(c.stderr_text, ForbiddenMessage("challenge", "connect")));
+}
+
+TEST_F(SandboxTest, KeysCreatesItsKeyButHasNoNetwork) {
+  ChildResult c = RunChild([&](int report) {
+    Policy p;
+    p.role = Role::kKeys;
+    p.write_dirs = {inside_};
+    if (!EnterOrSay(p, report)) {
+      return 1;
+    }
+    Say(report, "create",
+        CreateFileExclusive(inside_ + "/domain.key", "key", 0600).ok() ? "ok" : "no");
+    Say(report, "outside", OpenOutcome(outside_ + "/secret", O_RDONLY));
+    Say(report, "socket", Outcome(::socket(AF_INET, SOCK_STREAM, 0)));
+    return 0;
+  });
+  ASSERT_TRUE(c.exited) << c.stderr_text;
+  EXPECT_TRUE(Contains(c.report, "create=ok\n"));
+  EXPECT_TRUE(Contains(c.report, "outside=EACCES\n"));
+  EXPECT_EQ(c.exit_code, kForbiddenSyscallExitCode) << c.report << c.stderr_text;
+  EXPECT_TRUE(Contains(c.stderr_text, ForbiddenMessage("keys", "socket")));
+}
+
+TEST_F(SandboxTest, RequireFullFailsOnAnOldKernel) {
+  Listener listener = Listen();
+  ChildResult c = RunChild([&](int report) {
+    SetLandlockAbiCapForTesting(3);
+    Policy p;
+    p.role = Role::kNet;
+    p.connect_ports = {1};
+    Result<Report> r = Enter(p, /*require_full=*/true);
+    Say(report, "enter", r.ok() ? "ok" : r.error().message);
+    // The error came after applying what the kernel offers: paths are
+    // restricted already.
+    Say(report, "read_outside", OpenOutcome(outside_ + "/secret", O_RDONLY));
+    return 0;
+  });
+  ASSERT_TRUE(c.exited) << c.stderr_text;
+  EXPECT_EQ(c.exit_code, 0) << c.report << c.stderr_text;
+  EXPECT_TRUE(Contains(c.report, "enter=sandbox: net role: the kernel cannot enforce"));
+  EXPECT_TRUE(Contains(c.report, "TCP connect and bind are not limited"));
+  EXPECT_TRUE(Contains(c.report, "read_outside=EACCES\n"));
+}
+
+TEST_F(SandboxTest, GapsAreReportedWithoutRequireFull) {
+  Listener listener = Listen();
+  ChildResult c = RunChild([&](int report) {
+    SetLandlockAbiCapForTesting(3);
+    Policy p;
+    p.role = Role::kNet;
+    p.connect_ports = {1};
+    Result<Report> r = Enter(p, /*require_full=*/false);
+    if (!r.ok()) {
+      Say(report, "enter", r.error().message);
+      return 1;
+    }
+    Say(report, "abi", std::to_string(r->landlock_abi));
+    Say(report, "net", r->landlock_net ? "yes" : "no");
+    Say(report, "gaps", std::to_string(r->gaps.size()));
+    // The gap is real: the port rule could not be enforced.
+    Say(report, "connect", ConnectOutcome(listener.port));
+    return 0;
+  });
+  ASSERT_TRUE(c.exited) << c.stderr_text;
+  EXPECT_EQ(c.exit_code, 0) << c.report << c.stderr_text;
+  EXPECT_TRUE(Contains(c.report, "abi=3\n"));
+  EXPECT_TRUE(Contains(c.report, "net=no\n"));
+  EXPECT_TRUE(Contains(c.report, "gaps=1\n"));
+  EXPECT_TRUE(Contains(c.report, "connect=ok\n"));
+}
+
+TEST_F(SandboxTest, SignerHasNoGapsOnAnOldKernel) {
+  // The signer cannot create sockets at all, so missing Landlock port rules
+  // are no gap for it.
+  ChildResult c = RunChild([&](int report) {
+    SetLandlockAbiCapForTesting(3);
+    Policy p;
+    p.role = Role::kSigner;
+    Result<Report> r = Enter(p, /*require_full=*/true);
+    Say(report, "enter", r.ok() ? "ok" : r.error().message);
+    return 0;
+  });
+  ASSERT_TRUE(c.exited) << c.stderr_text;
+  EXPECT_EQ(c.exit_code, 0) << c.report << c.stderr_text;
+  EXPECT_TRUE(Contains(c.report, "enter=ok\n"));
+}
+
+TEST_F(SandboxTest, EnterRefusesAMultiThreadedProcess) {
+  ChildResult c = RunChild([&](int report) {
+    int hold[2];
+    if (::pipe(hold) != 0) {
+      return 1;
+    }
+    // A thread that blocks until the process exits.
+    std::thread t([fd = hold[0]] {
+      char b;
+      ssize_t ignored = ::read(fd, &b, 1);
+      (void)ignored;
+    });
+    t.detach();
+    Policy p;
+    p.role = Role::kSigner;
+    Result<Report> r = Enter(p, /*require_full=*/true);
+    Say(report, "enter", r.ok() ? "ok" : r.error().message);
+    // Still unrestricted: nothing was applied.
+    Say(report, "open", OpenOutcome(outside_ + "/secret", O_RDONLY));
+    return 0;
+  });
+  ASSERT_TRUE(c.exited) << c.stderr_text;
+  EXPECT_EQ(c.exit_code, 0) << c.report << c.stderr_text;
+  EXPECT_TRUE(Contains(c.report, "threads; Enter must run before any thread starts"));
+  EXPECT_TRUE(Contains(c.report, "open=ok\n"));
+}
+
+}  // namespace
+}  // namespace bulkhead::sandbox
