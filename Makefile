@@ -38,3 +38,29 @@ bench: build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# libFuzzer targets (needs clang): builds every src/**/*_fuzz.cc in
+# $(FUZZ_BUILD) and runs each for FUZZ_SECONDS over fuzz/corpus/<name>/.
+# New inputs go to $(FUZZ_BUILD)/corpus/<name>/ so the seed corpus stays as
+# committed; crash reproducers land in $(FUZZ_BUILD)/.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+.PHONY: fuzz
+fuzz:
+	@if ! command -v clang++ >/dev/null 2>&1; then \
+	  echo "fuzz: clang++ not found, skipping (install clang and libclang-rt-dev)"; \
+	  exit 0; \
+	fi; \
+	set -e; \
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DBULKHEAD_FUZZ=ON -DBULKHEAD_WERROR=OFF; \
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target bulkhead_fuzzers; \
+	for src in $$(find src -name '*_fuzz.cc' | sort); do \
+	  name=$$(basename $$src _fuzz.cc); \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$name fuzz/corpus/$$name; \
+	  echo "fuzz: $${name}_fuzz for $(FUZZ_SECONDS)s"; \
+	  $(FUZZ_BUILD)/$${name}_fuzz -max_total_time=$(FUZZ_SECONDS) \
+	    -artifact_prefix=$(FUZZ_BUILD)/$${name}- \
+	    $(FUZZ_BUILD)/corpus/$$name fuzz/corpus/$$name; \
+	done

@@ -157,7 +157,7 @@ struct Connection {
   ScopedFd fd;
   Clock::time_point deadline;
   std::string in;
-  std::string out;        // Non-empty once the response is ready.
+  std::string out;  // Non-empty once the response is ready.
   size_t out_sent = 0;
   bool draining = false;  // Response sent; reading until the peer closes.
 };
@@ -217,8 +217,8 @@ class StandalonePublisher : public Publisher {
       pfds.clear();
       pfds.push_back({wake_read_.get(), POLLIN, 0});
       // Stop accepting while full; waiting clients stay in the backlog.
-      pfds.push_back({listener_.get(), static_cast<short>(
-                                           conns.size() < kMaxConnections ? POLLIN : 0), 0});
+      pfds.push_back(
+          {listener_.get(), static_cast<short>(conns.size() < kMaxConnections ? POLLIN : 0), 0});
       auto now = Clock::now();
       auto next_deadline = now + kConnectionTimeout;
       for (const Connection& c : conns) {
@@ -320,8 +320,8 @@ class StandalonePublisher : public Publisher {
   // OnWritable sends more of the response; returns false if sending failed.
   bool OnWritable(Connection& c) {
     while (c.out_sent < c.out.size()) {
-      ssize_t n = ::send(c.fd.get(), c.out.data() + c.out_sent, c.out.size() - c.out_sent,
-                         MSG_NOSIGNAL);
+      ssize_t n =
+          ::send(c.fd.get(), c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
       if (n < 0) {
         return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
       }

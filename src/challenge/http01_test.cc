@@ -190,13 +190,14 @@ TEST(StandalonePublisherTest, AnswersChallengesOverLoopback) {
   EXPECT_EQ(unknown.rfind("HTTP/1.0 404 ", 0), 0u) << unknown;
   EXPECT_EQ(Get(port, "/").rfind("HTTP/1.0 404 ", 0), 0u);
   EXPECT_EQ(Fetch(port, "garbage\n\n").rfind("HTTP/1.0 404 ", 0), 0u);
-  std::string post = Fetch(port, std::string("POST /.well-known/acme-challenge/") + kToken +
-                                     " HTTP/1.1\r\n\r\n");
+  std::string post =
+      Fetch(port, std::string("POST /.well-known/acme-challenge/") + kToken + " HTTP/1.1\r\n\r\n");
   EXPECT_EQ(post.rfind("HTTP/1.0 404 ", 0), 0u);
 
   ASSERT_TRUE((*pub)->Remove(kToken).ok());
-  EXPECT_EQ(Get(port, std::string("/.well-known/acme-challenge/") + kToken).rfind("HTTP/1.0 404 ", 0),
-            0u);
+  EXPECT_EQ(
+      Get(port, std::string("/.well-known/acme-challenge/") + kToken).rfind("HTTP/1.0 404 ", 0),
+      0u);
   EXPECT_FALSE((*pub)->Publish("../x", "y").ok());
 }
 
@@ -244,8 +245,8 @@ TEST(StandalonePublisherTest, StopsPromptlyAndClosesSocket) {
 }
 
 TEST(StandalonePublisherTest, BadAddressesAreErrors) {
-  for (const char* bad : {"nonsense", "127.0.0.1", "127.0.0.1:99999", "127.0.0.1:http", "[::1:80",
-                          "::1:80"}) {
+  for (const char* bad :
+       {"nonsense", "127.0.0.1", "127.0.0.1:99999", "127.0.0.1:http", "[::1:80", "::1:80"}) {
     SCOPED_TRACE(bad);
     EXPECT_FALSE(NewStandalonePublisher(bad).ok());
   }

@@ -172,9 +172,13 @@ std::string Sha256(std::string_view data) {
 Result<std::string> HmacSha256(std::string_view key, std::string_view data) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   size_t mac_len = 0;
-  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
-                reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac,
-                sizeof(mac), &mac_len) == nullptr) {
+  // A null key pointer would mean "no key set" to OpenSSL; an empty key is
+  // a valid (if weak) HMAC key, so always pass a real pointer.
+  static const char kNoBytes[1] = {0};
+  const char* key_ptr = key.empty() ? kNoBytes : key.data();
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key_ptr, key.size(),
+                reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, sizeof(mac),
+                &mac_len) == nullptr) {
     return OsslErr("HMAC-SHA256");
   }
   return std::string(reinterpret_cast<char*>(mac), mac_len);

@@ -163,8 +163,8 @@ Status FillKeyIds(X509* cert, CertInfo* info) {
                            static_cast<size_t>(ASN1_STRING_length(aki)));
   }
   ERR_clear_error();  // Extension caching may leave entries for absent AKIs.
-  BH_ASSIGN(info->public_key_der, ToDer(X509_get_X509_PUBKEY(cert), i2d_X509_PUBKEY,
-                                        "encoding certificate public key"));
+  BH_ASSIGN(info->public_key_der,
+            ToDer(X509_get_X509_PUBKEY(cert), i2d_X509_PUBKEY, "encoding certificate public key"));
   return OkStatus();
 }
 
@@ -245,8 +245,8 @@ std::string FormatTime(int64_t unix_seconds) {
   if (gmtime_r(&t, &tm) == nullptr) {
     return fmt::format("@{}", unix_seconds);  // Out of range for a calendar.
   }
-  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 }  // namespace bulkhead::crypto

@@ -122,8 +122,9 @@ TEST_F(X509Test, ParsesChainFields) {
 
   const ASN1_OCTET_STRING* root_ski = X509_get0_subject_key_id(root_.get());
   ASSERT_NE(root_ski, nullptr);
-  EXPECT_EQ(leaf.aki_keyid, std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(root_ski)),
-                                        ASN1_STRING_length(root_ski)));
+  EXPECT_EQ(leaf.aki_keyid,
+            std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(root_ski)),
+                        ASN1_STRING_length(root_ski)));
   EXPECT_EQ(leaf.aki_keyid.size(), 20u);
 
   EXPECT_EQ(root.subject_cn, "Test Root");
@@ -183,7 +184,8 @@ TEST_F(X509Test, RejectsOtherBlocksAndBrokenOnes) {
   std::string corrupt = leaf;
   corrupt[40] = '!';
   EXPECT_FALSE(ParsePemChain(corrupt).ok());
-  EXPECT_FALSE(ParsePemChain("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").ok());
+  EXPECT_FALSE(
+      ParsePemChain("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").ok());
   EXPECT_FALSE(ParsePemChain("").ok());
   EXPECT_FALSE(ParsePemChain(" \n\t").ok());
 }

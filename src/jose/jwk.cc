@@ -46,8 +46,7 @@ Result<nlohmann::json> EcJwk(const crypto::PrivateKey& key) {
   BH_ASSIGN(BignumPtr y, GetBignum(key.get(), OSSL_PKEY_PARAM_EC_PUB_Y));
   BH_ASSIGN(std::string x64, PaddedB64(x.get(), len));
   BH_ASSIGN(std::string y64, PaddedB64(y.get(), len));
-  return nlohmann::json{
-      {"crv", p256 ? "P-256" : "P-384"}, {"kty", "EC"}, {"x", x64}, {"y", y64}};
+  return nlohmann::json{{"crv", p256 ? "P-256" : "P-384"}, {"kty", "EC"}, {"x", x64}, {"y", y64}};
 }
 
 Result<nlohmann::json> RsaJwk(const crypto::PrivateKey& key) {

@@ -20,7 +20,8 @@ nlohmann::json Rfc7638Key() {
       {"n",
        "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_"
        "BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_"
-       "RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbI"
+       "RN5w6Cf0h4QyQ5v-65YGjQR0_"
+       "FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbI"
        "SD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-"
        "kEgU8awapJzKnqDKgw"},
       {"e", "AQAB"},
@@ -101,8 +102,8 @@ TEST(PublicJwkTest, EcCoordinatesAreLeftPadded) {
 }
 
 TEST(PublicJwkTest, RsaModulusAndExponentAreMinimal) {
-  for (auto [type, bytes] : {std::pair{KeyType::kRsa2048, size_t{256}},
-                             std::pair{KeyType::kRsa4096, size_t{512}}}) {
+  for (auto [type, bytes] :
+       {std::pair{KeyType::kRsa2048, size_t{256}}, std::pair{KeyType::kRsa4096, size_t{512}}}) {
     auto jwk = PublicJwk(crypto::TestKey(type));
     ASSERT_TRUE(jwk.ok()) << jwk.error().message;
     EXPECT_EQ(jwk->size(), 3u);

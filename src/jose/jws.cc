@@ -305,8 +305,7 @@ Result<nlohmann::json> ExternalAccountBinding(const nlohmann::json& account_jwk,
   if (key->empty()) {
     return Err("EAB HMAC key is empty");
   }
-  nlohmann::json header = {
-      {"alg", "HS256"}, {"kid", std::string(kid)}, {"url", std::string(url)}};
+  nlohmann::json header = {{"alg", "HS256"}, {"kid", std::string(kid)}, {"url", std::string(url)}};
   BH_ASSIGN(std::string header_text, DumpJson(header, "EAB header"));
   BH_ASSIGN(std::string jwk_text, DumpJson(account_jwk, "EAB payload"));
   std::string protected64 = Base64UrlEncode(header_text);

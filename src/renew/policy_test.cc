@@ -24,8 +24,7 @@ TEST(RenewPolicyTest, NinetyDayCertRenewsAfterTwoThirds) {
 
 TEST(RenewPolicyTest, ShortLivedCertRenewsAtHalf) {
   int64_t end = kStart + 6 * kDay;
-  RenewalDecision before =
-      Decide(kStart, end, kStart + 3 * kDay - 1, /*days=*/-1, /*force=*/false);
+  RenewalDecision before = Decide(kStart, end, kStart + 3 * kDay - 1, /*days=*/-1, /*force=*/false);
   EXPECT_FALSE(before.due);
   RenewalDecision at = Decide(kStart, end, kStart + 3 * kDay, /*days=*/-1, /*force=*/false);
   EXPECT_TRUE(at.due);

@@ -1,5 +1,8 @@
 // The keys role: makes or reuses the certificate's private key and builds
 // the CSR, or checks a CSR the user supplied.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cctype>
 #include <utility>
@@ -11,12 +14,24 @@
 namespace bulkhead::roles {
 namespace {
 
-// NameSet lower-cases and sorts `names` (DNS names compare
-// case-insensitively) and drops duplicates.
+// CanonicalName lower-cases a DNS name and rewrites an IPv6 literal in its
+// standard text form, so that "2001:DB8:0::1" matches "2001:db8::1".
+std::string CanonicalName(std::string name) {
+  in6_addr addr;
+  char text[INET6_ADDRSTRLEN];
+  if (inet_pton(AF_INET6, name.c_str(), &addr) == 1 &&
+      inet_ntop(AF_INET6, &addr, text, sizeof(text)) != nullptr) {
+    return text;
+  }
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return name;
+}
+
+// NameSet canonicalises and sorts `names` and drops duplicates.
 std::vector<std::string> NameSet(std::vector<std::string> names) {
   for (std::string& name : names) {
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    name = CanonicalName(std::move(name));
   }
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());

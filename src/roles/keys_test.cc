@@ -112,12 +112,17 @@ TEST(PrepareKeyTest, UsesMatchingUserCsr) {
   EXPECT_EQ(csr->names, kNames);
 }
 
+TEST(PrepareKeyTest, UserCsrAddressesCompareByValue) {
+  auto prepared =
+      PrepareKey(UserCsrRequest({"2001:DB8:0::1", "a.example"}, {"a.example", "2001:db8::1"}));
+  ASSERT_TRUE(prepared.ok()) << prepared.error().message;
+}
+
 TEST(PrepareKeyTest, RejectsUserCsrWithOtherNames) {
   auto missing = PrepareKey(UserCsrRequest({"example.com", "www.example.com"}, {"example.com"}));
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::kUsage);
-  EXPECT_FALSE(
-      PrepareKey(UserCsrRequest({"example.com"}, {"example.com", "extra.example"})).ok());
+  EXPECT_FALSE(PrepareKey(UserCsrRequest({"example.com"}, {"example.com", "extra.example"})).ok());
 }
 
 TEST(PrepareKeyTest, RejectsBrokenUserCsr) {

@@ -58,7 +58,9 @@ TEST(LocalSignerTest, SignsWithKid) {
 TEST(LocalSignerTest, EmbedsJwkWithoutKid) {
   auto signer = SignerFor(KeyType::kRsa2048);
   ASSERT_TRUE(signer);
-  auto jws = signer->Sign({.url = "https://ca.test/new-acct", .nonce = "n", .kid = "",
+  auto jws = signer->Sign({.url = "https://ca.test/new-acct",
+                           .nonce = "n",
+                           .kid = "",
                            .payload = R"({"termsOfServiceAgreed":true})"});
   ASSERT_TRUE(jws.ok()) << jws.error().message;
   nlohmann::json header = ProtectedHeader(*jws);
@@ -71,8 +73,8 @@ TEST(LocalSignerTest, EmbedsJwkWithoutKid) {
 TEST(LocalSignerTest, OmitsEmptyNonceAndSignsPostAsGet) {
   auto signer = SignerFor(KeyType::kEc256);
   ASSERT_TRUE(signer);
-  auto jws = signer->Sign({.url = "https://ca.test/key-change", .nonce = "", .kid = "",
-                           .payload = ""});
+  auto jws =
+      signer->Sign({.url = "https://ca.test/key-change", .nonce = "", .kid = "", .payload = ""});
   ASSERT_TRUE(jws.ok()) << jws.error().message;
   EXPECT_FALSE(ProtectedHeader(*jws).contains("nonce"));
   EXPECT_EQ(jws->at("payload"), "");

@@ -19,8 +19,8 @@ namespace bulkhead::store {
 namespace {
 
 constexpr size_t kMaxNameLen = 100;
-constexpr size_t kMaxCertFile = 1 << 20;     // A chain is a few KiB; 1 MiB is generous.
-constexpr size_t kMaxKeyFile = 64 << 10;     // Largest RSA keys are well below this.
+constexpr size_t kMaxCertFile = 1 << 20;  // A chain is a few KiB; 1 MiB is generous.
+constexpr size_t kMaxKeyFile = 64 << 10;  // Largest RSA keys are well below this.
 constexpr size_t kMaxSettingsFile = 64 << 10;
 
 constexpr char kLive[] = "live";
@@ -116,8 +116,8 @@ Result<std::vector<std::string>> ListEntries(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) {
     int err = errno;
-    return ErrCode(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kFailure,
-                   "listing {}: {}", dir, ErrnoText(err));
+    return ErrCode(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kFailure, "listing {}: {}",
+                   dir, ErrnoText(err));
   }
   std::vector<std::string> names;
   while (struct dirent* e = ::readdir(d)) {
@@ -233,8 +233,7 @@ void Prune(const std::string& cert_dir, int live) {
     LogWarn("{}", versions.error().message);
     return;
   }
-  size_t excess =
-      versions->size() > kKeepVersions ? versions->size() - kKeepVersions : 0;
+  size_t excess = versions->size() > kKeepVersions ? versions->size() - kKeepVersions : 0;
   for (int v : *versions) {
     if (excess == 0) {
       break;

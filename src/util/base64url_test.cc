@@ -11,7 +11,7 @@ namespace {
 
 // RFC 4648 section 10 vectors, without padding.
 const std::vector<std::pair<std::string, std::string>> kVectors = {
-    {"", ""},          {"f", "Zg"},         {"fo", "Zm8"},         {"foo", "Zm9v"},
+    {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
     {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"},
 };
 

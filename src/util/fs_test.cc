@@ -141,9 +141,7 @@ TEST_F(FsTest, FileLockContention) {
   Result<FileLock> second = FileLock::Acquire(path, /*wait=*/false);
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.error().message.find(path), std::string::npos);
-  {
-    FileLock released = std::move(first).value();
-  }
+  { FileLock released = std::move(first).value(); }
   Result<FileLock> third = FileLock::Acquire(path, /*wait=*/false);
   EXPECT_TRUE(third.ok());
 }

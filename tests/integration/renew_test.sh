@@ -123,4 +123,25 @@ check_eq "renew --cron lines name each certificate once" "cd,prune,r1,rk" \
 check_eq "renew --cron writes nothing to stderr on success" "" "$(cat "$TEST_TMP/cron.err")"
 check_eq "r1 moved to version 4" 4 "$(live_version r1)"
 
+# --- list --json agrees with the files -----------------------------------------------
+run_bh "$TEST_TMP/list" list --json
+check_eq "list --json exits 0" 0 "$RC"
+listed="$(python3 -c '
+import json, sys
+for c in sorted(json.load(open(sys.argv[1])), key=lambda c: c["name"]):
+    print(c["name"], c["version"], ",".join(sorted(c["names"])), c["serial"].lower(),
+          c["not_after"], str(c["due"]).lower(), c["key_type"])' "$TEST_TMP/list.out" 2>&1)"
+expected=""
+for n in cd prune r1 rk; do
+  live="$(cert_dir "$n")/live"
+  end="$(date -u -d "$(openssl x509 -in "$live/cert.pem" -noout -enddate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ)"
+  kt=ec256
+  [ "$n" = cd ] && kt=ec384
+  expected="$expected$n $(live_version "$n") $(cert_names "$live/cert.pem") $(cert_serial "$live/cert.pem" | tr 'A-F' 'a-f' | sed 's/^0*//') $end false $kt
+"
+done
+listed="$(echo "$listed" | awk '{ sub(/^0+/, "", $4); print }')"
+check_eq "list --json: name version names serial not_after due key_type match the live files" \
+  "${expected%$'\n'}" "$listed"
+
 lab_finish
