@@ -18,7 +18,7 @@ BULKHEAD_BIN="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
 export BULKHEAD_BIN
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=../tests/integration/lib.sh
+# shellcheck source=tests/integration/lib.sh
 source "$repo/tests/integration/lib.sh"
 
 demo_dir="$(mktemp -d)"

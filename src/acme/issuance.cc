@@ -118,6 +118,18 @@ Error OrderFailed(const Order& order, std::string_view step) {
   return Err("order {} is {} while {}; expected it to progress", order.url, order.status, step);
 }
 
+bool SameIdentifiers(const std::vector<Identifier>& a, const std::vector<Identifier>& b) {
+  std::set<std::string> sa;
+  std::set<std::string> sb;
+  for (const Identifier& i : a) {
+    sa.insert(i.ToString());
+  }
+  for (const Identifier& i : b) {
+    sb.insert(i.ToString());
+  }
+  return sa == sb;
+}
+
 // FinalizeOnce finalizes `order`. If the answer is lost or the CA reports a
 // failure, the order itself tells whether the CSR arrived: a processing or
 // valid order is carried on with, a still-ready one is finalized once more
@@ -205,13 +217,30 @@ Status CheckChain(const std::vector<crypto::CertInfo>& chain, std::string_view p
 Result<IssuedChain> ObtainCertificate(Client& client, challenge::Publisher& publisher,
                                       const std::vector<std::string>& names,
                                       const roles::PreparedKey& key,
-                                      std::string_view preferred_chain) {
+                                      std::string_view preferred_chain,
+                                      const OrderHooks& hooks) {
   std::vector<Identifier> ids;
   for (const std::string& n : names) {
     ids.push_back(IdentifierFor(n));
   }
-  BH_ASSIGN(Order order, client.NewOrder(ids));
-  LogInfo("order {} is {}", order.url, order.status);
+  Order order;
+  if (!hooks.resume_url.empty()) {
+    auto old = client.FetchOrder(hooks.resume_url);
+    if (old.ok() && old->status != "invalid" && SameIdentifiers(old->identifiers, ids)) {
+      order = std::move(old).value();
+      LogInfo("resuming order {} ({})", order.url, order.status);
+    } else {
+      LogInfo("the interrupted order {} cannot be continued ({}); starting a new one",
+              hooks.resume_url, old.ok() ? old->status : old.error().message);
+    }
+  }
+  if (order.url.empty()) {
+    BH_ASSIGN(order, client.NewOrder(ids));
+    LogInfo("order {} is {}", order.url, order.status);
+  }
+  if (hooks.on_order) {
+    hooks.on_order(order);
+  }
 
   if (order.status == "pending") {
     std::vector<Pending> pending;

@@ -4,6 +4,7 @@
 #ifndef BULKHEAD_ACME_ISSUANCE_H_
 #define BULKHEAD_ACME_ISSUANCE_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,17 @@ struct IssuedChain {
   crypto::CertInfo leaf;
 };
 
+// OrderHooks let the caller persist and resume orders.
+struct OrderHooks {
+  // An order URL from an interrupted run. It is continued if the CA still
+  // has it for the same identifiers and it has not failed; otherwise a new
+  // order is created.
+  std::string resume_url;
+  // Called as soon as the order's URL is known, before anything else, so a
+  // crash after this point can resume instead of spending another order.
+  std::function<void(const Order&)> on_order;
+};
+
 // ObtainCertificate orders a certificate for `names` (validated, distinct),
 // answers http-01 through `publisher` (every token it published is removed
 // before it returns, success or not), finalizes with `key.csr_der` and
@@ -32,7 +44,8 @@ struct IssuedChain {
 Result<IssuedChain> ObtainCertificate(Client& client, challenge::Publisher& publisher,
                                       const std::vector<std::string>& names,
                                       const roles::PreparedKey& key,
-                                      std::string_view preferred_chain);
+                                      std::string_view preferred_chain,
+                                      const OrderHooks& hooks = {});
 
 // SelectChain returns the index of the chain whose topmost certificate's
 // issuer CN (or, failing that, any certificate's issuer CN) equals

@@ -195,11 +195,18 @@ Result<std::vector<int>> NumericVersions(const std::string& cert_dir) {
 }
 
 // WriteVersionDir creates a complete, fsynced version directory at `tmp`.
-Status WriteVersionDir(const std::string& tmp, const CertFiles& files) {
+Status WriteVersionDir(const std::string& tmp, const CertFiles& files,
+                       const std::string& pending_key) {
   if (::mkdir(tmp.c_str(), 0700) != 0) {
     return Err("creating directory {}: {}", tmp, ErrnoText(errno));
   }
-  if (!files.privkey_pem.empty()) {
+  if (files.key_from_pending) {
+    // A hard link: the store moves the key without ever reading it.
+    std::string dst = tmp + "/privkey.pem";
+    if (::link(pending_key.c_str(), dst.c_str()) != 0) {
+      return Err("linking {} to {}: {}", pending_key, dst, ErrnoText(errno));
+    }
+  } else if (!files.privkey_pem.empty()) {
     BH_TRY(CreateFileExclusive(tmp + "/privkey.pem", files.privkey_pem.view(), 0600));
   }
   BH_TRY(CreateFileExclusive(tmp + "/cert.pem", files.cert_pem, 0644));
@@ -369,7 +376,7 @@ Result<int> CertStore::Commit(std::string_view name, const CertFiles& files) con
   int version = highest + 1;
 
   std::string tmp = fmt::format("{}/.new-{}-{}", cert_dir, version, RandomSuffix());
-  Status written = WriteVersionDir(tmp, files);
+  Status written = WriteVersionDir(tmp, files, PendingDir(name) + "/privkey.pem");
   if (written.ok()) {
     written = RenameNoReplace(tmp, fmt::format("{}/{}", cert_dir, version));
   }
@@ -381,6 +388,53 @@ Result<int> CertStore::Commit(std::string_view name, const CertFiles& files) con
   BH_TRY(SwitchLive(cert_dir, version));
   Prune(cert_dir, version);
   return version;
+}
+
+std::string CertStore::PendingDir(std::string_view name) const {
+  return CertDir(name) + "/pending";
+}
+
+Status CertStore::WritePendingKey(std::string_view name, const Secret& key_pem) const {
+  BH_TRY(CheckName(name));
+  std::string dir = PendingDir(name);
+  BH_TRY(MakeDirs(dir, 0700));
+  std::string tmp = fmt::format("{}/privkey.pem.tmp-{}", dir, RandomSuffix());
+  BH_TRY(CreateFileExclusive(tmp, key_pem.view(), 0600));
+  std::string dst = dir + "/privkey.pem";
+  if (::rename(tmp.c_str(), dst.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Err("renaming {} to {}: {}", tmp, dst, ErrnoText(err));
+  }
+  return FsyncDir(dir);
+}
+
+Result<Secret> CertStore::ReadPendingKey(std::string_view name) const {
+  BH_TRY(CheckName(name));
+  return ReadSecretFileCapped(PendingDir(name) + "/privkey.pem", kMaxKeyFile);
+}
+
+Status CertStore::SavePendingOrder(std::string_view name, const nlohmann::json& order) const {
+  BH_TRY(CheckName(name));
+  std::string dir = PendingDir(name);
+  BH_TRY(MakeDirs(dir, 0700));
+  return WriteFileAtomic(dir + "/order.json", order.dump(2) + "\n", 0600);
+}
+
+Result<nlohmann::json> CertStore::LoadPendingOrder(std::string_view name) const {
+  BH_TRY(CheckName(name));
+  std::string path = PendingDir(name) + "/order.json";
+  BH_ASSIGN(std::string text, ReadFileCapped(path, kMaxSettingsFile));
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Err("{} is not a JSON object", path);
+  }
+  return j;
+}
+
+Status CertStore::ClearPending(std::string_view name) const {
+  BH_TRY(CheckName(name));
+  return RemoveTree(PendingDir(name));
 }
 
 Result<std::vector<std::string>> CertStore::List() const {

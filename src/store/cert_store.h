@@ -8,6 +8,9 @@
 //   <name>/<n>/              version n (1, 2, ...), mode 0700:
 //       privkey.pem (0600), cert.pem, chain.pem, fullchain.pem (0644)
 //   <name>/live -> <n>       relative symlink, replaced by rename(2)
+//   <name>/pending/          an order in progress (0700): order.json and the
+//                            new key (privkey.pem, 0600), so an interrupted
+//                            run resumes the same order with the same key
 #ifndef BULKHEAD_STORE_CERT_STORE_H_
 #define BULKHEAD_STORE_CERT_STORE_H_
 
@@ -37,7 +40,9 @@ std::string DefaultCertName(std::string_view first_identifier);
 
 // CertFiles is one complete certificate set to commit.
 struct CertFiles {
-  Secret privkey_pem;         // Empty when the key is not ours (issue --csr).
+  Secret privkey_pem;         // Empty when the key is not ours (issue --csr)
+                              // or when key_from_pending is set.
+  bool key_from_pending = false;  // Hard-link pending/privkey.pem instead.
   std::string cert_pem;       // Leaf only.
   std::string chain_pem;      // Intermediates only.
   std::string fullchain_pem;  // Leaf followed by intermediates.
@@ -83,6 +88,24 @@ class CertStore {
   // kKeepVersions (never the live one). Leftover temporary entries from an
   // interrupted earlier commit are removed first. Returns the new version.
   Result<int> Commit(std::string_view name, const CertFiles& files) const;
+
+  // PendingDir is <name>/pending.
+  std::string PendingDir(std::string_view name) const;
+
+  // WritePendingKey stores the key for an order in progress, replacing any
+  // earlier pending key (new file, O_EXCL, 0600, then rename).
+  Status WritePendingKey(std::string_view name, const Secret& key_pem) const;
+
+  // ReadPendingKey returns pending/privkey.pem; kNotFound if absent.
+  Result<Secret> ReadPendingKey(std::string_view name) const;
+
+  // SavePendingOrder / LoadPendingOrder keep pending/order.json (what order
+  // is in progress); Load gives kNotFound if there is none.
+  Status SavePendingOrder(std::string_view name, const nlohmann::json& order) const;
+  Result<nlohmann::json> LoadPendingOrder(std::string_view name) const;
+
+  // ClearPending removes pending/ entirely. Missing is not an error.
+  Status ClearPending(std::string_view name) const;
 
   // List returns the managed certificate names (those with settings.json),
   // sorted.

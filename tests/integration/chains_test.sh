@@ -2,6 +2,7 @@
 # Alternate chains: --preferred-chain picks the chain whose top certificate
 # is issued by the named root; without it the CA's default chain is kept.
 set -uo pipefail
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lab_test_init
 PEBBLE_ALTERNATE_ROOTS=2 lab_start_or_die "$TEST_TMP/lab"

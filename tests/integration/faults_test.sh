@@ -2,6 +2,7 @@
 # Failure handling: unreachable CA, failed validation, bad usage, and a
 # storm of badNonce errors.
 set -uo pipefail
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lab_test_init
 lab_start_or_die "$TEST_TMP/lab"
@@ -81,6 +82,7 @@ bh_dead() {
   RC=0
   "$BULKHEAD_BIN" --state-dir "$LAB_DIR/state" --server "$dead" --ca-bundle "$LAB_CA" "$@" \
     >"$TEST_TMP/dead.out" 2>"$TEST_TMP/dead.err" || RC=$?
+  check_no_sanitizer "$TEST_TMP/dead.err" "$*"
 }
 before="$(state_snapshot)"
 bh_dead account register --email admin@example.org --agree-tos

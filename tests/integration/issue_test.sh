@@ -2,6 +2,7 @@
 # Issuance end to end: account registration, http-01 by webroot, challenge
 # dir and standalone, key types, SANs, chains, file modes, CSR issuance.
 set -uo pipefail
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lab_test_init
 lab_start_or_die "$TEST_TMP/web"

@@ -59,6 +59,7 @@ _lab_spawn() {
   local pidfile="$LAB_DIR/$name.pid"
   rm -f "$pidfile"
   (
+    # shellcheck disable=SC2016  # $$ and $@ belong to the inner bash
     setsid bash -c 'echo $$ > "$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' \
       "$pidfile" "$@" </dev/null >"$LAB_DIR/$name.log" 2>&1 &
   )
@@ -298,8 +299,10 @@ lab_cert_status() {
   local serial="${1:?lab_cert_status SERIALHEX}"
   serial="${serial#serial=}"
   serial="$(echo "$serial" | tr -d ':' | tr 'A-F' 'a-f')"
-  local stripped
-  stripped="$(echo "$serial" | sed 's/^0*//')"
+  local stripped="$serial"
+  while [ "${stripped#0}" != "$stripped" ]; do
+    stripped="${stripped#0}"
+  done
   local s
   for s in "$stripped" "$serial" "$(echo "$serial" | tr 'a-f' 'A-F')"; do
     [ -n "$s" ] || continue
@@ -455,12 +458,23 @@ actual:   $3"
 }
 
 # run_bh OUT_PREFIX ARGS...: runs bh, leaving stdout in $OUT_PREFIX.out,
-# stderr in $OUT_PREFIX.err and the exit status in RC.
+# stderr in $OUT_PREFIX.err and the exit status in RC. A sanitizer report
+# on stderr is a failed check of its own (ASan exits 1, like a normal error).
+# shellcheck disable=SC2034  # RC is read by the calling test
 run_bh() {
   local prefix="$1"
   shift
   RC=0
   bh "$@" >"$prefix.out" 2>"$prefix.err" || RC=$?
+  check_no_sanitizer "$prefix.err" "$*"
+}
+
+# check_no_sanitizer ERRFILE WHAT: not ok if ERRFILE holds an ASan, LSan or
+# UBSan report.
+check_no_sanitizer() {
+  if grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error: ' "$1" 2>/dev/null; then
+    not_ok "no sanitizer report from bulkhead $2" "$(grep -m 20 -E 'Sanitizer|runtime error|#[0-9]+ ' "$1")"
+  fi
 }
 
 # lab_finish: prints a summary; returns 1 if any check failed.

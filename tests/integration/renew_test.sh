@@ -2,6 +2,7 @@
 # Renewal: due logic, --cron silence and output, versions and the live link,
 # key reuse, repeated challenge settings and pruning to five versions.
 set -uo pipefail
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lab_test_init
 lab_start_or_die "$TEST_TMP/lab"

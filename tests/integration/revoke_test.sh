@@ -2,6 +2,7 @@
 # Revocation by the account key and by the certificate's own key, with
 # reasons, checked against Pebble's own record of the certificate.
 set -uo pipefail
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lab_test_init
 lab_start_or_die "$TEST_TMP/lab"
