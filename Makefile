@@ -39,8 +39,8 @@ bench: build
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
 
-# libFuzzer targets (needs clang): builds every src/**/*_fuzz.cc in
-# $(FUZZ_BUILD) and runs each for FUZZ_SECONDS over fuzz/corpus/<name>/.
+# libFuzzer targets (needs clang): builds every src/<dir>/<stem>_fuzz.cc in
+# $(FUZZ_BUILD) and runs each for FUZZ_SECONDS over fuzz/corpus/<dir>_<stem>/.
 # New inputs go to $(FUZZ_BUILD)/corpus/<name>/ so the seed corpus stays as
 # committed; crash reproducers land in $(FUZZ_BUILD)/.
 FUZZ_BUILD ?= build-fuzz
@@ -57,10 +57,12 @@ fuzz:
 	  -DBULKHEAD_FUZZ=ON -DBULKHEAD_WERROR=OFF; \
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target bulkhead_fuzzers; \
 	for src in $$(find src -name '*_fuzz.cc' | sort); do \
-	  name=$$(basename $$src _fuzz.cc); \
-	  mkdir -p $(FUZZ_BUILD)/corpus/$$name fuzz/corpus/$$name; \
+	  name=$$(basename $$(dirname $$src))_$$(basename $$src _fuzz.cc); \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$name; \
+	  seeds=; \
+	  if [ -d fuzz/corpus/$$name ]; then seeds=fuzz/corpus/$$name; fi; \
 	  echo "fuzz: $${name}_fuzz for $(FUZZ_SECONDS)s"; \
 	  $(FUZZ_BUILD)/$${name}_fuzz -max_total_time=$(FUZZ_SECONDS) \
 	    -artifact_prefix=$(FUZZ_BUILD)/$${name}- \
-	    $(FUZZ_BUILD)/corpus/$$name fuzz/corpus/$$name; \
+	    $(FUZZ_BUILD)/corpus/$$name $$seeds; \
 	done

@@ -27,6 +27,7 @@ struct GlobalFlags {
   bool server_given = false;
   bool ca_bundle_given = false;
   int verbose = 0;
+  bool require_sandbox = false;
 };
 
 // Cli is what a subcommand's parse callback fills in: the action to run

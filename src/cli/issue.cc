@@ -6,6 +6,7 @@
 #include "acme/types.h"
 #include "cli/cli.h"
 #include "crypto/x509.h"
+#include "manager/compartments.h"
 #include "manager/manager.h"
 
 namespace bulkhead::cli {
@@ -106,11 +107,8 @@ int RunIssue(const GlobalFlags& flags, const IssueOptions& o) {
     }
   }
   manager::CaConfig ca{settings->server, settings->ca_bundle};
-  auto session = manager::OpenSession(StateDir(flags), ca, /*require_registered=*/true);
-  if (!session.ok()) {
-    return Fail(session.error());
-  }
-  auto out = manager::IssueCertificate(**session, certs, *settings, /*fresh_key=*/false);
+  auto out = manager::IssueInCompartments(StateDir(flags), ca, certs, *settings,
+                                          /*fresh_key=*/false, flags.require_sandbox);
   if (!out.ok()) {
     return Fail(out.error());
   }

@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
                                 "PEM file of roots to trust for the CA's HTTPS (private CAs)")
                      ->envname("BULKHEAD_CA_BUNDLE");
   app.add_flag("-v,--verbose", cli.flags.verbose, "more output on stderr (repeat for debug)");
+  app.add_flag("--require-sandbox", cli.flags.require_sandbox,
+               "fail instead of warning when the kernel cannot enforce every sandbox layer")
+      ->envname("BULKHEAD_REQUIRE_SANDBOX");
 
   // The command table: one file per subcommand.
   bulkhead::cli::AddAccountCommand(app, cli);

@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "crypto/x509.h"
+#include "manager/compartments.h"
 #include "manager/manager.h"
 
 namespace bulkhead::cli {
@@ -34,9 +35,8 @@ int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
   }
   int64_t now = static_cast<int64_t>(std::time(nullptr));
   int status = kExitOk;
-  // One session per CA, opened only when something is due: a run with
-  // nothing to do never touches the network.
-  std::map<std::string, std::unique_ptr<manager::Session>> sessions;
+  // Role processes start only for a certificate that is due: a run with
+  // nothing to do never touches the network or a key.
   for (const std::string& name : names) {
     auto state = manager::InspectCertificate(certs, name, now, o.days, o.force);
     if (!state.ok()) {
@@ -53,18 +53,9 @@ int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
     if (flags.ca_bundle_given) {
       s.ca_bundle = AbsolutePath(flags.ca_bundle);
     }
-    std::string key = s.server + "\n" + s.ca_bundle;
-    if (sessions.find(key) == sessions.end()) {
-      auto session = manager::OpenSession(StateDir(flags), {s.server, s.ca_bundle},
-                                          /*require_registered=*/true);
-      if (!session.ok()) {
-        status = Fail(session.error().Wrap(fmt::format("renewing {}", name)));
-        continue;
-      }
-      sessions[key] = std::move(session).value();
-    }
     bool fresh_key = !s.reuse_key || s.revoked_key_compromise;
-    auto out = manager::IssueCertificate(*sessions[key], certs, s, fresh_key);
+    auto out = manager::IssueInCompartments(StateDir(flags), {s.server, s.ca_bundle}, certs, s,
+                                            fresh_key, flags.require_sandbox);
     if (!out.ok()) {
       status = Fail(out.error().Wrap("renewing"));
       continue;

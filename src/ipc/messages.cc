@@ -80,6 +80,20 @@ constexpr Field kCommitRequestFields[] = {
 constexpr Field kCommitResponseFields[] = {
     {"version", Kind::kUint, INT_MAX},
 };
+constexpr size_t kMaxPendingOrderLen = 16 * 1024;
+constexpr size_t kMaxUnixTime = 253402300799;  // 9999-12-31T23:59:59Z.
+constexpr Field kSavePendingOrderFields[] = {
+    {"order", Kind::kString, kMaxPendingOrderLen},
+};
+constexpr Field kIssueResultFields[] = {
+    {"version", Kind::kUint, INT_MAX},
+    {"subject", Kind::kString, kMaxTextLen},
+    {"issuer", Kind::kString, kMaxTextLen},
+    {"names", Kind::kStringArray, kMaxNameLen, kMaxNames},
+    {"serial", Kind::kString, 128},
+    {"not_before", Kind::kUint, kMaxUnixTime},
+    {"not_after", Kind::kUint, kMaxUnixTime},
+};
 constexpr Field kErrorFields[] = {
     {"message", Kind::kString, kMaxTextLen},
     {"code", Kind::kString, 16},
@@ -339,6 +353,10 @@ std::string_view MessageTypeName(MessageType type) {
       return "CommitRequest";
     case MessageType::kCommitResponse:
       return "CommitResponse";
+    case MessageType::kSavePendingOrder:
+      return "SavePendingOrder";
+    case MessageType::kIssueResult:
+      return "IssueResult";
   }
   return "unknown";
 }
@@ -413,6 +431,24 @@ std::string Encode(const CommitRequestMsg& msg) {
 std::string Encode(const CommitResponseMsg& msg) {
   json j = json::object();
   j["version"] = msg.version;
+  return Dump(j);
+}
+
+std::string Encode(const SavePendingOrderMsg& msg) {
+  json j = json::object();
+  j["order"] = msg.order.dump();
+  return Dump(j);
+}
+
+std::string Encode(const IssueResultMsg& msg) {
+  json j = json::object();
+  j["version"] = msg.version;
+  j["subject"] = msg.subject;
+  j["issuer"] = msg.issuer;
+  j["names"] = msg.names;
+  j["serial"] = msg.serial;
+  j["not_before"] = msg.not_before < 0 ? 0 : msg.not_before;
+  j["not_after"] = msg.not_after < 0 ? 0 : msg.not_after;
   return Dump(j);
 }
 
@@ -516,6 +552,28 @@ Result<CommitResponseMsg> DecodeCommitResponse(const DecodedFrame& frame) {
   return CommitResponseMsg{static_cast<int>(j["version"].get<uint64_t>())};
 }
 
+Result<SavePendingOrderMsg> DecodeSavePendingOrder(const DecodedFrame& frame) {
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kSavePendingOrder, kSavePendingOrderFields));
+  json order = json::parse(Str(j, "order"), nullptr, /*allow_exceptions=*/false);
+  if (order.is_discarded() || !order.is_object()) {
+    return Err("SavePendingOrder message: key \"order\" is not a JSON object");
+  }
+  return SavePendingOrderMsg{std::move(order)};
+}
+
+Result<IssueResultMsg> DecodeIssueResult(const DecodedFrame& frame) {
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kIssueResult, kIssueResultFields));
+  IssueResultMsg msg;
+  msg.version = static_cast<int>(j["version"].get<uint64_t>());
+  msg.subject = Str(j, "subject");
+  msg.issuer = Str(j, "issuer");
+  msg.names = j["names"].get<std::vector<std::string>>();
+  msg.serial = Str(j, "serial");
+  msg.not_before = static_cast<int64_t>(j["not_before"].get<uint64_t>());
+  msg.not_after = static_cast<int64_t>(j["not_after"].get<uint64_t>());
+  return msg;
+}
+
 Result<ErrorMsg> DecodeError(const DecodedFrame& frame) {
   BH_ASSIGN(json j, ParseChecked(frame, MessageType::kError, kErrorFields));
   ErrorMsg msg{Str(j, "message")};
@@ -580,6 +638,10 @@ Status ValidatePayload(const DecodedFrame& frame) {
       return keep_status(DecodeCommitRequest(frame));
     case MessageType::kCommitResponse:
       return keep_status(DecodeCommitResponse(frame));
+    case MessageType::kSavePendingOrder:
+      return keep_status(DecodeSavePendingOrder(frame));
+    case MessageType::kIssueResult:
+      return keep_status(DecodeIssueResult(frame));
   }
   return Err("message type {} has no decoder", static_cast<unsigned>(frame.type));
 }

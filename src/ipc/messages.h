@@ -43,6 +43,9 @@ enum class MessageType : uint16_t {
   // store: owns the certificate directory.
   kCommitRequest = 0x0401,       // {name, cert_pem, chain_pem, fullchain_pem, key_source}.
   kCommitResponse = 0x0402,      // {version}: the new live version.
+  kSavePendingOrder = 0x0403,    // net -> store {order}: the order in progress -> kOk.
+  // net -> parent: the outcome of the whole order.
+  kIssueResult = 0x0501,         // {version, subject, issuer, names[], serial, not_before, not_after}.
 };
 
 // IsKnownMessageType reports whether `value` is a MessageType of this build.
@@ -152,6 +155,24 @@ struct CommitResponseMsg {
   bool operator==(const CommitResponseMsg&) const = default;
 };
 
+// SavePendingOrderMsg asks the store to record the order in progress
+// (pending/order.json) so an interrupted run can resume it.
+struct SavePendingOrderMsg {
+  nlohmann::json order;  // An object; travels as JSON text of at most 16 KiB.
+};
+
+// IssueResultMsg tells the parent what was made live, for its report.
+struct IssueResultMsg {
+  int version = 0;
+  std::string subject;
+  std::string issuer;
+  std::vector<std::string> names;
+  std::string serial;
+  int64_t not_before = 0;
+  int64_t not_after = 0;
+  bool operator==(const IssueResultMsg&) const = default;
+};
+
 // ErrorMsg carries an Error across the channel.
 struct ErrorMsg {
   std::string message;
@@ -172,6 +193,8 @@ std::string Encode(const PrepareKeyRequestMsg& msg);
 std::string Encode(const PrepareKeyResponseMsg& msg);
 std::string Encode(const CommitRequestMsg& msg);
 std::string Encode(const CommitResponseMsg& msg);
+std::string Encode(const SavePendingOrderMsg& msg);
+std::string Encode(const IssueResultMsg& msg);
 std::string Encode(const ErrorMsg& msg);
 
 // EncodeEmpty returns the payload of kOk, kShutdown and kDescribeRequest.
@@ -191,6 +214,8 @@ Result<PrepareKeyRequestMsg> DecodePrepareKeyRequest(const DecodedFrame& frame);
 Result<PrepareKeyResponseMsg> DecodePrepareKeyResponse(const DecodedFrame& frame);
 Result<CommitRequestMsg> DecodeCommitRequest(const DecodedFrame& frame);
 Result<CommitResponseMsg> DecodeCommitResponse(const DecodedFrame& frame);
+Result<SavePendingOrderMsg> DecodeSavePendingOrder(const DecodedFrame& frame);
+Result<IssueResultMsg> DecodeIssueResult(const DecodedFrame& frame);
 Result<ErrorMsg> DecodeError(const DecodedFrame& frame);
 
 // DecodeEmpty checks a kOk, kShutdown or kDescribeRequest frame of type

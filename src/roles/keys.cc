@@ -2,13 +2,18 @@
 // the CSR, or checks a CSR the user supplied.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "crypto/csr.h"
+#include "roles/compartments.h"
 #include "roles/roles.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 namespace bulkhead::roles {
@@ -88,6 +93,79 @@ Result<PreparedKey> PrepareKey(KeyRequest request) {
   BH_ASSIGN(out.csr_der, crypto::MakeCsr(key, request.names));
   BH_ASSIGN(out.public_key_der, key.PublicKeyDer());
   BH_ASSIGN(out.key_pem, key.ToPem());
+  return out;
+}
+
+// --- The keys role as a process -----------------------------------------
+
+namespace {
+
+Status PrepareInRole(ipc::Channel& channel, const store::CertStore& certs, const std::string& name,
+                     KeyRequest request, KeyChoice choice) {
+  std::string pending = certs.PendingDir(name);
+  if (choice == KeyChoice::kPending) {
+    BH_ASSIGN(request.existing_pem, certs.ReadPendingKey(name));
+    request.reuse = true;
+  } else {
+    // Not resuming: an older pending order must not be picked up later.
+    std::string stale = pending + "/order.json";
+    if (::unlink(stale.c_str()) != 0 && errno != ENOENT) {
+      return Err("removing {}: {}", stale, std::strerror(errno));
+    }
+    if (choice == KeyChoice::kLive && request.csr_pem.empty()) {
+      auto live = certs.ReadLiveKey(name);
+      if (live.ok()) {
+        request.existing_pem = std::move(live).value();
+        request.reuse = true;
+      } else if (live.error().code != ErrorCode::kNotFound) {
+        return live.error();
+      }
+    }
+  }
+  BH_ASSIGN(PreparedKey key, PrepareKey(std::move(request)));
+  if (!key.key_pem.empty() && choice != KeyChoice::kPending) {
+    BH_TRY(certs.WritePendingKey(name, key.key_pem));
+  }
+  key.key_pem.Wipe();
+  return channel.Send(ipc::MessageType::kPrepareKeyResponse,
+                      ipc::Encode(ipc::PrepareKeyResponseMsg{key.csr_der, key.public_key_der}));
+}
+
+}  // namespace
+
+int RunKeysRole(ipc::Channel channel, const store::CertStore& certs, const std::string& name,
+                KeyRequest request, KeyChoice choice, bool require_full) {
+  std::string pending = certs.PendingDir(name);
+  if (!MakeDirs(pending, 0700).ok()) {
+    return 1;
+  }
+  sandbox::Policy policy;
+  policy.role = sandbox::Role::kKeys;
+  policy.read_paths = {certs.CertDir(name)};
+  policy.write_dirs = {pending};
+  policy.ipc_fd = channel.fd();
+  if (!EnterSandbox(policy, require_full)) {
+    return 1;
+  }
+  Status st = PrepareInRole(channel, certs, name, std::move(request), choice);
+  if (!st.ok()) {
+    (void)channel.Send(ipc::MessageType::kError,
+                       ipc::Encode(ipc::ErrorMsg{st.error().message, st.error().code}));
+    return 1;
+  }
+  return 0;
+}
+
+Result<PreparedKey> ReceivePreparedKey(ipc::Channel& channel) {
+  BH_ASSIGN(ipc::DecodedFrame frame, channel.Receive(std::chrono::minutes(2)));
+  if (frame.type == ipc::MessageType::kError) {
+    BH_ASSIGN(ipc::ErrorMsg e, ipc::DecodeError(frame));
+    return Error{e.message, e.code};
+  }
+  BH_ASSIGN(ipc::PrepareKeyResponseMsg msg, ipc::DecodePrepareKeyResponse(frame));
+  PreparedKey out;
+  out.csr_der = std::move(msg.csr_der);
+  out.public_key_der = std::move(msg.public_key_der);
   return out;
 }
 

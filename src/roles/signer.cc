@@ -3,7 +3,9 @@
 
 #include "jose/jwk.h"
 #include "jose/jws.h"
+#include "roles/compartments.h"
 #include "roles/roles.h"
+#include "util/fs.h"
 
 namespace bulkhead::roles {
 namespace {
@@ -53,6 +55,105 @@ Result<std::unique_ptr<Signer>> NewLocalSigner(const Secret& key_pem) {
     return key.error().Wrap("account key");
   }
   return NewSignerFromKey(std::move(key).value());
+}
+
+}  // namespace bulkhead::roles
+
+// --- The signer as a process -------------------------------------------
+
+namespace bulkhead::roles {
+namespace {
+
+// kMaxAccountKeyFile bounds the account key file (RSA-4096 PEM is ~3.3 KiB).
+constexpr size_t kMaxAccountKeyFile = 64 * 1024;
+
+// RemoteSigner forwards Sign to the signer role; it never sees the key.
+class RemoteSigner final : public Signer {
+ public:
+  RemoteSigner(ipc::Channel& channel, nlohmann::json jwk, std::string thumbprint)
+      : channel_(channel), jwk_(std::move(jwk)), thumbprint_(std::move(thumbprint)) {}
+
+  const nlohmann::json& Jwk() const override { return jwk_; }
+  const std::string& Thumbprint() const override { return thumbprint_; }
+
+  Result<nlohmann::json> Sign(const SignRequest& request) override {
+    ipc::SignRequestMsg msg{request.url, request.nonce, request.kid, request.payload};
+    BH_ASSIGN(ipc::DecodedFrame reply,
+              channel_.Call(ipc::MessageType::kSignRequest, ipc::Encode(msg),
+                            ipc::MessageType::kSignResponse, std::chrono::seconds(30)));
+    BH_ASSIGN(ipc::SignResponseMsg resp, ipc::DecodeSignResponse(reply));
+    return resp.jws;
+  }
+
+ private:
+  ipc::Channel& channel_;
+  nlohmann::json jwk_;
+  std::string thumbprint_;
+};
+
+void SendError(ipc::Channel& channel, const Error& e) {
+  (void)channel.Send(ipc::MessageType::kError, ipc::Encode(ipc::ErrorMsg{e.message, e.code}));
+}
+
+}  // namespace
+
+int RunSignerRole(ipc::Channel channel, const std::string& key_path, bool require_full) {
+  // Open: the key is read once, before the sandbox forbids every file.
+  auto pem = ReadSecretFileCapped(key_path, kMaxAccountKeyFile);
+  Result<std::unique_ptr<Signer>> signer =
+      pem.ok() ? NewLocalSigner(*pem) : Result<std::unique_ptr<Signer>>(pem.error());
+  if (pem.ok()) {
+    pem->Wipe();
+  }
+  sandbox::Policy policy;
+  policy.role = sandbox::Role::kSigner;
+  policy.ipc_fd = channel.fd();
+  if (!EnterSandbox(policy, require_full)) {
+    return 1;
+  }
+  if (!signer.ok()) {
+    SendError(channel, signer.error());
+    return 1;
+  }
+  ipc::SignerHelloMsg hello{(*signer)->Jwk(), (*signer)->Thumbprint()};
+  if (!channel.Send(ipc::MessageType::kSignerHello, ipc::Encode(hello)).ok()) {
+    return 1;
+  }
+  for (;;) {
+    auto frame = channel.Receive(kRoleIdleTimeout);
+    if (!frame.ok()) {
+      // The peer closing the channel is the normal end of a run.
+      return channel.broken() ? 1 : 0;
+    }
+    if (frame->type == ipc::MessageType::kShutdown) {
+      return 0;
+    }
+    auto req = ipc::DecodeSignRequest(*frame);
+    if (!req.ok()) {
+      SendError(channel, req.error());
+      return 1;
+    }
+    auto jws = (*signer)->Sign(SignRequest{req->url, req->nonce, req->kid, req->payload});
+    if (!jws.ok()) {
+      SendError(channel, jws.error());
+      continue;
+    }
+    if (!channel.Send(ipc::MessageType::kSignResponse, ipc::Encode(ipc::SignResponseMsg{*jws}))
+             .ok()) {
+      return 1;
+    }
+  }
+}
+
+Result<std::unique_ptr<Signer>> NewRemoteSigner(ipc::Channel& channel) {
+  BH_ASSIGN(ipc::DecodedFrame frame, channel.Receive(std::chrono::seconds(30)));
+  if (frame.type == ipc::MessageType::kError) {
+    BH_ASSIGN(ipc::ErrorMsg e, ipc::DecodeError(frame));
+    return Error{e.message, e.code};
+  }
+  BH_ASSIGN(ipc::SignerHelloMsg hello, ipc::DecodeSignerHello(frame));
+  return std::unique_ptr<Signer>(
+      std::make_unique<RemoteSigner>(channel, std::move(hello.jwk), std::move(hello.thumbprint)));
 }
 
 }  // namespace bulkhead::roles

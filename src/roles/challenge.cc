@@ -1,0 +1,111 @@
+// The challenge role: the only process that writes token files (or answers
+// http-01 itself), and nothing else.
+#include "roles/compartments.h"
+
+namespace bulkhead::roles {
+namespace {
+
+// RemotePublisher forwards to the challenge role process.
+class RemotePublisher final : public challenge::Publisher {
+ public:
+  explicit RemotePublisher(ipc::Channel& channel) : channel_(channel) {}
+
+  Status Publish(std::string_view token, std::string_view key_authorization) override {
+    ipc::PublishRequestMsg msg{std::string(token), std::string(key_authorization)};
+    BH_ASSIGN(ipc::DecodedFrame reply, channel_.Call(ipc::MessageType::kPublishRequest,
+                                                     ipc::Encode(msg), ipc::MessageType::kOk,
+                                                     std::chrono::seconds(30)));
+    (void)reply;
+    return OkStatus();
+  }
+
+  Status Remove(std::string_view token) override {
+    ipc::RemoveRequestMsg msg{std::string(token)};
+    BH_ASSIGN(ipc::DecodedFrame reply,
+              channel_.Call(ipc::MessageType::kRemoveRequest, ipc::Encode(msg),
+                            ipc::MessageType::kOk, std::chrono::seconds(30)));
+    (void)reply;
+    return OkStatus();
+  }
+
+  std::string Describe() const override {
+    auto reply = channel_.Call(ipc::MessageType::kDescribeRequest, ipc::EncodeEmpty(),
+                               ipc::MessageType::kDescribeResponse, std::chrono::seconds(30));
+    if (!reply.ok()) {
+      return "challenge role";
+    }
+    auto d = ipc::DecodeDescribeResponse(*reply);
+    return d.ok() ? d->text : "challenge role";
+  }
+
+ private:
+  ipc::Channel& channel_;
+};
+
+void Reply(ipc::Channel& channel, const Status& st) {
+  if (st.ok()) {
+    (void)channel.Send(ipc::MessageType::kOk, ipc::EncodeEmpty());
+  } else {
+    (void)channel.Send(ipc::MessageType::kError,
+                       ipc::Encode(ipc::ErrorMsg{st.error().message, st.error().code}));
+  }
+}
+
+}  // namespace
+
+int RunChallengeRole(ipc::Channel channel, const sandbox::Policy& policy, bool require_full,
+                     const std::function<Result<std::unique_ptr<challenge::Publisher>>()>& make) {
+  sandbox::Policy p = policy;
+  p.ipc_fd = channel.fd();
+  if (!EnterSandbox(p, require_full)) {
+    return 1;
+  }
+  auto publisher = make();
+  if (!publisher.ok()) {
+    Reply(channel, publisher.error());
+    return 1;
+  }
+  // The first message tells the net role the publisher is ready (or why not).
+  Reply(channel, OkStatus());
+  for (;;) {
+    auto frame = channel.Receive(kRoleIdleTimeout);
+    if (!frame.ok() || frame->type == ipc::MessageType::kShutdown) {
+      publisher->reset();  // Removes every token still published.
+      return frame.ok() || !channel.broken() ? 0 : 1;
+    }
+    switch (frame->type) {
+      case ipc::MessageType::kPublishRequest: {
+        auto req = ipc::DecodePublishRequest(*frame);
+        Reply(channel, req.ok() ? (*publisher)->Publish(req->token, req->key_authorization)
+                                : Status(req.error()));
+        break;
+      }
+      case ipc::MessageType::kRemoveRequest: {
+        auto req = ipc::DecodeRemoveRequest(*frame);
+        Reply(channel, req.ok() ? (*publisher)->Remove(req->token) : Status(req.error()));
+        break;
+      }
+      case ipc::MessageType::kDescribeRequest:
+        (void)channel.Send(ipc::MessageType::kDescribeResponse,
+                           ipc::Encode(ipc::DescribeResponseMsg{(*publisher)->Describe()}));
+        break;
+      default:
+        Reply(channel, Err("challenge role: unexpected {} message",
+                           ipc::MessageTypeName(frame->type)));
+        publisher->reset();
+        return 1;
+    }
+  }
+}
+
+Result<std::unique_ptr<challenge::Publisher>> NewRemotePublisher(ipc::Channel& channel) {
+  BH_ASSIGN(ipc::DecodedFrame ready, channel.Receive(std::chrono::seconds(30)));
+  if (ready.type == ipc::MessageType::kError) {
+    BH_ASSIGN(ipc::ErrorMsg e, ipc::DecodeError(ready));
+    return Error{e.message, e.code};
+  }
+  BH_TRY(ipc::DecodeEmpty(ready, ipc::MessageType::kOk));
+  return std::unique_ptr<challenge::Publisher>(std::make_unique<RemotePublisher>(channel));
+}
+
+}  // namespace bulkhead::roles

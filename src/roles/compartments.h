@@ -1,0 +1,92 @@
+// Role process bodies and the proxies that stand for them in other
+// processes. Each body opens what it needs, enters its sandbox (open, then
+// sandbox, then parse), and only then reads from its channel. Bodies return
+// the process exit status: 0 when the peer shut the role down cleanly.
+//
+//   body               serves on its channel                 proxy
+//   RunSignerRole      SignerHello, SignRequest              NewRemoteSigner
+//   RunChallengeRole   Publish/Remove/DescribeRequest        NewRemotePublisher
+//   RunStoreRole       SavePendingOrder, CommitRequest       RemoteStore
+//   RunKeysRole        (one PrepareKeyResponse, then exits)  ReceivePreparedKey
+#ifndef BULKHEAD_ROLES_COMPARTMENTS_H_
+#define BULKHEAD_ROLES_COMPARTMENTS_H_
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "challenge/http01.h"
+#include "ipc/channel.h"
+#include "ipc/messages.h"
+#include "roles/roles.h"
+#include "sandbox/sandbox.h"
+#include "store/cert_store.h"
+
+namespace bulkhead::roles {
+
+// kRoleIdleTimeout bounds how long a serving role waits for its next request:
+// a whole order, with polling and retries, fits well within it.
+inline constexpr std::chrono::minutes kRoleIdleTimeout{30};
+
+// EnterSandbox enters `policy`, printing the role's name and the error to
+// stderr on failure. Returns false if the role must exit.
+bool EnterSandbox(const sandbox::Policy& policy, bool require_full);
+
+// RunSignerRole reads the account key at `key_path`, then serves signatures.
+int RunSignerRole(ipc::Channel channel, const std::string& key_path, bool require_full);
+
+// NewRemoteSigner waits for the signer's hello (JWK, thumbprint) and returns
+// a Signer that forwards each Sign over `channel` (which must outlive it).
+Result<std::unique_ptr<Signer>> NewRemoteSigner(ipc::Channel& channel);
+
+// RunChallengeRole enters `policy`, then builds the publisher with `make`
+// (so a standalone listener binds under the sandbox's port rule) and serves.
+// The publisher, and with it every token, is gone before the role exits.
+int RunChallengeRole(ipc::Channel channel, const sandbox::Policy& policy, bool require_full,
+                     const std::function<Result<std::unique_ptr<challenge::Publisher>>()>& make);
+
+// NewRemotePublisher waits until the challenge role is ready (its first
+// message; an error if it could not set up) and returns a Publisher that
+// forwards to it.
+Result<std::unique_ptr<challenge::Publisher>> NewRemotePublisher(ipc::Channel& channel);
+
+// RunStoreRole writes only `certs.CertDir(name)`: it records pending orders
+// and, on CommitRequest, saves `settings`, commits the set with the key taken
+// from pending/ (never read) and clears pending/.
+int RunStoreRole(ipc::Channel channel, const store::CertStore& certs, const std::string& name,
+                 const nlohmann::json& settings, bool require_full);
+
+// RemoteStore is the net role's handle on the store role.
+class RemoteStore {
+ public:
+  explicit RemoteStore(ipc::Channel& channel) : channel_(channel) {}
+  Status SavePendingOrder(const nlohmann::json& order);
+  Result<int> Commit(const ipc::CommitRequestMsg& request);
+
+ private:
+  ipc::Channel& channel_;
+};
+
+// KeyChoice says which key the keys role starts from.
+enum class KeyChoice {
+  kFresh,    // Generate a new key.
+  kLive,     // Reuse the live key (a fresh one if there is none yet).
+  kPending,  // Reuse pending/privkey.pem: resuming an interrupted order.
+};
+
+// RunKeysRole prepares the domain key (reading only the certificate
+// directory, writing only pending/), leaves it in pending/privkey.pem (the
+// store links it from there) and sends the CSR and public key. With a user
+// CSR in `request` no key is made.
+int RunKeysRole(ipc::Channel channel, const store::CertStore& certs, const std::string& name,
+                KeyRequest request, KeyChoice choice, bool require_full);
+
+// ReceivePreparedKey reads the keys role's answer (key_pem stays empty: the
+// key itself never leaves the keys role).
+Result<PreparedKey> ReceivePreparedKey(ipc::Channel& channel);
+
+}  // namespace bulkhead::roles
+
+#endif  // BULKHEAD_ROLES_COMPARTMENTS_H_

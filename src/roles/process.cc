@@ -1,0 +1,105 @@
+#include "roles/process.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+namespace bulkhead::roles {
+
+void CloseFdsExcept(std::vector<int> keep) {
+  keep.push_back(2);
+  std::sort(keep.begin(), keep.end());
+  unsigned int next = 3;
+  for (int fd : keep) {
+    if (fd < static_cast<int>(next)) {
+      continue;
+    }
+    if (static_cast<unsigned int>(fd) > next) {
+      ::close_range(next, static_cast<unsigned int>(fd) - 1, 0);
+    }
+    next = static_cast<unsigned int>(fd) + 1;
+  }
+  ::close_range(next, ~0U, 0);
+}
+
+RoleProcess& RoleProcess::operator=(RoleProcess&& o) noexcept {
+  if (this != &o) {
+    if (pid_ > 0) {
+      (void)Wait(std::chrono::milliseconds(0));
+    }
+    pid_ = o.pid_;
+    name_ = std::move(o.name_);
+    o.pid_ = -1;
+  }
+  return *this;
+}
+
+RoleProcess::~RoleProcess() {
+  if (pid_ > 0) {
+    (void)Wait(std::chrono::milliseconds(0));
+  }
+}
+
+Result<RoleProcess> RoleProcess::Start(std::string name, std::vector<int> keep,
+                                       const std::function<int()>& body) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    return Err("starting the {} role: fork: {}", name, std::strerror(errno));
+  }
+  if (pid == 0) {
+    CloseFdsExcept(std::move(keep));
+    int rc = body();
+    std::fflush(stdout);
+    std::fflush(stderr);
+    ::_exit(rc);
+  }
+  RoleProcess p;
+  p.pid_ = pid;
+  p.name_ = std::move(name);
+  return p;
+}
+
+Status RoleProcess::Wait(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) {
+    return OkStatus();
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::chrono::milliseconds step{1};
+  int status = 0;
+  for (;;) {
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      break;
+    }
+    if (r < 0 && errno != EINTR) {
+      pid_ = -1;
+      return Err("{} role: waitpid: {}", name_, std::strerror(errno));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      pid_ = -1;
+      return Err("the {} role did not finish in time and was stopped", name_);
+    }
+    std::this_thread::sleep_for(step);
+    step = std::min(step * 2, std::chrono::milliseconds(50));
+  }
+  pid_ = -1;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    return OkStatus();
+  }
+  if (WIFSIGNALED(status)) {
+    return Err("the {} role was killed by signal {} ({})", name_, WTERMSIG(status),
+               strsignal(WTERMSIG(status)));
+  }
+  return Err("the {} role failed (exit status {})", name_, WEXITSTATUS(status));
+}
+
+}  // namespace bulkhead::roles
