@@ -71,8 +71,18 @@ int RunRegister(const GlobalFlags& flags, const AccountOptions& o) {
   if (!account.ok()) {
     return Fail(account.error());
   }
+  // A new key stays in memory until the CA has answered: an unreachable
+  // CA leaves the state directory as it was.
   bool key_existed = account->HasKey();
-  if (!key_existed) {
+  Secret new_key_pem;
+  Result<std::unique_ptr<roles::Signer>> signer = Err("unset");
+  if (key_existed) {
+    auto key_pem = account->ReadKey();
+    if (!key_pem.ok()) {
+      return Fail(key_pem.error());
+    }
+    signer = roles::NewLocalSigner(*key_pem);
+  } else {
     auto key = crypto::PrivateKey::Generate(*kt);
     if (!key.ok()) {
       return Fail(key.error());
@@ -81,23 +91,24 @@ int RunRegister(const GlobalFlags& flags, const AccountOptions& o) {
     if (!pem.ok()) {
       return Fail(pem.error());
     }
-    Status st = account->CreateKey(*pem);
-    if (!st.ok()) {
-      return Fail(st.error());
-    }
+    new_key_pem = std::move(pem).value();
+    signer = roles::NewSignerFromKey(std::move(key).value());
   }
-  auto key_pem = account->ReadKey();
-  if (!key_pem.ok()) {
-    return Fail(key_pem.error());
-  }
-  auto signer = roles::NewLocalSigner(*key_pem);
-  key_pem->Wipe();
   if (!signer.ok()) {
     return Fail(signer.error());
   }
   auto session = manager::OpenSessionWithSigner(*ca, *account, std::move(signer).value());
   if (!session.ok()) {
     return Fail(session.error());
+  }
+  if (!key_existed) {
+    // Stored before the CA learns the key, so an account never exists
+    // without its key on disk.
+    Status st = account->CreateKey(new_key_pem);
+    new_key_pem.Wipe();
+    if (!st.ok()) {
+      return Fail(st.error());
+    }
   }
   manager::Session& s = **session;
   const acme::Directory& dir = s.client->directory();

@@ -47,7 +47,8 @@ DecodeStatus DecodeFrameHeader(std::span<const uint8_t> bytes, FrameHeader* out_
     return DecodeStatus::kNeedMore;
   }
   if (bytes[0] != kFrameMagic0 || bytes[1] != kFrameMagic1) {
-    *out_error = fmt::format("frame: bad magic 0x{:04x} (expected 0x4248, \"BH\")", GetU16(bytes, 0));
+    *out_error =
+        fmt::format("frame: bad magic 0x{:04x} (expected 0x4248, \"BH\")", GetU16(bytes, 0));
     return DecodeStatus::kMalformed;
   }
   if (bytes[2] != kFrameVersion) {
@@ -71,7 +72,8 @@ DecodeStatus DecodeFrameHeader(std::span<const uint8_t> bytes, FrameHeader* out_
   }
   uint32_t len = GetU32(bytes, 8);
   if (len > kMaxPayload) {
-    *out_error = fmt::format("frame: payload length {} exceeds the cap of {} bytes", len, kMaxPayload);
+    *out_error =
+        fmt::format("frame: payload length {} exceeds the cap of {} bytes", len, kMaxPayload);
     return DecodeStatus::kMalformed;
   }
   out_header->type = static_cast<MessageType>(type);

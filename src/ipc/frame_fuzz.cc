@@ -69,6 +69,14 @@ std::string ReEncode(const DecodedFrame& frame) {
       auto m = DecodeCommitResponse(frame);
       return m.ok() ? Encode(*m) : "";
     }
+    case MessageType::kSavePendingOrder: {
+      auto m = DecodeSavePendingOrder(frame);
+      return m.ok() ? Encode(*m) : "";
+    }
+    case MessageType::kIssueResult: {
+      auto m = DecodeIssueResult(frame);
+      return m.ok() ? Encode(*m) : "";
+    }
   }
   return "";
 }

@@ -436,7 +436,7 @@ std::string Encode(const CommitResponseMsg& msg) {
 
 std::string Encode(const SavePendingOrderMsg& msg) {
   json j = json::object();
-  j["order"] = msg.order.dump();
+  j["order"] = Dump(msg.order);
   return Dump(j);
 }
 
@@ -553,7 +553,8 @@ Result<CommitResponseMsg> DecodeCommitResponse(const DecodedFrame& frame) {
 }
 
 Result<SavePendingOrderMsg> DecodeSavePendingOrder(const DecodedFrame& frame) {
-  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kSavePendingOrder, kSavePendingOrderFields));
+  BH_ASSIGN(json j,
+            ParseChecked(frame, MessageType::kSavePendingOrder, kSavePendingOrderFields));
   json order = json::parse(Str(j, "order"), nullptr, /*allow_exceptions=*/false);
   if (order.is_discarded() || !order.is_object()) {
     return Err("SavePendingOrder message: key \"order\" is not a JSON object");

@@ -45,7 +45,8 @@ enum class MessageType : uint16_t {
   kCommitResponse = 0x0402,      // {version}: the new live version.
   kSavePendingOrder = 0x0403,    // net -> store {order}: the order in progress -> kOk.
   // net -> parent: the outcome of the whole order.
-  kIssueResult = 0x0501,         // {version, subject, issuer, names[], serial, not_before, not_after}.
+  kIssueResult = 0x0501,         // {version, subject, issuer, names[], serial,
+                                 //  not_before, not_after}: what was made live.
 };
 
 // IsKnownMessageType reports whether `value` is a MessageType of this build.

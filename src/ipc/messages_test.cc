@@ -43,7 +43,8 @@ TEST(MessagesTest, EveryTypeHasANameAndIsKnown) {
         MessageType::kRemoveRequest, MessageType::kDescribeRequest,
         MessageType::kDescribeResponse, MessageType::kPrepareKeyRequest,
         MessageType::kPrepareKeyResponse, MessageType::kCommitRequest,
-        MessageType::kCommitResponse}) {
+        MessageType::kCommitResponse, MessageType::kSavePendingOrder,
+        MessageType::kIssueResult}) {
     EXPECT_TRUE(IsKnownMessageType(static_cast<uint16_t>(t)));
     EXPECT_NE(MessageTypeName(t), "unknown");
   }
@@ -193,6 +194,30 @@ TEST(MessagesTest, CommitRejectsBadValues) {
   ExpectRejected(
       DecodeCommitResponse(Raw(MessageType::kCommitResponse, "{\"version\":4294967296}")),
       "exceeds the maximum");
+}
+
+TEST(MessagesTest, SavePendingOrderRoundTrips) {
+  SavePendingOrderMsg in{json{{"url", "https://ca/order/1"}, {"names", {"a.test"}}}};
+  auto out = DecodeSavePendingOrder(Wire(MessageType::kSavePendingOrder, Encode(in)));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(out->order, in.order);
+  ExpectRejected(
+      DecodeSavePendingOrder(Raw(MessageType::kSavePendingOrder, "{\"order\":\"[1]\"}")),
+      "not a JSON object");
+  ExpectRejected(DecodeSavePendingOrder(Raw(MessageType::kSavePendingOrder, "{\"order\":{}}")),
+                 "expected a string");
+}
+
+TEST(MessagesTest, IssueResultRoundTrips) {
+  IssueResultMsg in{7, "CN=a.test", "CN=Pebble Intermediate", {"a.test", "b.test"}, "0a1b",
+                    1700000000, 1707776000};
+  auto out = DecodeIssueResult(Wire(MessageType::kIssueResult, Encode(in)));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(*out, in);
+  json j = json::parse(Encode(in));
+  j["not_after"] = 253402300800;  // One second past year 9999.
+  ExpectRejected(DecodeIssueResult(Raw(MessageType::kIssueResult, j.dump())),
+                 "key \"not_after\": exceeds the maximum");
 }
 
 TEST(MessagesTest, ErrorRoundTripsEveryCode) {

@@ -210,7 +210,11 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   const std::string& name = settings.name;
   BH_ASSIGN(FileLock lock, certs.Lock(name, /*wait=*/false));
   BH_ASSIGN(store::AccountStore account, AccountStoreFor(state_dir, ca));
-  BH_ASSIGN(nlohmann::json info, account.LoadInfo());
+  auto info_or = account.LoadInfo();
+  if (!info_or.ok() && info_or.error().code != ErrorCode::kNotFound) {
+    return info_or.error();
+  }
+  nlohmann::json info = info_or.ok() ? *info_or : nlohmann::json::object();
   if (!info.contains("url") || !info["url"].is_string()) {
     return ErrCode(ErrorCode::kNotFound,
                    "no account registered with {} in {}; run `bulkhead account register` first",
@@ -329,6 +333,15 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
 
   auto reply = to_net.Receive(kOrderTimeout);
   std::string failures = RoleFailures(r);
+  if (!reply.ok() || reply->type != ipc::MessageType::kIssueResult) {
+    // A key made for an order that never reached the CA is of no use to a
+    // later run: leave the directory as it was.
+    struct stat st;
+    std::string order_file = certs.PendingDir(name) + "/order.json";
+    if (::stat(order_file.c_str(), &st) != 0) {
+      (void)certs.ClearPending(name);
+    }
+  }
   if (!reply.ok()) {
     Error e = reply.error().Wrap(name);
     e.message += failures;

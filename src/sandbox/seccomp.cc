@@ -225,6 +225,8 @@ void AddRole(Filter& f, const Policy& policy) {
       break;
     case Role::kKeys:
       AddFileWrites(f);
+      // Following the live symlink to reuse the live key.
+      f.AllowAll({"readlinkat", "readlink"});
       break;
     case Role::kStore:
       AddFileWrites(f);
