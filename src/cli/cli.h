@@ -28,6 +28,7 @@ struct GlobalFlags {
   bool ca_bundle_given = false;
   int verbose = 0;
   bool require_sandbox = false;
+  int http_timeout_seconds = 30;
 };
 
 // Cli is what a subcommand's parse callback fills in: the action to run

@@ -37,6 +37,7 @@ Result<manager::CaConfig> CaFromFlags(const GlobalFlags& flags) {
   BH_ASSIGN(ca.directory_url,
             manager::ResolveServer(flags.server.empty() ? "letsencrypt" : flags.server));
   ca.ca_bundle = AbsolutePath(flags.ca_bundle);
+  ca.request_timeout_ms = flags.http_timeout_seconds * 1000L;
   return ca;
 }
 

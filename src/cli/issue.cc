@@ -106,7 +106,8 @@ int RunIssue(const GlobalFlags& flags, const IssueOptions& o) {
       return kExitOk;
     }
   }
-  manager::CaConfig ca{settings->server, settings->ca_bundle};
+  manager::CaConfig ca{settings->server, settings->ca_bundle,
+                      flags.http_timeout_seconds * 1000L};
   auto out = manager::IssueInCompartments(StateDir(flags), ca, certs, *settings,
                                           /*fresh_key=*/false, flags.require_sandbox);
   if (!out.ok()) {

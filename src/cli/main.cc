@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
   app.add_flag("--require-sandbox", cli.flags.require_sandbox,
                "fail instead of warning when the kernel cannot enforce every sandbox layer")
       ->envname("BULKHEAD_REQUIRE_SANDBOX");
+  app.add_option("--http-timeout", cli.flags.http_timeout_seconds,
+                 "seconds allowed for each request to the CA (default 30)")
+      ->envname("BULKHEAD_HTTP_TIMEOUT")
+      ->check(CLI::Range(1, 600));
 
   // The command table: one file per subcommand.
   bulkhead::cli::AddAccountCommand(app, cli);

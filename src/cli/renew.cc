@@ -54,7 +54,7 @@ int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
       s.ca_bundle = AbsolutePath(flags.ca_bundle);
     }
     bool fresh_key = !s.reuse_key || s.revoked_key_compromise;
-    auto out = manager::IssueInCompartments(StateDir(flags), {s.server, s.ca_bundle}, certs, s,
+    auto out = manager::IssueInCompartments(StateDir(flags), {s.server, s.ca_bundle, flags.http_timeout_seconds * 1000L}, certs, s,
                                             fresh_key, flags.require_sandbox);
     if (!out.ok()) {
       status = Fail(out.error().Wrap("renewing"));

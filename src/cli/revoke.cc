@@ -47,7 +47,8 @@ int RunRevoke(const GlobalFlags& flags, const RevokeOptions& o) {
     return Fail(leaf.error().Wrap(o.name));
   }
   manager::CaConfig ca{settings->server,
-                       flags.ca_bundle_given ? AbsolutePath(flags.ca_bundle) : settings->ca_bundle};
+                       flags.ca_bundle_given ? AbsolutePath(flags.ca_bundle) : settings->ca_bundle,
+                       flags.http_timeout_seconds * 1000L};
 
   Result<std::unique_ptr<manager::Session>> session = Err("unset");
   if (o.with_cert_key) {

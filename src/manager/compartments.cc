@@ -61,9 +61,8 @@ Status RunOrderInNet(NetJob& job, ipc::Channel& signer_ch, ipc::Channel& challen
                      ipc::Channel& store_ch, ipc::CommitResponseMsg* out_commit,
                      acme::IssuedChain* out_chain) {
   BH_ASSIGN(std::unique_ptr<roles::Signer> signer, roles::NewRemoteSigner(signer_ch));
-  acme::HttpOptions http_options;
-  http_options.ca_bundle = job.ca.ca_bundle;
-  BH_ASSIGN(std::unique_ptr<acme::HttpClient> http, acme::NewCurlHttpClient(http_options));
+  BH_ASSIGN(std::unique_ptr<acme::HttpClient> http,
+            acme::NewCurlHttpClient(HttpOptionsFor(job.ca)));
   acme::Client client(*http, *signer, job.ca.directory_url);
   client.SetDeadline(std::chrono::steady_clock::now() + kOrderTimeout - minutes(1));
   BH_TRY(client.Init());

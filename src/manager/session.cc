@@ -1,5 +1,7 @@
 #include "manager/session.h"
 
+#include <algorithm>
+
 namespace bulkhead::manager {
 
 Result<std::string> ResolveServer(std::string_view server) {
@@ -18,6 +20,14 @@ Result<std::string> ResolveServer(std::string_view server) {
                  std::string(server.substr(0, 200)));
 }
 
+acme::HttpOptions HttpOptionsFor(const CaConfig& ca) {
+  acme::HttpOptions options;
+  options.ca_bundle = ca.ca_bundle;
+  options.request_timeout_ms = ca.request_timeout_ms;
+  options.connect_timeout_ms = std::min(options.connect_timeout_ms, ca.request_timeout_ms);
+  return options;
+}
+
 Result<store::AccountStore> AccountStoreFor(const std::string& state_dir, const CaConfig& ca,
                                             std::string_view account_name) {
   BH_ASSIGN(std::string ca_dir, store::CaDirName(ca.directory_url));
@@ -28,9 +38,7 @@ Result<store::AccountStore> AccountStoreFor(const std::string& state_dir, const 
 Result<std::unique_ptr<Session>> OpenSessionWithSigner(const CaConfig& ca,
                                                        store::AccountStore account,
                                                        std::unique_ptr<roles::Signer> signer) {
-  acme::HttpOptions http_options;
-  http_options.ca_bundle = ca.ca_bundle;
-  BH_ASSIGN(std::unique_ptr<acme::HttpClient> http, acme::NewCurlHttpClient(http_options));
+  BH_ASSIGN(std::unique_ptr<acme::HttpClient> http, acme::NewCurlHttpClient(HttpOptionsFor(ca)));
   auto session = std::make_unique<Session>(
       Session{ca, std::move(account), std::move(http), std::move(signer), nullptr});
   session->client =

@@ -19,7 +19,12 @@ namespace bulkhead::manager {
 struct CaConfig {
   std::string directory_url;
   std::string ca_bundle;  // "" = system trust store.
+  // Bound on each HTTP request to the CA (connect included).
+  long request_timeout_ms = 30000;
 };
+
+// HttpOptionsFor returns the transport settings for `ca`.
+acme::HttpOptions HttpOptionsFor(const CaConfig& ca);
 
 // Well-known directory URLs for the --server aliases.
 inline constexpr const char* kLetsEncrypt = "https://acme-v02.api.letsencrypt.org/directory";
