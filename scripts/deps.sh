@@ -6,7 +6,7 @@ pkgs=(
   g++ cmake make pkg-config
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libasio-dev libseccomp-dev
-  openssl curl python3 pebble nginx
+  openssl curl python3 pebble nginx strace
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -44,6 +44,7 @@ void AddIssueCommand(CLI::App& app, Cli& cli);
 void AddRenewCommand(CLI::App& app, Cli& cli);
 void AddRevokeCommand(CLI::App& app, Cli& cli);
 void AddListCommand(CLI::App& app, Cli& cli);
+void AddDoctorCommand(CLI::App& app, Cli& cli);
 
 // StateDir returns --state-dir, or /var/lib/bulkhead as root, else
 // $XDG_STATE_HOME/bulkhead (default ~/.local/state/bulkhead).

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   bulkhead::cli::AddRenewCommand(app, cli);
   bulkhead::cli::AddRevokeCommand(app, cli);
   bulkhead::cli::AddListCommand(app, cli);
+  bulkhead::cli::AddDoctorCommand(app, cli);
 
   try {
     app.parse(argc, argv);

@@ -20,8 +20,14 @@
 
 namespace bulkhead::manager {
 
-// IssueInCompartments does what IssueCertificate does, split across role
-// processes. `state_dir` locates the account; `require_full_sandbox` turns
+// IssueInCompartments runs one order for `settings` and commits the result.
+// It takes the certificate's lock (failing at once if another run holds
+// it); the keys role prepares the key (the live key when settings.reuse_key
+// and !fresh_key; the pending key when resuming an interrupted order); the
+// net role orders, answers http-01 through the challenge role, checks the
+// chain and has the store role commit it. On any failure the live set is
+// untouched and no token file remains; an order that reached the CA stays
+// resumable. `state_dir` locates the account; `require_full_sandbox` turns
 // any feature the kernel lacks into a failure instead of a warning.
 Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaConfig& ca,
                                          const store::CertStore& certs,

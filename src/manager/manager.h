@@ -1,5 +1,5 @@
-// Managing one certificate: issue (or re-issue) it, and inspect it.
-// The CLI commands issue/renew/list/revoke are thin layers over this.
+// Managing one certificate: what `issue` produced, and inspecting what is
+// on disk. Issuing itself is in manager/compartments.h.
 #ifndef BULKHEAD_MANAGER_MANAGER_H_
 #define BULKHEAD_MANAGER_MANAGER_H_
 
@@ -15,22 +15,12 @@
 
 namespace bulkhead::manager {
 
-// IssueOutcome describes the newly live certificate.
+// IssueOutcome describes the newly live certificate (IssueInCompartments).
 struct IssueOutcome {
   int version = 0;
   std::string live_dir;  // <certs>/<name>/live
   crypto::CertInfo leaf;
 };
-
-// IssueCertificate runs one order for `settings` and commits the result.
-// It takes the certificate's lock (failing at once if another run holds
-// it), prepares the key (reusing the live key when settings.reuse_key and
-// !fresh_key), publishes http-01 tokens as settings say, and stores the
-// checked chain with its key as a new live version. On any failure the live
-// set is untouched and no token file remains. Settings are saved only after
-// success.
-Result<IssueOutcome> IssueCertificate(Session& session, const store::CertStore& certs,
-                                      const CertSettings& settings, bool fresh_key);
 
 // CertState is one managed certificate as seen on disk.
 struct CertState {

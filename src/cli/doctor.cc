@@ -1,0 +1,57 @@
+// bulkhead doctor: audits keys, directories and the kernel's sandbox
+// features against the compartment invariants. The checks live in
+// manager/doctor; this file only parses flags and prints.
+#include <nlohmann/json.hpp>
+
+#include <memory>
+
+#include "cli/cli.h"
+#include "manager/doctor.h"
+
+namespace bulkhead::cli {
+namespace {
+
+struct DoctorFlags {
+  std::string web_user;
+  std::string cert_name;
+  bool json = false;
+};
+
+int RunDoctorCommand(const GlobalFlags& flags, const DoctorFlags& doctor) {
+  manager::DoctorOptions options;
+  options.state_dir = StateDir(flags);
+  options.web_user = doctor.web_user;
+  options.cert_name = doctor.cert_name;
+  auto results = manager::RunDoctor(options);
+  if (!results.ok()) {
+    return Fail(results.error());
+  }
+  if (doctor.json) {
+    // Replace invalid UTF-8 (an odd path) instead of throwing.
+    fmt::print("{}\n", manager::ChecksToJson(*results).dump(
+                           2, ' ', /*ensure_ascii=*/false,
+                           nlohmann::json::error_handler_t::replace));
+  } else {
+    for (const manager::CheckResult& r : *results) {
+      fmt::print("{}\n", manager::FormatCheck(r));
+    }
+  }
+  return manager::AnyFailed(*results) ? kExitFailure : kExitOk;
+}
+
+}  // namespace
+
+void AddDoctorCommand(CLI::App& app, Cli& cli) {
+  auto doctor = std::make_shared<DoctorFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "doctor", "check key and directory permissions and the kernel sandbox (exit 1 on FAIL)");
+  cmd->add_option("--web-user", doctor->web_user,
+                  "the web server's user: must read the challenge directory, write nothing");
+  cmd->add_option("--cert-name", doctor->cert_name, "check only this certificate");
+  cmd->add_flag("--json", doctor->json, "machine-readable output: [{check,status,detail,fix}]");
+  cmd->callback([&cli, doctor] {
+    cli.run = [&cli, doctor] { return RunDoctorCommand(cli.flags, *doctor); };
+  });
+}
+
+}  // namespace bulkhead::cli

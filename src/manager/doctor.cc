@@ -1,0 +1,575 @@
+#include "manager/doctor.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "manager/settings.h"
+#include "store/cert_store.h"
+
+namespace bulkhead::manager {
+namespace {
+
+namespace fs = std::filesystem;
+
+// kMaxGroups bounds getgrouplist's answer; far above any real user.
+constexpr int kMaxGroups = 4096;
+
+std::string Mode(const FileFacts& f) { return fmt::format("{:04o}", f.mode & 07777); }
+
+std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (const std::string& p : parts) {
+    if (!out.empty()) {
+      out += sep;
+    }
+    out += p;
+  }
+  return out;
+}
+
+// Verdict collects problems of one check; the worst status wins.
+struct Verdict {
+  CheckStatus status = CheckStatus::kPass;
+  std::vector<std::string> problems;
+  std::vector<std::string> fixes;
+
+  void Add(CheckStatus s, std::string problem, std::string fix) {
+    if (static_cast<int>(s) > static_cast<int>(status)) {
+      status = s;
+    }
+    problems.push_back(std::move(problem));
+    if (!fix.empty() && std::find(fixes.begin(), fixes.end(), fix) == fixes.end()) {
+      fixes.push_back(std::move(fix));
+    }
+  }
+
+  CheckResult Finish(std::string check, std::string ok_detail) && {
+    if (problems.empty()) {
+      return CheckResult{std::move(check), CheckStatus::kPass, std::move(ok_detail), ""};
+    }
+    return CheckResult{std::move(check), status, Join(problems, "; "), Join(fixes, "; ")};
+  }
+};
+
+// StatFacts fills `out` from stat(2) (following symlinks); false if absent.
+bool StatFacts(const std::string& path, FileFacts* out) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return false;
+  }
+  *out = FileFacts{st.st_mode, st.st_uid, st.st_gid};
+  return true;
+}
+
+// EffectiveAccess asks the kernel, for the effective ids, so that ACLs and
+// read-only mounts are taken into account.
+bool EffectiveAccess(const std::string& path, int mode) {
+  return ::faccessat(AT_FDCWD, path.c_str(), mode, AT_EACCESS) == 0;
+}
+
+// Entries returns the names in `dir`, sorted; empty if it cannot be read.
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    out.push_back(it->path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool IsDirectory(const std::string& path) {
+  FileFacts f;
+  return StatFacts(path, &f) && S_ISDIR(f.mode);
+}
+
+// AncestorChain stats every directory from "/" down to `dir`; it stops at
+// the first one missing (so the last entry is `dir` only if it exists).
+std::vector<std::pair<std::string, FileFacts>> AncestorChain(const std::string& dir) {
+  std::vector<std::pair<std::string, FileFacts>> chain;
+  fs::path p = fs::path(dir).lexically_normal();
+  fs::path cur;
+  for (const fs::path& part : p) {
+    if (part.empty()) {
+      continue;
+    }
+    cur /= part;
+    FileFacts f;
+    if (!StatFacts(cur.string(), &f)) {
+      break;
+    }
+    chain.emplace_back(cur.string(), f);
+  }
+  return chain;
+}
+
+// ---- gathering -----------------------------------------------------------
+
+void CheckAccounts(const std::string& state_dir, std::vector<CheckResult>* out) {
+  std::string root = state_dir + "/accounts";
+  bool any = false;
+  for (const std::string& ca : Entries(root)) {
+    for (const std::string& name : Entries(root + "/" + ca)) {
+      std::string path = root + "/" + ca + "/" + name + "/account.key";
+      FileFacts facts;
+      if (!StatFacts(path, &facts)) {
+        continue;
+      }
+      any = true;
+      RunnerAccess runner;
+      runner.is_root = ::geteuid() == 0;
+      runner.may_read = EffectiveAccess(path, R_OK);
+      runner.may_write = EffectiveAccess(path, W_OK);
+      out->push_back(EvaluateAccountKey(ca + "/" + name, path, facts, runner));
+    }
+  }
+  if (!any) {
+    out->push_back(CheckResult{"account key", CheckStatus::kWarn,
+                               fmt::format("no account key under {}/*/*/account.key", root),
+                               "run `bulkhead account register`"});
+  }
+}
+
+void CheckChallenge(const CertSettings& s, const UserIdentity* web,
+                    std::vector<CheckResult>* out) {
+  std::string check = "challenge dir " + s.name;
+  if (s.method == ChallengeMethod::kStandalone) {
+    out->push_back(CheckResult{
+        check, CheckStatus::kInfo,
+        fmt::format("standalone on {}: no directory; the challenge role binds only that port",
+                    s.challenge_target),
+        ""});
+    return;
+  }
+  std::string dir = s.method == ChallengeMethod::kWebroot
+                        ? s.challenge_target + "/.well-known/acme-challenge"
+                        : s.challenge_target;
+  if (!IsDirectory(dir)) {
+    bool created = s.method == ChallengeMethod::kWebroot && IsDirectory(s.challenge_target);
+    out->push_back(CheckResult{
+        check, created ? CheckStatus::kWarn : CheckStatus::kFail,
+        created ? fmt::format("{} does not exist yet (renew creates it, mode 0755)", dir)
+                : fmt::format("{} does not exist or is not a directory", dir),
+        fmt::format("mkdir -p {} and make it writable by the user running renew", dir)});
+    return;
+  }
+  out->push_back(
+      EvaluateChallengeDir(s.name, dir, EffectiveAccess(dir, W_OK | X_OK), web, AncestorChain(dir)));
+}
+
+// CertTreeDirs lists <state>, <state>/certs, each certificate directory and
+// the directories inside it (versions, pending), as far as they exist.
+std::vector<std::pair<std::string, FileFacts>> CertTreeDirs(
+    const std::string& state_dir, const std::vector<std::string>& names) {
+  std::vector<std::pair<std::string, FileFacts>> dirs;
+  auto add = [&](const std::string& path) {
+    struct stat st;
+    // lstat: the `live` symlink is not a directory of its own.
+    if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      dirs.emplace_back(path, FileFacts{st.st_mode, st.st_uid, st.st_gid});
+    }
+  };
+  add(state_dir);
+  add(state_dir + "/certs");
+  for (const std::string& name : names) {
+    std::string cert = state_dir + "/certs/" + name;
+    add(cert);
+    for (const std::string& entry : Entries(cert)) {
+      add(cert + "/" + entry);
+    }
+  }
+  return dirs;
+}
+
+// PrivateKeys lists privkey.pem in every version directory and pending/.
+std::vector<std::pair<std::string, FileFacts>> PrivateKeys(const std::string& cert_dir) {
+  std::vector<std::pair<std::string, FileFacts>> keys;
+  for (const std::string& entry : Entries(cert_dir)) {
+    std::string sub = cert_dir + "/" + entry;
+    struct stat st;
+    if (::lstat(sub.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      continue;
+    }
+    std::string key = sub + "/privkey.pem";
+    if (::lstat(key.c_str(), &st) == 0) {
+      keys.emplace_back(key, FileFacts{st.st_mode, st.st_uid, st.st_gid});
+    }
+  }
+  return keys;
+}
+
+// RoleLine builds a role's line: PASS if every layer it relies on is
+// there, WARN naming the missing ones.
+CheckResult RoleLine(std::string_view role, std::string detail,
+                     const std::vector<std::pair<bool, std::string>>& layers) {
+  std::vector<std::string> missing;
+  for (const auto& [present, what] : layers) {
+    if (!present) {
+      missing.push_back(what);
+    }
+  }
+  if (missing.empty()) {
+    return CheckResult{fmt::format("role {}", role), CheckStatus::kPass, std::move(detail), ""};
+  }
+  return CheckResult{fmt::format("role {}", role), CheckStatus::kWarn,
+                     fmt::format("{} (not enforced on this kernel: {})", detail,
+                                 Join(missing, ", ")),
+                     "run on a kernel with the missing feature (see the sandbox gap lines)"};
+}
+
+}  // namespace
+
+std::string_view CheckStatusName(CheckStatus status) {
+  switch (status) {
+    case CheckStatus::kPass:
+      return "PASS";
+    case CheckStatus::kInfo:
+      return "INFO";
+    case CheckStatus::kWarn:
+      return "WARN";
+    case CheckStatus::kFail:
+      return "FAIL";
+  }
+  return "FAIL";
+}
+
+Result<UserIdentity> LookupUser(const std::string& name) {
+  std::vector<char> buf(16384);
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  int rc = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
+  if (rc != 0 || found == nullptr) {
+    return ErrCode(ErrorCode::kUsage, "--web-user {}: no such user{}", name,
+                   rc != 0 ? fmt::format(" ({})", std::strerror(rc)) : "");
+  }
+  UserIdentity id;
+  id.name = name;
+  id.uid = pw.pw_uid;
+  std::vector<gid_t> groups(64);
+  int count = static_cast<int>(groups.size());
+  if (::getgrouplist(name.c_str(), pw.pw_gid, groups.data(), &count) < 0) {
+    if (count <= 0 || count > kMaxGroups) {
+      return Err("--web-user {}: getgrouplist returned {} groups", name, count);
+    }
+    groups.resize(static_cast<size_t>(count));
+    if (::getgrouplist(name.c_str(), pw.pw_gid, groups.data(), &count) < 0) {
+      return Err("--web-user {}: getgrouplist failed", name);
+    }
+  }
+  groups.resize(static_cast<size_t>(count));
+  id.gids = std::move(groups);
+  return id;
+}
+
+bool ModeAllows(const FileFacts& file, const UserIdentity& who, int want) {
+  const int need = want & (R_OK | W_OK | X_OK);  // 4, 2, 1: the rwx bit values.
+  const mode_t perm = file.mode & 0777;
+  if (who.uid == 0) {
+    // Root reads and writes anything; it executes a file only if some x bit
+    // is set (directories are always searchable).
+    return (need & X_OK) == 0 || S_ISDIR(file.mode) || (perm & 0111) != 0;
+  }
+  int bits;
+  if (who.uid == file.uid) {
+    bits = (perm >> 6) & 7;
+  } else if (std::find(who.gids.begin(), who.gids.end(), file.gid) != who.gids.end()) {
+    bits = (perm >> 3) & 7;
+  } else {
+    bits = perm & 7;
+  }
+  return (bits & need) == need;
+}
+
+CheckResult EvaluateAccountKey(std::string_view label, std::string_view path,
+                               const FileFacts& facts, const RunnerAccess& runner) {
+  std::string check = fmt::format("account key {}", label);
+  std::string chmod = fmt::format("chmod 0400 {}", path);
+  if (!S_ISREG(facts.mode)) {
+    return CheckResult{check, CheckStatus::kFail, fmt::format("{} is not a regular file", path),
+                       "put the account key back as a regular file, mode 0400"};
+  }
+  Verdict v;
+  const mode_t perm = facts.mode & 07777;
+  if ((perm & 0077) != 0) {
+    v.Add(CheckStatus::kFail,
+          fmt::format("{} is mode {}: group or others may {}", path, Mode(facts),
+                      (perm & 0022) != 0 ? "write it" : "read it"),
+          chmod);
+  }
+  // Root passes every permission check, so for root the mode bits are what
+  // says whether the key is meant to be written; a read-only mount still
+  // protects it (access(2) reports EROFS even to root).
+  bool writable = runner.is_root ? (perm & 0222) != 0 && runner.may_write : runner.may_write;
+  if (writable) {
+    v.Add(CheckStatus::kFail,
+          fmt::format("{} is writable by the user running renew (mode {}, owner uid {})", path,
+                      Mode(facts), facts.uid),
+          chmod);
+  }
+  if (!runner.is_root && !runner.may_read) {
+    v.Add(CheckStatus::kFail,
+          fmt::format("{} is not readable by the user running renew: the signer cannot load it",
+                      path),
+          fmt::format("chown the key to the user that runs renew, then {}", chmod));
+  }
+  return std::move(v).Finish(
+      check, fmt::format("{}: mode {}, owner uid {}, read-only for the user running renew", path,
+                         Mode(facts), facts.uid));
+}
+
+CheckResult EvaluateChallengeDir(std::string_view label, std::string_view dir,
+                                 bool runner_may_write, const UserIdentity* web,
+                                 const std::vector<std::pair<std::string, FileFacts>>& chain) {
+  std::string check = fmt::format("challenge dir {}", label);
+  Verdict v;
+  if (!runner_may_write) {
+    v.Add(CheckStatus::kFail,
+          fmt::format("{} is not writable by the user running renew: tokens cannot be published",
+                      dir),
+          fmt::format("chown {} to the user that runs renew (mode 0755)", dir));
+  }
+  std::string ok = fmt::format("{} is writable by the user running renew", dir);
+  if (web != nullptr) {
+    ok += fmt::format("; {} can reach it but not write it", web->name);
+    if (web->uid == 0) {
+      v.Add(CheckStatus::kWarn,
+            "the web user is root: no permission bit keeps it out of the challenge directory",
+            "run the web server's workers as an unprivileged user");
+    }
+    for (size_t i = 0; i < chain.size(); ++i) {
+      const auto& [path, facts] = chain[i];
+      if (!ModeAllows(facts, *web, X_OK)) {
+        v.Add(CheckStatus::kFail,
+              fmt::format("{} cannot search {} (mode {}): it cannot serve the tokens", web->name,
+                          path, Mode(facts)),
+              fmt::format("chmod o+x {} (or give {} its group)", path, web->name));
+      }
+      bool is_dir = i + 1 == chain.size() && path == fs::path(dir).lexically_normal().string();
+      if (ModeAllows(facts, *web, W_OK | X_OK) && web->uid != 0) {
+        if (is_dir) {
+          v.Add(CheckStatus::kFail,
+                fmt::format("{} is writable by {} (mode {}, owner uid {}, group gid {})", path,
+                            web->name, Mode(facts), facts.uid, facts.gid),
+                fmt::format("chown {} to the user that runs renew and chmod 0755 it", path));
+        } else if ((facts.mode & S_ISVTX) == 0) {
+          // A writable ancestor lets the web user swap the directory itself.
+          v.Add(CheckStatus::kWarn,
+                fmt::format("{} is writable by {} (mode {}), which could replace the challenge "
+                            "directory inside it",
+                            path, web->name, Mode(facts)),
+                fmt::format("chmod go-w {}", path));
+        }
+      }
+    }
+  }
+  return std::move(v).Finish(check, ok);
+}
+
+CheckResult EvaluateCertDirs(const UserIdentity& web,
+                             const std::vector<std::pair<std::string, FileFacts>>& dirs) {
+  Verdict v;
+  if (web.uid == 0) {
+    v.Add(CheckStatus::kWarn,
+          "the web user is root: no permission bit keeps it out of the certificate directory",
+          "run the web server's workers as an unprivileged user");
+  } else {
+    for (const auto& [path, facts] : dirs) {
+      if (ModeAllows(facts, web, W_OK | X_OK)) {
+        v.Add(CheckStatus::kFail,
+              fmt::format("{} is writable by {} (mode {}, owner uid {}, group gid {})", path,
+                          web.name, Mode(facts), facts.uid, facts.gid),
+              fmt::format("chmod go-w {} (owner: the user that runs renew)", path));
+      }
+    }
+  }
+  std::string root = dirs.empty() ? std::string("the state directory") : dirs.front().first;
+  return std::move(v).Finish(
+      "certificate dir",
+      fmt::format("{} cannot write {} or any directory below it ({} checked)", web.name, root,
+                  dirs.size()));
+}
+
+CheckResult EvaluatePrivateKeys(std::string_view label,
+                                const std::vector<std::pair<std::string, FileFacts>>& keys) {
+  Verdict v;
+  for (const auto& [path, facts] : keys) {
+    const mode_t perm = facts.mode & 07777;
+    if ((perm & 0007) != 0) {
+      v.Add(CheckStatus::kFail,
+            fmt::format("{} is mode {}: others may {}", path, Mode(facts),
+                        (perm & 0002) != 0 ? "write it" : "read it"),
+            fmt::format("chmod 0600 {}", path));
+    } else if ((perm & ~mode_t{0640}) != 0) {
+      v.Add(CheckStatus::kWarn, fmt::format("{} is mode {} (expected 0600 or 0640)", path,
+                                            Mode(facts)),
+            fmt::format("chmod 0600 {}", path));
+    }
+  }
+  return std::move(v).Finish(
+      fmt::format("private keys {}", label),
+      keys.empty() ? std::string("no privkey.pem (issued from a CSR, or not issued yet)")
+                   : fmt::format("{} privkey.pem file(s), none readable by others", keys.size()));
+}
+
+std::vector<CheckResult> KernelChecks(const sandbox::Report& report) {
+  std::vector<CheckResult> out;
+  const int abi = report.landlock_abi;
+  if (abi <= 0) {
+    out.push_back(CheckResult{"landlock", CheckStatus::kWarn,
+                              "unavailable: file and port rules are not enforced",
+                              "use Linux >= 5.13 with landlock in the kernel's lsm= list"});
+  } else {
+    std::vector<std::string> features = {"paths"};
+    if (abi >= 2) {
+      features.push_back("cross-directory renames");
+    }
+    if (abi >= 3) {
+      features.push_back("truncate");
+    }
+    if (abi >= 4) {
+      features.push_back("TCP connect/bind ports");
+    }
+    if (abi >= 5) {
+      features.push_back("device ioctls");
+    }
+    if (abi >= 6) {
+      features.push_back("signal and abstract-socket scopes");
+    }
+    std::string detail = fmt::format("ABI {}: {}", abi, Join(features, ", "));
+    if (report.landlock_net) {
+      out.push_back(CheckResult{"landlock", CheckStatus::kPass, detail, ""});
+    } else {
+      out.push_back(CheckResult{"landlock", CheckStatus::kWarn,
+                                detail + "; TCP ports are not restricted (needs ABI 4)",
+                                "use Linux >= 6.7 so the net role can reach only the CA's port"});
+    }
+  }
+  out.push_back(report.seccomp
+                    ? CheckResult{"seccomp", CheckStatus::kPass,
+                                  "available: one system-call allowlist per role, SIGSYS reports",
+                                  ""}
+                    : CheckResult{"seccomp", CheckStatus::kWarn,
+                                  "unavailable: system calls are not restricted",
+                                  "use a kernel built with CONFIG_SECCOMP_FILTER"});
+  for (const std::string& gap : report.gaps) {
+    out.push_back(CheckResult{"sandbox gap", CheckStatus::kWarn, gap,
+                              "a newer kernel closes it; --require-sandbox refuses to run "
+                              "with a gap"});
+  }
+  const bool fs_rules = report.landlock_fs;
+  const bool sc = report.seccomp;
+  out.push_back(RoleLine(
+      "signer",
+      "reads the account key once before its sandbox, then may open no file, create no socket "
+      "and exec nothing; it only signs what net asks",
+      {{sc, "seccomp (no open, no socket)"}}));
+  out.push_back(RoleLine("keys",
+                         "may read only its certificate's directory and write only pending/; no "
+                         "network; the domain key never leaves it",
+                         {{fs_rules, "Landlock paths"}, {sc, "seccomp (no socket)"}}));
+  out.push_back(RoleLine("net",
+                         "may connect only to the CA's port; reads only resolver and TLS-trust "
+                         "files, libraries and the CA bundle; no writes; no private keys",
+                         {{fs_rules, "Landlock paths"},
+                          {report.landlock_net, "Landlock TCP ports"},
+                          {sc, "seccomp (no writing opens, no exec)"}}));
+  out.push_back(RoleLine("challenge",
+                         "may write only the challenge directory (standalone: bind only its "
+                         "port); never connects; no keys",
+                         {{fs_rules, "Landlock paths"}, {sc, "seccomp (no connect)"}}));
+  out.push_back(RoleLine("store",
+                         "may write only its certificate's directory; links the new key from "
+                         "pending/ without reading it; no network",
+                         {{fs_rules, "Landlock paths"}, {sc, "seccomp (no socket)"}}));
+  out.push_back(CheckResult{"role parent", CheckStatus::kInfo,
+                            "not sandboxed: starts the roles, hands the CSR to net and reports "
+                            "the result; holds no key and parses nothing the CA sends",
+                            ""});
+  return out;
+}
+
+Result<std::vector<CheckResult>> RunDoctor(const DoctorOptions& options) {
+  std::unique_ptr<UserIdentity> web;
+  if (!options.web_user.empty()) {
+    BH_ASSIGN(UserIdentity id, LookupUser(options.web_user));
+    web = std::make_unique<UserIdentity>(std::move(id));
+  }
+  store::CertStore certs(options.state_dir + "/certs");
+  std::vector<std::string> names;
+  if (IsDirectory(certs.root())) {
+    BH_ASSIGN(names, certs.List());
+  }
+  if (!options.cert_name.empty()) {
+    if (std::find(names.begin(), names.end(), options.cert_name) == names.end()) {
+      return ErrCode(ErrorCode::kUsage, "--cert-name {}: no such managed certificate in {}",
+                     options.cert_name, certs.root());
+    }
+    names = {options.cert_name};
+  }
+
+  std::vector<CheckResult> out;
+  CheckAccounts(options.state_dir, &out);
+  for (const std::string& name : names) {
+    auto json = certs.LoadSettings(name);
+    Result<CertSettings> settings =
+        json.ok() ? CertSettings::FromJson(*json, certs.CertDir(name) + "/settings.json")
+                  : Result<CertSettings>(json.error());
+    if (!settings.ok()) {
+      out.push_back(CheckResult{"settings " + name, CheckStatus::kFail, settings.error().message,
+                                fmt::format("reissue with `bulkhead issue --name {} --force`",
+                                            name)});
+      continue;
+    }
+    CheckChallenge(*settings, web.get(), &out);
+  }
+  if (web != nullptr) {
+    out.push_back(EvaluateCertDirs(*web, CertTreeDirs(options.state_dir, names)));
+  } else {
+    out.push_back(CheckResult{"certificate dir", CheckStatus::kInfo,
+                              "web user not checked: pass --web-user USER to check what the web "
+                              "server may read and write",
+                              ""});
+  }
+  for (const std::string& name : names) {
+    out.push_back(EvaluatePrivateKeys(name, PrivateKeys(certs.CertDir(name))));
+  }
+  std::vector<CheckResult> kernel = KernelChecks(sandbox::Probe());
+  out.insert(out.end(), kernel.begin(), kernel.end());
+  return out;
+}
+
+std::string FormatCheck(const CheckResult& r) {
+  std::string line = fmt::format("{}  {}: {}", CheckStatusName(r.status), r.check, r.detail);
+  if (!r.fix.empty()) {
+    line += "; fix: " + r.fix;
+  }
+  return line;
+}
+
+nlohmann::json ChecksToJson(const std::vector<CheckResult>& results) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const CheckResult& r : results) {
+    out.push_back({{"check", r.check},
+                   {"status", std::string(CheckStatusName(r.status))},
+                   {"detail", r.detail},
+                   {"fix", r.fix}});
+  }
+  return out;
+}
+
+bool AnyFailed(const std::vector<CheckResult>& results) {
+  return std::any_of(results.begin(), results.end(),
+                     [](const CheckResult& r) { return r.status == CheckStatus::kFail; });
+}
+
+}  // namespace bulkhead::manager
