@@ -43,7 +43,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         dir->new_order.rfind("https://", 0) != 0) {
       std::abort();
     }
-    Touch(dir->profiles);
+    if (!dir->profiles.is_null() && !dir->profiles.is_object()) {
+      std::abort();  // Only an object is kept.
+    }
   } else if (dir.error().message.empty()) {
     std::abort();  // Every rejection must say why.
   }

@@ -246,7 +246,9 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   }
   {
     BH_ASSIGN(auto keys_pair, ipc::MakeChannelPair("parent", "keys"));
-    auto& [to_keys, keys_end] = keys_pair;
+    // Plain references: lambdas may not capture structured bindings in C++20.
+    ipc::Channel& to_keys = keys_pair.first;
+    ipc::Channel& keys_end = keys_pair.second;
     BH_ASSIGN(roles::RoleProcess keys,
               roles::RoleProcess::Start("keys", {keys_end.fd()}, [&] {
                 return roles::RunKeysRole(std::move(keys_end), certs, name,
