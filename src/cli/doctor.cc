@@ -28,9 +28,9 @@ int RunDoctorCommand(const GlobalFlags& flags, const DoctorFlags& doctor) {
   }
   if (doctor.json) {
     // Replace invalid UTF-8 (an odd path) instead of throwing.
-    fmt::print("{}\n", manager::ChecksToJson(*results).dump(
-                           2, ' ', /*ensure_ascii=*/false,
-                           nlohmann::json::error_handler_t::replace));
+    fmt::print("{}\n",
+               manager::ChecksToJson(*results).dump(2, ' ', /*ensure_ascii=*/false,
+                                                    nlohmann::json::error_handler_t::replace));
   } else {
     for (const manager::CheckResult& r : *results) {
       fmt::print("{}\n", manager::FormatCheck(r));

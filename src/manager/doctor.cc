@@ -140,8 +140,7 @@ void CheckAccounts(const std::string& state_dir, std::vector<CheckResult>* out) 
   }
 }
 
-void CheckChallenge(const CertSettings& s, const UserIdentity* web,
-                    std::vector<CheckResult>* out) {
+void CheckChallenge(const CertSettings& s, const UserIdentity* web, std::vector<CheckResult>* out) {
   std::string check = "challenge dir " + s.name;
   if (s.method == ChallengeMethod::kStandalone) {
     out->push_back(CheckResult{
@@ -163,14 +162,14 @@ void CheckChallenge(const CertSettings& s, const UserIdentity* web,
         fmt::format("mkdir -p {} and make it writable by the user running renew", dir)});
     return;
   }
-  out->push_back(
-      EvaluateChallengeDir(s.name, dir, EffectiveAccess(dir, W_OK | X_OK), web, AncestorChain(dir)));
+  out->push_back(EvaluateChallengeDir(s.name, dir, EffectiveAccess(dir, W_OK | X_OK), web,
+                                      AncestorChain(dir)));
 }
 
 // CertTreeDirs lists <state>, <state>/certs, each certificate directory and
 // the directories inside it (versions, pending), as far as they exist.
-std::vector<std::pair<std::string, FileFacts>> CertTreeDirs(
-    const std::string& state_dir, const std::vector<std::string>& names) {
+std::vector<std::pair<std::string, FileFacts>> CertTreeDirs(const std::string& state_dir,
+                                                            const std::vector<std::string>& names) {
   std::vector<std::pair<std::string, FileFacts>> dirs;
   auto add = [&](const std::string& path) {
     struct stat st;
@@ -221,10 +220,10 @@ CheckResult RoleLine(std::string_view role, std::string detail,
   if (missing.empty()) {
     return CheckResult{fmt::format("role {}", role), CheckStatus::kPass, std::move(detail), ""};
   }
-  return CheckResult{fmt::format("role {}", role), CheckStatus::kWarn,
-                     fmt::format("{} (not enforced on this kernel: {})", detail,
-                                 Join(missing, ", ")),
-                     "run on a kernel with the missing feature (see the sandbox gap lines)"};
+  return CheckResult{
+      fmt::format("role {}", role), CheckStatus::kWarn,
+      fmt::format("{} (not enforced on this kernel: {})", detail, Join(missing, ", ")),
+      "run on a kernel with the missing feature (see the sandbox gap lines)"};
 }
 
 }  // namespace
@@ -394,9 +393,8 @@ CheckResult EvaluateCertDirs(const UserIdentity& web,
   }
   std::string root = dirs.empty() ? std::string("the state directory") : dirs.front().first;
   return std::move(v).Finish(
-      "certificate dir",
-      fmt::format("{} cannot write {} or any directory below it ({} checked)", web.name, root,
-                  dirs.size()));
+      "certificate dir", fmt::format("{} cannot write {} or any directory below it ({} checked)",
+                                     web.name, root, dirs.size()));
 }
 
 CheckResult EvaluatePrivateKeys(std::string_view label,
@@ -410,8 +408,8 @@ CheckResult EvaluatePrivateKeys(std::string_view label,
                         (perm & 0002) != 0 ? "write it" : "read it"),
             fmt::format("chmod 0600 {}", path));
     } else if ((perm & ~mode_t{0640}) != 0) {
-      v.Add(CheckStatus::kWarn, fmt::format("{} is mode {} (expected 0600 or 0640)", path,
-                                            Mode(facts)),
+      v.Add(CheckStatus::kWarn,
+            fmt::format("{} is mode {} (expected 0600 or 0640)", path, Mode(facts)),
             fmt::format("chmod 0600 {}", path));
     }
   }
@@ -525,9 +523,9 @@ Result<std::vector<CheckResult>> RunDoctor(const DoctorOptions& options) {
         json.ok() ? CertSettings::FromJson(*json, certs.CertDir(name) + "/settings.json")
                   : Result<CertSettings>(json.error());
     if (!settings.ok()) {
-      out.push_back(CheckResult{"settings " + name, CheckStatus::kFail, settings.error().message,
-                                fmt::format("reissue with `bulkhead issue --name {} --force`",
-                                            name)});
+      out.push_back(
+          CheckResult{"settings " + name, CheckStatus::kFail, settings.error().message,
+                      fmt::format("reissue with `bulkhead issue --name {} --force`", name)});
       continue;
     }
     CheckChallenge(*settings, web.get(), &out);

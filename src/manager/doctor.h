@@ -34,7 +34,7 @@ std::string_view CheckStatusName(CheckStatus status);
 
 // CheckResult is one line of doctor's report.
 struct CheckResult {
-  std::string check;   // What was checked ("account key 127.0.0.1_14000/default").
+  std::string check;  // What was checked ("account key 127.0.0.1_14000/default").
   CheckStatus status = CheckStatus::kPass;
   std::string detail;  // What was found.
   std::string fix;     // How to repair it; empty when nothing needs doing.

@@ -106,9 +106,11 @@ print(f"EXECS='{execs}'")
 EOF
 }
 
-# count WORDS...: the number of words.
+# count LIST: the number of words in the space-separated LIST.
 count() {
-  echo $#
+  local -a words
+  read -ra words <<<"$1"
+  echo "${#words[@]}"
 }
 
 # shares LIST1 LIST2: true if the two space-separated lists have a member
@@ -125,7 +127,7 @@ shares() {
 
 run_bh "$TEST_TMP/reg" account register --email admin@example.org --agree-tos
 check_eq "account register exits 0" 0 "$RC"
-key="$(ls "$LAB_DIR"/state/accounts/*/default/account.key 2>/dev/null | head -n 1)"
+key="$(find "$LAB_DIR/state/accounts" -path '*/default/account.key' 2>/dev/null | head -n 1)"
 check "account.key exists" test -s "$key"
 
 # --- one issuance under strace ------------------------------------------------
@@ -165,11 +167,11 @@ else
   facts="parent=$PARENT account.key=[$KEY_OPENERS] secrets=[$SECRET_OPENERS] connect=[$CONNECTORS] ca=[$CA_CONNECTORS] pending-key=[$PENDING_KEY] tokens=[$TOKEN_WRITERS] execve=$EXECS"
   echo "# trace: $facts"
 
-  check_eq "trace: account.key is opened by exactly one process" 1 "$(count $KEY_OPENERS)"
+  check_eq "trace: account.key is opened by exactly one process" 1 "$(count "$KEY_OPENERS")"
   check_fails "trace: the process that opens account.key makes no connect()" \
     shares "$KEY_OPENERS" "$CONNECTORS"
   check_fails "trace: the parent does not open account.key" shares "$PARENT" "$KEY_OPENERS"
-  if [ "$(count $CA_CONNECTORS)" -ge 1 ]; then
+  if [ "$(count "$CA_CONNECTORS")" -ge 1 ]; then
     ok "trace: some process connects to the CA's port $ca_port"
   else
     not_ok "trace: some process connects to the CA's port $ca_port" "$facts"
@@ -178,11 +180,11 @@ else
     shares "$CA_CONNECTORS" "$SECRET_OPENERS"
   check_fails "trace: the parent does not connect to the CA" shares "$PARENT" "$CA_CONNECTORS"
   check_eq "trace: pending/privkey.pem is created by exactly one process (keys)" 1 \
-    "$(count $PENDING_KEY)"
+    "$(count "$PENDING_KEY")"
   check_fails "trace: the keys process makes no connect()" shares "$PENDING_KEY" "$CONNECTORS"
   check_fails "trace: the keys process is not the signer" shares "$PENDING_KEY" "$KEY_OPENERS"
   check_eq "trace: token files are created by exactly one process (challenge)" 1 \
-    "$(count $TOKEN_WRITERS)"
+    "$(count "$TOKEN_WRITERS")"
   check_fails "trace: the token writer makes no connect()" shares "$TOKEN_WRITERS" "$CONNECTORS"
   check_fails "trace: the token writer holds no key" shares "$TOKEN_WRITERS" "$SECRET_OPENERS"
   check_eq "trace: nothing is executed besides bulkhead itself" 1 "$EXECS"

@@ -16,7 +16,8 @@ it accepts connections. SIGTERM stops it.
 
 A rule matches requests whose path starts with "path" (and whose method is
 "method", if given); it fires on the "nth" matching request (1-based,
-counted from when the rules were last loaded). The rules file is JSON:
+counted from when the rules were last loaded) and the "times" - 1 (default
+0) matching requests after it. The rules file is JSON:
   {"tag": "newOrder-500", "rules": [{"path": "/order-plz", "nth": 1,
                                      "kind": "status500"}]}
 and is re-read on every request; a change of content resets the counters.
@@ -89,7 +90,8 @@ class Rules:
             for r in self.rules:
                 if path.startswith(r["path"]) and r.get("method", method) == method:
                     r["seen"] += 1
-                    if r["seen"] == int(r.get("nth", 1)) and fired is None:
+                    first = int(r.get("nth", 1))
+                    if first <= r["seen"] < first + int(r.get("times", 1)) and fired is None:
                         fired = r
             return fired, self.tag
 
