@@ -43,6 +43,17 @@ Status Client::CheckSameOrigin(const std::string& url, std::string_view what) co
   return OkStatus();
 }
 
+Status Client::CheckOrderOrigins(const Order& order) const {
+  for (const std::string& a : order.authorizations) {
+    BH_TRY(CheckSameOrigin(a, "authorization"));
+  }
+  BH_TRY(CheckSameOrigin(order.finalize, "finalize"));
+  if (!order.certificate.empty()) {
+    BH_TRY(CheckSameOrigin(order.certificate, "certificate"));
+  }
+  return OkStatus();
+}
+
 Status Client::CheckJson(const HttpResponse& resp, const std::string& url) const {
   std::string ct = resp.Header("content-type");
   if (ct.find("json") == std::string::npos) {
@@ -292,20 +303,21 @@ Result<Order> Client::NewOrder(const std::vector<Identifier>& identifiers) {
   if (want != got) {
     return Err("the CA returned order {} for other identifiers than requested", location);
   }
-  for (const std::string& a : order.authorizations) {
-    BH_TRY(CheckSameOrigin(a, "authorization"));
-  }
-  BH_TRY(CheckSameOrigin(order.finalize, "finalize"));
+  BH_TRY(CheckOrderOrigins(order));
   return order;
 }
 
 Result<Order> Client::FetchOrder(const std::string& url) {
+  BH_TRY(CheckSameOrigin(url, "order"));
   BH_ASSIGN(HttpResponse resp, Post(url, "", fmt::format("reading order {}", url)));
   BH_TRY(CheckJson(resp, url));
-  return ParseOrder(resp.body, url);
+  BH_ASSIGN(Order order, ParseOrder(resp.body, url));
+  BH_TRY(CheckOrderOrigins(order));
+  return order;
 }
 
 Result<Authorization> Client::FetchAuthorization(const std::string& url) {
+  BH_TRY(CheckSameOrigin(url, "authorization"));
   BH_ASSIGN(HttpResponse resp, Post(url, "", fmt::format("reading authorization {}", url)));
   BH_TRY(CheckJson(resp, url));
   return ParseAuthorization(resp.body, url);
@@ -355,12 +367,15 @@ Result<Authorization> Client::PollAuthorization(const std::string& url) {
 }
 
 Result<Order> Client::Finalize(const Order& order, const std::string& csr_der) {
+  BH_TRY(CheckOrderOrigins(order));
   json payload = {{"csr", Base64UrlEncode(csr_der)}};
   BH_ASSIGN(HttpResponse resp,
             Post(order.finalize, payload.dump(), fmt::format("finalizing order {}", order.url),
                  /*use_jwk=*/false, /*signer=*/nullptr, /*retry_lost=*/false));
   BH_TRY(CheckJson(resp, order.finalize));
-  return ParseOrder(resp.body, order.url);
+  BH_ASSIGN(Order finalized, ParseOrder(resp.body, order.url));
+  BH_TRY(CheckOrderOrigins(finalized));
+  return finalized;
 }
 
 Result<Order> Client::PollOrder(const std::string& url, bool wait_pending) {
@@ -371,6 +386,7 @@ Result<Order> Client::PollOrder(const std::string& url, bool wait_pending) {
     BH_ASSIGN(HttpResponse resp, Post(url, "", context));
     BH_TRY(CheckJson(resp, url));
     BH_ASSIGN(Order order, ParseOrder(resp.body, url));
+    BH_TRY(CheckOrderOrigins(order));
     if (order.status != "processing" && !(wait_pending && order.status == "pending")) {
       return order;
     }

@@ -137,6 +137,8 @@ class Client {
   Result<std::string> TakeNonce();
   void RememberNonce(const HttpResponse& resp);
   Status CheckSameOrigin(const std::string& url, std::string_view what) const;
+  // CheckOrderOrigins applies CheckSameOrigin to every URL an order names.
+  Status CheckOrderOrigins(const Order& order) const;
   Status CheckJson(const HttpResponse& resp, const std::string& url) const;
   // Wait sleeps for the poll interval (or Retry-After); false on deadline
   // or interruption.

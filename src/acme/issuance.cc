@@ -118,6 +118,28 @@ Error OrderFailed(const Order& order, std::string_view step) {
   return Err("order {} is {} while {}; expected it to progress", order.url, order.status, step);
 }
 
+// RespondOnce answers a challenge. If the answer is lost or refused, the
+// authorization tells whether the CA got it: a challenge already processing
+// or already decided is simply polled, like any other.
+Status RespondOnce(Client& client, const Pending& p) {
+  Status st = client.RespondToChallenge(p.challenge);
+  if (st.ok()) {
+    return st;
+  }
+  auto authz = client.FetchAuthorization(p.authz.url);
+  if (!authz.ok()) {
+    return st;
+  }
+  for (const Challenge& c : authz->challenges) {
+    if (c.url == p.challenge.url && c.status != "pending") {
+      LogInfo("{}: the challenge answer was lost, but the CA has it ({})",
+              p.authz.identifier.ToString(), c.status);
+      return OkStatus();
+    }
+  }
+  return st;
+}
+
 bool SameIdentifiers(const std::vector<Identifier>& a, const std::vector<Identifier>& b) {
   std::set<std::string> sa;
   std::set<std::string> sb;
@@ -264,7 +286,7 @@ Result<IssuedChain> ObtainCertificate(Client& client, challenge::Publisher& publ
     }
     for (const Pending& p : pending) {
       if (p.challenge.status == "pending") {
-        BH_TRY(client.RespondToChallenge(p.challenge));
+        BH_TRY(RespondOnce(client, p));
       }
     }
     for (const Pending& p : pending) {

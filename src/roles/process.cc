@@ -1,6 +1,7 @@
 #include "roles/process.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,11 +50,18 @@ Result<RoleProcess> RoleProcess::Start(std::string name, std::vector<int> keep,
                                        const std::function<int()>& body) {
   std::fflush(stdout);
   std::fflush(stderr);
+  pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     return Err("starting the {} role: fork: {}", name, std::strerror(errno));
   }
   if (pid == 0) {
+    // A role must not outlive the run that started it: if the parent dies
+    // (even by SIGKILL), the kernel kills the role, so nothing is committed
+    // by an orphan after the lock is gone.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) {
+      ::_exit(1);
+    }
     CloseFdsExcept(std::move(keep));
     int rc = body();
     std::fflush(stdout);

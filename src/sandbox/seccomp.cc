@@ -182,8 +182,9 @@ void AddBase(Filter& f, const Policy& policy) {
   }
 #if defined(__SANITIZE_ADDRESS__)
   // The sanitizer runtime's own needs (counting CPUs, naming its
-  // executable); only in sanitizer builds.
-  f.AllowAll({"sched_getaffinity", "readlink", "readlinkat"});
+  // executable, and UBSan's probe whether memory is readable, which writes
+  // it into a pipe); only in sanitizer builds.
+  f.AllowAll({"sched_getaffinity", "readlink", "readlinkat", "pipe2", "pipe"});
 #endif
 }
 

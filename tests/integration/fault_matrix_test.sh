@@ -8,7 +8,8 @@
 # untouched, no challenge token left behind) and the next fault-free run
 # must succeed, continuing the interrupted order where there is one.
 #
-# With FAULT_MATRIX_OUT=FILE the results are also written there as markdown.
+# With FAULT_MATRIX_OUT=FILE the results are also written there as markdown;
+# FAULT_MATRIX_ONLY=REGEX runs only the cases whose "step/fault" matches.
 set -uo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -118,6 +119,11 @@ declare -A CELL DETAIL_ROWS
 CASE_NO=0
 CASE_FAILS=0
 
+# selected TAG: whether FAULT_MATRIX_ONLY (if set) selects case TAG.
+selected() {
+  [ -z "${FAULT_MATRIX_ONLY:-}" ] || grep -qE -- "$FAULT_MATRIX_ONLY" <<<"$1"
+}
+
 # step_rule STEP: the JSON rule fields matching STEP's request in a renewal
 # of two names: GET /dir, HEAD /nonce-plz, POST /order-plz, two /authZ/
 # fetches, two /chalZ/ answers, two /authZ/ polls, /my-order/ (waiting for
@@ -144,6 +150,7 @@ step_rule() {
 fault_case() {
   local step="$1" kind="$2" expect="$3" http_timeout="${4:-3}" extra="${5:-}" err_re="${6:-}"
   local tag="$step/$kind" p="$TEST_TMP/case$CASE_NO"
+  selected "$tag" || return 0
   CASE_NO=$((CASE_NO + 1))
   local problems=() outcome="" serial version mark rc t0 elapsed
   serial="$(cert_serial "$(live)/cert.pem")"
@@ -164,6 +171,9 @@ fault_case() {
   if ! grep -q "FAULT $kind .*\[$tag\]" "$p.log"; then
     problems+=("the fault was never injected: the step's request did not happen")
   fi
+  if [ "$kind" = foreign_location ] && grep -qE '(GET|HEAD|POST) https://127\.0\.0\.9' "$p.err"; then
+    problems+=("sent a request to the foreign origin https://127.0.0.9:1")
+  fi
   if [ -n "$(tokens_left)" ]; then
     problems+=("token files left in the webroot: $(tokens_left | tr '\n' ' ')")
     find "$LAB_WEBROOT" -type f -delete
@@ -183,7 +193,7 @@ fault_case() {
       [ "$(cert_serial "$(live)/cert.pem")" = "$serial" ] || problems+=("the live certificate changed")
       [ "$(live_version $NAME)" = "$version" ] || problems+=("the live link moved")
       if [ "$expect" = retry ]; then
-        problems+=("exit 1 where the step is safe to retry")
+        problems+=("exit 1 where the step is safe to retry (${err_line##*: })")
       fi
       if [ -n "$err_re" ] && ! grep -qE "$err_re" <<<"$err_line"; then
         problems+=("the error does not say /$err_re/")
@@ -226,7 +236,7 @@ fault_case() {
   else
     CASE_FAILS=$((CASE_FAILS + 1))
     not_ok "$line" "$(printf '%s\n' "${problems[@]}"; echo "stderr:"; tail -n 8 "$p.err")"
-    cell="**fails**"
+    cell="**fails**: ${problems[0]}"
     detail_outcome="fails: $(IFS=';'; echo "${problems[*]}")"
   fi
   CELL["$step,$kind"]="$cell"
@@ -266,11 +276,16 @@ fault_case order-ready foreign_location refuse 3 '' "$origin_re"
 fault_case order-poll foreign_location refuse 3 '' "$origin_re"
 
 # --- a run killed mid-order --------------------------------------------------------
-# bulkhead is SIGKILLed while it waits for the certificate: nothing may be
-# half-written, no process may stay behind, and the next run must pick the
-# order up where it stopped.
+# bulkhead is SIGKILLed while it waits for the certificate (the CA answers
+# 8 s later): nothing may change in the store, no process may stay behind,
+# and the next run must pick the order up where it stopped. MODE "group"
+# kills every process of the run (a crash, or systemd stopping the unit);
+# "main" kills only the process that was started (kill -9 PID), whose role
+# processes must then give up on their own.
 crash_case() {
-  local tag="cert-download/killed" p="$TEST_TMP/case$CASE_NO" problems=() outcome
+  local mode="$1" kind="killed_$1" tag="cert-download/killed_$1"
+  local p="$TEST_TMP/case$CASE_NO" problems=() outcome
+  selected "$tag" || return 0
   CASE_NO=$((CASE_NO + 1))
   local serial version mark pid deadline t0 elapsed left
   serial="$(cert_serial "$(live)/cert.pem")"
@@ -278,56 +293,68 @@ crash_case() {
   set_rules "$tag" "{$(step_rule cert-download), \"kind\": \"slow\", \"seconds\": 8}"
   mark=$(($(wc -l <"$PX_LOG") + 1))
   t0=$EPOCHREALTIME
-  "$BULKHEAD_BIN" --state-dir "$LAB_DIR/state" -v --http-timeout 30 renew --name $NAME --force \
-    >"$p.out" 2>"$p.err" &
+  # setsid: its own process group (the script runs without job control).
+  setsid "$BULKHEAD_BIN" --state-dir "$LAB_DIR/state" -v --http-timeout 30 renew --name $NAME \
+    --force >"$p.out" 2>"$p.err" &
   pid=$!
   deadline=$((SECONDS + 60))
   until tail -n "+$mark" "$PX_LOG" | grep -q "FAULT slow .*\[$tag\]"; do
     [ "$SECONDS" -lt "$deadline" ] || break
     sleep 0.05
   done
-  kill -KILL "$pid" 2>/dev/null
+  if [ "$mode" = group ]; then
+    kill -KILL -- "-$pid" 2>/dev/null
+  else
+    kill -KILL "$pid" 2>/dev/null
+  fi
   wait "$pid" 2>/dev/null
   set_rules none
   tail -n "+$mark" "$PX_LOG" | grep -q "FAULT slow" || problems+=("the certificate download was never reached")
-  # Role processes are forks of the killed one: they must notice and exit.
-  deadline=$((SECONDS + 10))
+  # Role processes are forks of the killed one: they must notice and exit
+  # well before the CA's late answer arrives.
+  deadline=$((SECONDS + 3))
   while left="$(pgrep -f -- "--state-dir $LAB_DIR/state")" && [ "$SECONDS" -lt "$deadline" ]; do
     sleep 0.1
   done
   if [ -n "$left" ]; then
-    problems+=("bulkhead processes still running 10 s after the kill: ${left//$'\n'/ }")
+    problems+=("$(echo "$left" | wc -l) role processes still running 3 s after the kill, the certificate's lock $(flock -n "$(cert_dir $NAME)/lock" true && echo free || echo held)")
+    deadline=$((SECONDS + 15))
+    while left="$(pgrep -f -- "--state-dir $LAB_DIR/state")" && [ "$SECONDS" -lt "$deadline" ]; do
+      sleep 0.1
+    done
     # shellcheck disable=SC2086  # one pid per word
-    kill -KILL $left 2>/dev/null
+    [ -z "$left" ] || kill -KILL $left 2>/dev/null
   fi
-  [ "$(cert_serial "$(live)/cert.pem")" = "$serial" ] || problems+=("the live certificate changed")
-  [ "$(live_version $NAME)" = "$version" ] || problems+=("the live link moved")
+  [ "$(cert_serial "$(live)/cert.pem")" = "$serial" ] || problems+=("the live certificate changed after the kill")
+  [ "$(live_version $NAME)" = "$version" ] || problems+=("the live link moved after the kill")
   key_matches || problems+=("the live certificate does not match the live key")
   [ -s "$(cert_dir $NAME)/pending/order.json" ] || problems+=("no pending order recorded")
   mark=$(($(wc -l <"$PX_LOG") + 1))
   local rrc=0
+  outcome="killed; next run resumed the order"
   bhp -v --http-timeout 3 renew --name $NAME --force >"$p.r.out" 2>"$p.r.err" || rrc=$?
   elapsed="$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')"
   if [ "$rrc" -ne 0 ]; then
     problems+=("the next run exits $rrc: $(grep -m 1 '^bulkhead: error: ' "$p.r.err")")
   elif tail -n "+$mark" "$PX_LOG" | grep -q 'POST /order-plz'; then
     problems+=("the next run created a new order instead of resuming")
+    outcome="killed; next run made a new order"
   fi
   key_matches || problems+=("after the next run, the live certificate does not match the key")
-  outcome="killed; next run resumed the order"
   if [ "${#problems[@]}" -eq 0 ]; then
     ok "$tag: $outcome (${elapsed} s)"
-    CELL["cert-download,killed"]="refused, resumed"
+    CELL["cert-download,$kind"]="refused, resumed"
   else
     CASE_FAILS=$((CASE_FAILS + 1))
     not_ok "$tag: $outcome (${elapsed} s)" "$(printf '%s\n' "${problems[@]}"; tail -n 5 "$p.r.err")"
-    CELL["cert-download,killed"]="**fails**"
+    CELL["cert-download,$kind"]="**fails**: ${problems[0]}"
     outcome="fails: $(IFS=';'; echo "${problems[*]}")"
   fi
-  DETAIL_ROWS["$CASE_NO"]="| cert-download | SIGKILL while waiting | resume | $outcome |  | $elapsed |"
+  DETAIL_ROWS["$CASE_NO"]="| cert-download | $kind | resume | $outcome |  | $elapsed |"
 }
-crash_case
-KINDS+=(killed)
+crash_case group
+crash_case main
+KINDS+=(killed_group killed_main)
 
 total=$((SECONDS - started))
 echo "# $CASE_NO cases, $CASE_FAILS failed, ${total} s in all"
@@ -354,7 +381,7 @@ if [ -n "${FAULT_MATRIX_OUT:-}" ]; then
     for i in $(seq 1 "$CASE_NO"); do
       echo "${DETAIL_ROWS[$i]}"
     done
-  } >"$FAULT_MATRIX_OUT"
+  } | sed "s#https://127.0.0.1:$port#https://CA#g" >"$FAULT_MATRIX_OUT"
 fi
 
 lab_finish
