@@ -62,7 +62,7 @@ fuzz:
 	  seeds=; \
 	  if [ -d fuzz/corpus/$$name ]; then seeds=fuzz/corpus/$$name; fi; \
 	  echo "fuzz: $${name}_fuzz for $(FUZZ_SECONDS)s"; \
-	  $(FUZZ_BUILD)/$${name}_fuzz -max_total_time=$(FUZZ_SECONDS) \
+	  $(FUZZ_BUILD)/$${name}_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 	    -artifact_prefix=$(FUZZ_BUILD)/$${name}- \
 	    $(FUZZ_BUILD)/corpus/$$name $$seeds; \
 	done

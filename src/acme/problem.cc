@@ -2,6 +2,8 @@
 // a second, confusing error) and rendered as one readable message.
 #include "acme/problem.h"
 
+#include "util/json.h"
+
 #include <ctime>
 #include <string_view>
 
@@ -140,7 +142,7 @@ std::string Problem::Message() const {
 
 Problem ParseProblem(std::string_view body, int http_status) {
   try {
-    nlohmann::json doc = nlohmann::json::parse(body, /*cb=*/nullptr, /*allow_exceptions=*/false);
+    nlohmann::json doc = ParseUntrustedJson(body);
     if (doc.is_object()) {
       return FromObject(doc, http_status, /*depth=*/0);
     }

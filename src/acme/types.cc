@@ -1,5 +1,7 @@
 #include "acme/types.h"
 
+#include "util/json.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -13,9 +15,10 @@ using nlohmann::json;
 
 // ParseObject parses `body` as a JSON object; `what` names it in errors.
 Result<json> ParseObject(std::string_view body, std::string_view what) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  json j = ParseUntrustedJson(body);
   if (j.is_discarded()) {
-    return Err("{} from the CA is not valid JSON", what);
+    return Err("{} from the CA is not valid JSON (or nests deeper than {} levels)", what,
+               kMaxJsonDepth);
   }
   if (!j.is_object()) {
     return Err("{} from the CA is not a JSON object", what);

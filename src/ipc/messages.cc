@@ -7,6 +7,7 @@
 
 #include "store/cert_store.h"
 #include "util/base64url.h"
+#include "util/json.h"
 
 namespace bulkhead::ipc {
 namespace {
@@ -211,6 +212,9 @@ Result<json> ParseObject(std::string_view payload) {
       }
       return true;
     };
+    if (!JsonDepthWithin(payload)) {
+      return Err("payload nests deeper than {} levels", kMaxJsonDepth);
+    }
     json j = json::parse(payload.begin(), payload.end(), track, /*allow_exceptions=*/false);
     if (j.is_discarded()) {
       return Err("payload is not valid JSON");
@@ -555,7 +559,7 @@ Result<CommitResponseMsg> DecodeCommitResponse(const DecodedFrame& frame) {
 Result<SavePendingOrderMsg> DecodeSavePendingOrder(const DecodedFrame& frame) {
   BH_ASSIGN(json j,
             ParseChecked(frame, MessageType::kSavePendingOrder, kSavePendingOrderFields));
-  json order = json::parse(Str(j, "order"), nullptr, /*allow_exceptions=*/false);
+  json order = ParseUntrustedJson(Str(j, "order"));
   if (order.is_discarded() || !order.is_object()) {
     return Err("SavePendingOrder message: key \"order\" is not a JSON object");
   }

@@ -21,7 +21,8 @@
 # because the challenge role that would remove it is killed too, and a
 # later run has no record of tokens it did not publish. So the test only
 # bounds them: at most one new token file per killed run (the certificate
-# has one name), and none left behind by an uninterrupted run.
+# has one name), and none added by an uninterrupted run (which does remove
+# the token of a killed run whose pending order it resumes).
 set -uo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -112,8 +113,15 @@ clean_run() {
   else
     not_ok "$label: at most 5 version dirs" "found: $(version_dirs "$NAME" | paste -sd' ' -)"
   fi
+  # Fewer is fine: resuming a killed run's order republishes, and then
+  # removes, that order's token.
   after="$(token_count)"
-  check_eq "$label: uninterrupted renew leaves no token file of its own" "$before" "$after"
+  if [ "$after" -le "$before" ]; then
+    ok "$label: uninterrupted renew leaves no token file of its own"
+  else
+    not_ok "$label: uninterrupted renew leaves no token file of its own" \
+      "token files before $before, after $after"
+  fi
 }
 
 run_bh "$LOGS/reg" account register --email crash@example.org --agree-tos
