@@ -29,6 +29,15 @@ class Publisher {
 // created if missing; otherwise `root` itself must exist.
 Result<std::unique_ptr<Publisher>> NewDirectoryPublisher(const std::string& root, bool webroot);
 
+// SweepStaleTokens removes token files that an earlier, killed run left in
+// `dir`: regular files whose name is a base64url token and whose content is
+// exactly "<name>.<thumbprint>", i.e. published for this account, and that
+// were last modified more than `min_age_seconds` ago (so a concurrent run's
+// live tokens are safe). Nothing else is touched. Returns how many were
+// removed; a missing `dir` is 0.
+Result<int> SweepStaleTokens(const std::string& dir, std::string_view thumbprint,
+                             int64_t min_age_seconds);
+
 // NewStandalonePublisher listens on `addr_port` ("0.0.0.0:80", "[::1]:8080",
 // "127.0.0.1:5002") and answers GET /.well-known/acme-challenge/<token> with
 // the key authorization (text/plain), 404 otherwise, until destroyed. Reads

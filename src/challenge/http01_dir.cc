@@ -1,11 +1,15 @@
 // The directory publisher: writes <dir>/<token> for a web server that already
 // serves /.well-known/acme-challenge/ from there.
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "challenge/http01.h"
 #include "util/base64url.h"
@@ -122,6 +126,48 @@ Result<std::unique_ptr<Publisher>> NewDirectoryPublisher(const std::string& root
   BH_TRY(EnsureServedDir(well_known));
   BH_TRY(EnsureServedDir(dir));
   return std::unique_ptr<Publisher>(new DirectoryPublisher(dir, fmt::format("webroot {}", root)));
+}
+
+Result<int> SweepStaleTokens(const std::string& dir, std::string_view thumbprint,
+                             int64_t min_age_seconds) {
+  // A key authorization is token + "." + thumbprint: far below this cap.
+  constexpr size_t kMaxTokenFile = 1024;
+  if (!IsBase64UrlToken(thumbprint)) {
+    return Err("sweeping {}: invalid account thumbprint", dir);
+  }
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) {
+      return 0;
+    }
+    return Err("sweeping {}: {}", dir, std::strerror(errno));
+  }
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.size() <= 256 && IsBase64UrlToken(name)) {
+      names.push_back(std::move(name));
+    }
+  }
+  ::closedir(d);
+  int removed = 0;
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  for (const std::string& name : names) {
+    std::string path = dir + "/" + name;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        static_cast<size_t>(st.st_size) > kMaxTokenFile ||
+        now - static_cast<int64_t>(st.st_mtime) < min_age_seconds) {
+      continue;
+    }
+    auto content = ReadFileCapped(path, kMaxTokenFile);
+    if (content.ok() && *content == name + "." + std::string(thumbprint) &&
+        ::unlink(path.c_str()) == 0) {
+      LogInfo("removed {}, left by an interrupted run", path);
+      ++removed;
+    }
+  }
+  return removed;
 }
 
 }  // namespace bulkhead::challenge

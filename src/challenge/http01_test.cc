@@ -282,3 +282,35 @@ TEST(StandalonePublisherTest, ListensOnIpv6Loopback) {
 
 }  // namespace
 }  // namespace bulkhead::challenge
+
+namespace bulkhead::challenge {
+namespace {
+
+TEST(SweepStaleTokens, RemovesOnlyOurOwnTokens) {
+  char tmpl[] = "/tmp/bh-sweep-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  auto write = [&](const std::string& name, const std::string& body) {
+    ASSERT_TRUE(WriteFileAtomic(dir + "/" + name, body, 0644).ok());
+  };
+  write("tokA", "tokA.thumb");            // Ours: removed.
+  write("tokB", "tokB.other");            // Another account's: kept.
+  write("index.html", "index.html.thumb");  // Not a token name ('.'): kept.
+  write("tokC", "tokC.thumb\n");          // Not exactly ours: kept.
+  EXPECT_EQ(*SweepStaleTokens(dir, "thumb", /*min_age_seconds=*/3600), 0);  // All fresh.
+  auto removed = SweepStaleTokens(dir, "thumb", /*min_age_seconds=*/0);
+  ASSERT_TRUE(removed.ok()) << removed.error().message;
+  EXPECT_EQ(*removed, 1);
+  struct stat st;
+  EXPECT_NE(::stat((dir + "/tokA").c_str(), &st), 0);
+  EXPECT_EQ(::stat((dir + "/tokB").c_str(), &st), 0);
+  EXPECT_EQ(::stat((dir + "/index.html").c_str(), &st), 0);
+  EXPECT_EQ(::stat((dir + "/tokC").c_str(), &st), 0);
+  EXPECT_EQ(*SweepStaleTokens(dir + "/missing", "thumb", 0), 0);
+  EXPECT_FALSE(SweepStaleTokens(dir, "bad thumb", 0).ok());
+  ASSERT_TRUE(RemoveTree(dir).ok());
+}
+
+}  // namespace
+}  // namespace bulkhead::challenge
+

@@ -38,6 +38,11 @@ uint16_t CaPort(const std::string& url) {
   return 443;
 }
 
+// kStaleTokenAge: token files of this account older than this are left
+// over from a killed run (no order lives that long), so the next run's
+// challenge role removes them.
+constexpr int64_t kStaleTokenAgeSeconds = 2 * 60 * 60;
+
 // StandalonePort extracts the port of "ADDR:PORT" for the listener rule.
 uint16_t StandalonePort(const std::string& addr) {
   size_t colon = addr.rfind(':');
@@ -288,6 +293,7 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
 
   Roles r;
   std::string key_path = account.KeyPath();
+  std::string thumbprint = info.value("thumbprint", "");
   BH_ASSIGN(r.signer, roles::RoleProcess::Start("signer", {net_signer.first.fd()}, [&] {
               return roles::RunSignerRole(std::move(net_signer.first), key_path,
                                           require_full_sandbox);
@@ -299,6 +305,13 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
               }
               return roles::RunChallengeRole(
                   std::move(net_challenge.first), challenge_policy, require_full_sandbox, [&] {
+                    if (!token_dir.empty() && !thumbprint.empty()) {
+                      auto swept =
+                          challenge::SweepStaleTokens(token_dir, thumbprint, kStaleTokenAgeSeconds);
+                      if (!swept.ok()) {
+                        LogWarn("{}", swept.error().message);
+                      }
+                    }
                     switch (settings.method) {
                       case ChallengeMethod::kWebroot:
                         return challenge::NewDirectoryPublisher(settings.challenge_target, true);
