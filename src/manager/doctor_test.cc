@@ -333,12 +333,16 @@ TEST_F(DoctorRunTest, OtherReadablePrivateKeyFails) {
   ASSERT_TRUE(MakeDirs(chal, 0755).ok());
   AddCert("a", chal);
   ASSERT_EQ(::chmod((state_ + "/certs/a/1/privkey.pem").c_str(), 0644), 0);
-  EXPECT_EQ(Find(Run(), "private keys a")->status, CheckStatus::kFail);
+  std::vector<CheckResult> results = Run();
+  const CheckResult* r = Find(results, "private keys a");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->status, CheckStatus::kFail);
 }
 
 TEST_F(DoctorRunTest, MissingChallengeDirFails) {
   AddCert("a", root_ + "/nowhere");
-  const CheckResult* r = Find(Run(), "challenge dir a");
+  std::vector<CheckResult> results = Run();
+  const CheckResult* r = Find(results, "challenge dir a");
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(r->status, CheckStatus::kFail);
 }

@@ -151,6 +151,8 @@ elif ! strace -f -qq -o /dev/null true 2>/dev/null; then
   issue_untraced
 else
   RC=0
+  # LeakSanitizer cannot run under ptrace; sanitizer builds skip it here.
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
   strace -f -qq -s 4096 -o "$trace" \
     -e trace=open,openat,openat2,connect,execve,clone,clone3,fork,vfork \
     "$BULKHEAD_BIN" --state-dir "$LAB_DIR/state" --server "$LAB_URL" --ca-bundle "$LAB_CA" \
