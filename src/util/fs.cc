@@ -54,7 +54,9 @@ std::string DirName(const std::string& path) {
   return path.substr(0, slash);
 }
 
-Result<std::string> ReadFileCapped(const std::string& path, size_t max_bytes) {
+// OpenForCappedRead opens `path` for reading and checks that it is a regular
+// file of at most `max_bytes`; sets *out_size. kNotFound if it is missing.
+static Result<ScopedFd> OpenForCappedRead(const std::string& path, size_t max_bytes, size_t* out_size) {
   ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (!fd.valid()) {
     int err = errno;
@@ -72,8 +74,15 @@ Result<std::string> ReadFileCapped(const std::string& path, size_t max_bytes) {
     return Err("reading {}: file is {} bytes, more than the limit of {}", path, st.st_size,
                max_bytes);
   }
+  *out_size = static_cast<size_t>(st.st_size);
+  return fd;
+}
+
+Result<std::string> ReadFileCapped(const std::string& path, size_t max_bytes) {
+  size_t size = 0;
+  BH_ASSIGN(ScopedFd fd, OpenForCappedRead(path, max_bytes, &size));
   std::string out;
-  out.resize(static_cast<size_t>(st.st_size));
+  out.resize(size);
   size_t got = 0;
   // The file may grow while we read; read one byte past the size to notice.
   for (;;) {
@@ -103,23 +112,8 @@ Result<std::string> ReadFileCapped(const std::string& path, size_t max_bytes) {
 }
 
 Result<Secret> ReadSecretFileCapped(const std::string& path, size_t max_bytes) {
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (!fd.valid()) {
-    int err = errno;
-    return ErrCode(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kFailure, "reading {}: {}",
-                   path, ErrnoText(err));
-  }
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) {
-    return Err("reading {}: {}", path, ErrnoText(errno));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return Err("reading {}: not a regular file", path);
-  }
-  if (static_cast<size_t>(st.st_size) > max_bytes) {
-    return Err("reading {}: file is {} bytes, more than the limit of {}", path, st.st_size,
-               max_bytes);
-  }
+  size_t size = 0;
+  BH_ASSIGN(ScopedFd fd, OpenForCappedRead(path, max_bytes, &size));
   // One byte more than the cap lets us notice a file that grew meanwhile.
   Secret buf(std::string(max_bytes + 1, '\0'));
   char* p = const_cast<char*>(buf.data());
