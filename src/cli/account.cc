@@ -168,12 +168,14 @@ int RunRegister(const GlobalFlags& flags, const AccountOptions& o) {
   return kExitOk;
 }
 
+// OpenRegistered opens a session for the registered account of --server.
+Result<std::unique_ptr<manager::Session>> OpenRegistered(const GlobalFlags& flags) {
+  BH_ASSIGN(manager::CaConfig ca, CaFromFlags(flags));
+  return manager::OpenSession(StateDir(flags), ca, /*require_registered=*/true);
+}
+
 int RunShow(const GlobalFlags& flags, const AccountOptions& o) {
-  auto ca = CaFromFlags(flags);
-  if (!ca.ok()) {
-    return Fail(ca.error());
-  }
-  auto session = manager::OpenSession(StateDir(flags), *ca, /*require_registered=*/true);
+  auto session = OpenRegistered(flags);
   if (!session.ok()) {
     return Fail(session.error());
   }
@@ -200,11 +202,7 @@ int RunShow(const GlobalFlags& flags, const AccountOptions& o) {
 }
 
 int RunRollover(const GlobalFlags& flags, const AccountOptions& o, bool key_type_given) {
-  auto ca = CaFromFlags(flags);
-  if (!ca.ok()) {
-    return Fail(ca.error());
-  }
-  auto session = manager::OpenSession(StateDir(flags), *ca, /*require_registered=*/true);
+  auto session = OpenRegistered(flags);
   if (!session.ok()) {
     return Fail(session.error());
   }
@@ -251,11 +249,7 @@ int RunRollover(const GlobalFlags& flags, const AccountOptions& o, bool key_type
 }
 
 int RunDeactivate(const GlobalFlags& flags) {
-  auto ca = CaFromFlags(flags);
-  if (!ca.ok()) {
-    return Fail(ca.error());
-  }
-  auto session = manager::OpenSession(StateDir(flags), *ca, /*require_registered=*/true);
+  auto session = OpenRegistered(flags);
   if (!session.ok()) {
     return Fail(session.error());
   }
