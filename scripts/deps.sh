@@ -5,8 +5,10 @@ set -euo pipefail
 pkgs=(
   g++ cmake make pkg-config
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
-  libgtest-dev libasio-dev libseccomp-dev
+  libgtest-dev libasio-dev libseccomp-dev libldns-dev libsqlite3-dev libpq-dev
+  libpsl-dev libtomlplusplus-dev
   openssl curl python3 pebble nginx strace
+  knot knot-dnsutils ldnsutils postgresql sqlite3 systemd
 )
 missing=()
 for p in "${pkgs[@]}"; do
