@@ -45,6 +45,13 @@ void AddRenewCommand(CLI::App& app, Cli& cli);
 void AddRevokeCommand(CLI::App& app, Cli& cli);
 void AddListCommand(CLI::App& app, Cli& cli);
 void AddDoctorCommand(CLI::App& app, Cli& cli);
+void AddZoneCommand(CLI::App& app, Cli& cli);
+void AddTlsaCommand(CLI::App& app, Cli& cli);
+void AddReloadWatchCommand(CLI::App& app, Cli& cli);
+void AddMonitorCommand(CLI::App& app, Cli& cli);
+void AddServeCommand(CLI::App& app, Cli& cli);
+void AddLimitsCommand(CLI::App& app, Cli& cli);
+void AddPlanCommand(CLI::App& app, Cli& cli);
 
 // StateDir returns --state-dir, or /var/lib/bulkhead as root, else
 // $XDG_STATE_HOME/bulkhead (default ~/.local/state/bulkhead).

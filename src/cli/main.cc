@@ -43,6 +43,13 @@ int main(int argc, char** argv) {
   bulkhead::cli::AddRevokeCommand(app, cli);
   bulkhead::cli::AddListCommand(app, cli);
   bulkhead::cli::AddDoctorCommand(app, cli);
+  bulkhead::cli::AddZoneCommand(app, cli);
+  bulkhead::cli::AddTlsaCommand(app, cli);
+  bulkhead::cli::AddReloadWatchCommand(app, cli);
+  bulkhead::cli::AddMonitorCommand(app, cli);
+  bulkhead::cli::AddServeCommand(app, cli);
+  bulkhead::cli::AddLimitsCommand(app, cli);
+  bulkhead::cli::AddPlanCommand(app, cli);
 
   try {
     app.parse(argc, argv);
