@@ -6,9 +6,11 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "manager/session.h"
+#include "sandbox/identity.h"
 #include "store/cert_store.h"
 #include "util/result.h"
 
@@ -29,6 +31,7 @@ struct GlobalFlags {
   int verbose = 0;
   bool require_sandbox = false;
   int http_timeout_seconds = 30;
+  std::string user;  // --user: who the roles run as when started as root.
 };
 
 // Cli is what a subcommand's parse callback fills in: the action to run
@@ -63,6 +66,10 @@ Result<manager::CaConfig> CaFromFlags(const GlobalFlags& flags);
 // AbsolutePath makes `path` absolute against the working directory, since
 // settings are replayed later from anywhere.
 std::string AbsolutePath(const std::string& path);
+
+// RolesRunAs resolves --user (see sandbox::DefaultRunAs): the user the roles
+// switch to, or none.
+Result<std::optional<sandbox::RunAs>> RolesRunAs(const GlobalFlags& flags);
 
 // CertStoreFor returns the store under <state-dir>/certs.
 store::CertStore CertStoreFor(const GlobalFlags& flags);

@@ -41,6 +41,10 @@ Result<manager::CaConfig> CaFromFlags(const GlobalFlags& flags) {
   return ca;
 }
 
+Result<std::optional<sandbox::RunAs>> RolesRunAs(const GlobalFlags& flags) {
+  return sandbox::DefaultRunAs(flags.user);
+}
+
 store::CertStore CertStoreFor(const GlobalFlags& flags) {
   return store::CertStore(StateDir(flags) + "/certs");
 }

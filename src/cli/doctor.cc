@@ -1,6 +1,8 @@
 // bulkhead doctor: audits keys, directories and the kernel's sandbox
 // features against the compartment invariants. The checks live in
 // manager/doctor; this file only parses flags and prints.
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include <memory>
@@ -22,6 +24,12 @@ int RunDoctorCommand(const GlobalFlags& flags, const DoctorFlags& doctor) {
   options.state_dir = StateDir(flags);
   options.web_user = doctor.web_user;
   options.cert_name = doctor.cert_name;
+  auto run_as = RolesRunAs(flags);
+  if (!run_as.ok()) {
+    return Fail(run_as.error());
+  }
+  options.run_as = *run_as;
+  options.is_root = ::geteuid() == 0;
   auto results = manager::RunDoctor(options);
   if (!results.ok()) {
     return Fail(results.error());

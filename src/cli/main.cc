@@ -35,6 +35,10 @@ int main(int argc, char** argv) {
                  "seconds allowed for each request to the CA (default 30)")
       ->envname("BULKHEAD_HTTP_TIMEOUT")
       ->check(CLI::Range(1, 600));
+  app.add_option("--user", cli.flags.user,
+                 "USER[:GROUP] the roles of issue/renew switch to when run as root "
+                 "(default: the user 'bulkhead' if it exists)")
+      ->envname("BULKHEAD_USER");
 
   // The command table: one file per subcommand.
   bulkhead::cli::AddAccountCommand(app, cli);

@@ -10,11 +10,13 @@
 #ifndef BULKHEAD_MANAGER_COMPARTMENTS_H_
 #define BULKHEAD_MANAGER_COMPARTMENTS_H_
 
+#include <optional>
 #include <string>
 
 #include "manager/manager.h"
 #include "manager/session.h"
 #include "manager/settings.h"
+#include "sandbox/identity.h"
 #include "store/cert_store.h"
 #include "util/result.h"
 
@@ -29,10 +31,17 @@ namespace bulkhead::manager {
 // untouched and no token file remains; an order that reached the CA stays
 // resumable. `state_dir` locates the account; `require_full_sandbox` turns
 // any feature the kernel lacks into a failure instead of a warning.
-Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaConfig& ca,
-                                         const store::CertStore& certs,
-                                         const CertSettings& settings, bool fresh_key,
-                                         bool require_full_sandbox);
+//
+// With `run_as` (only when running as root), every role switches to that
+// user as it enters its sandbox. The certificate directory (and a webroot's
+// acme-challenge directory) are given to that user first; a challenge
+// directory or CA bundle the user could not use is an error naming it. A
+// standalone listener on a port below 1024 keeps its role root (sandboxed
+// all the same), since only root may bind there.
+Result<IssueOutcome> IssueInCompartments(
+    const std::string& state_dir, const CaConfig& ca, const store::CertStore& certs,
+    const CertSettings& settings, bool fresh_key, bool require_full_sandbox,
+    const std::optional<sandbox::RunAs>& run_as = std::nullopt);
 
 // ReportSandboxGapsOnce prints, once per process, what the kernel cannot
 // enforce (so a weaker sandbox is never silent). Returns an error if

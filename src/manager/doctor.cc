@@ -20,8 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// kMaxGroups bounds getgrouplist's answer; far above any real user.
-constexpr int kMaxGroups = 4096;
 
 std::string Mode(const FileFacts& f) { return fmt::format("{:04o}", f.mode & 07777); }
 
@@ -243,50 +241,19 @@ std::string_view CheckStatusName(CheckStatus status) {
 }
 
 Result<UserIdentity> LookupUser(const std::string& name) {
-  std::vector<char> buf(16384);
-  struct passwd pw;
-  struct passwd* found = nullptr;
-  int rc = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
-  if (rc != 0 || found == nullptr) {
-    return ErrCode(ErrorCode::kUsage, "--web-user {}: no such user{}", name,
-                   rc != 0 ? fmt::format(" ({})", std::strerror(rc)) : "");
+  auto entry = sandbox::LookupUserEntry(name);
+  if (!entry.ok()) {
+    return entry.error().Wrap("--web-user");
   }
   UserIdentity id;
   id.name = name;
-  id.uid = pw.pw_uid;
-  std::vector<gid_t> groups(64);
-  int count = static_cast<int>(groups.size());
-  if (::getgrouplist(name.c_str(), pw.pw_gid, groups.data(), &count) < 0) {
-    if (count <= 0 || count > kMaxGroups) {
-      return Err("--web-user {}: getgrouplist returned {} groups", name, count);
-    }
-    groups.resize(static_cast<size_t>(count));
-    if (::getgrouplist(name.c_str(), pw.pw_gid, groups.data(), &count) < 0) {
-      return Err("--web-user {}: getgrouplist failed", name);
-    }
-  }
-  groups.resize(static_cast<size_t>(count));
-  id.gids = std::move(groups);
+  id.uid = entry->uid;
+  id.gids = std::move(entry->groups);
   return id;
 }
 
 bool ModeAllows(const FileFacts& file, const UserIdentity& who, int want) {
-  const int need = want & (R_OK | W_OK | X_OK);  // 4, 2, 1: the rwx bit values.
-  const mode_t perm = file.mode & 0777;
-  if (who.uid == 0) {
-    // Root reads and writes anything; it executes a file only if some x bit
-    // is set (directories are always searchable).
-    return (need & X_OK) == 0 || S_ISDIR(file.mode) || (perm & 0111) != 0;
-  }
-  int bits;
-  if (who.uid == file.uid) {
-    bits = (perm >> 6) & 7;
-  } else if (std::find(who.gids.begin(), who.gids.end(), file.gid) != who.gids.end()) {
-    bits = (perm >> 3) & 7;
-  } else {
-    bits = perm & 7;
-  }
-  return (bits & need) == need;
+  return sandbox::ModeAllows(file.mode, file.uid, file.gid, who.uid, who.gids, want);
 }
 
 CheckResult EvaluateAccountKey(std::string_view label, std::string_view path,
@@ -541,9 +508,27 @@ Result<std::vector<CheckResult>> RunDoctor(const DoctorOptions& options) {
   for (const std::string& name : names) {
     out.push_back(EvaluatePrivateKeys(name, PrivateKeys(certs.CertDir(name))));
   }
+  out.push_back(EvaluateRoleUser(options.is_root, options.run_as));
   std::vector<CheckResult> kernel = KernelChecks(sandbox::Probe());
   out.insert(out.end(), kernel.begin(), kernel.end());
   return out;
+}
+
+CheckResult EvaluateRoleUser(bool is_root, const std::optional<sandbox::RunAs>& run_as) {
+  if (run_as) {
+    return CheckResult{"role user", CheckStatus::kPass,
+                       fmt::format("roles of issue/renew switch to {}:{} (uid {})", run_as->user,
+                                   run_as->group, run_as->uid),
+                       ""};
+  }
+  if (is_root) {
+    return CheckResult{"role user", CheckStatus::kWarn,
+                       "run as root, the roles of issue/renew stay root",
+                       fmt::format("create a system user `{}` or pass --user USER",
+                                   sandbox::kDefaultUser)};
+  }
+  return CheckResult{"role user", CheckStatus::kPass,
+                     fmt::format("roles run as the invoking user (uid {})", ::geteuid()), ""};
 }
 
 std::string FormatCheck(const CheckResult& r) {

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -114,7 +115,15 @@ struct DoctorOptions {
   std::string state_dir;
   std::string web_user;   // Empty: skip the web user's checks.
   std::string cert_name;  // Empty: every managed certificate.
+  // Who issue/renew's roles would run as (sandbox::DefaultRunAs of --user),
+  // and whether doctor runs as root.
+  std::optional<sandbox::RunAs> run_as;
+  bool is_root = false;
 };
+
+// EvaluateRoleUser judges which user the roles run as: root roles are a
+// WARN (a sandbox escape would be root), an unprivileged user a PASS.
+CheckResult EvaluateRoleUser(bool is_root, const std::optional<sandbox::RunAs>& run_as);
 
 // RunDoctor gathers the facts for `options` and returns every check's
 // result. It fails (kUsage) only if the options are unusable: an unknown

@@ -292,7 +292,7 @@ class DoctorRunTest : public ::testing::Test {
   }
 
   std::vector<CheckResult> Run(const std::string& web_user = "", const std::string& cert = "") {
-    auto r = RunDoctor(DoctorOptions{state_, web_user, cert});
+    auto r = RunDoctor(DoctorOptions{state_, web_user, cert, std::nullopt, false});
     EXPECT_TRUE(r.ok()) << r.error().message;
     return r.ok() ? *r : std::vector<CheckResult>{};
   }
@@ -377,10 +377,10 @@ TEST_F(DoctorRunTest, WebUserChecks) {
 }
 
 TEST_F(DoctorRunTest, UsageErrors) {
-  auto r = RunDoctor(DoctorOptions{state_, "no-such-user-bulkhead-test", ""});
+  auto r = RunDoctor(DoctorOptions{state_, "no-such-user-bulkhead-test", "", std::nullopt, false});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kUsage);
-  r = RunDoctor(DoctorOptions{state_, "", "not-managed"});
+  r = RunDoctor(DoctorOptions{state_, "", "not-managed", std::nullopt, false});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kUsage);
 }
@@ -394,6 +394,20 @@ TEST_F(DoctorRunTest, CertNameLimitsTheCertificateChecks) {
   EXPECT_NE(Find(rs, "challenge dir a"), nullptr);
   EXPECT_EQ(Find(rs, "challenge dir b"), nullptr);
   EXPECT_FALSE(AnyFailed(rs));
+}
+
+TEST(DoctorRoleUserTest, RootRolesWarnAndASwitchPasses) {
+  CheckResult root = EvaluateRoleUser(/*is_root=*/true, std::nullopt);
+  EXPECT_EQ(root.status, CheckStatus::kWarn);
+  EXPECT_NE(root.fix.find("--user"), std::string::npos);
+  sandbox::RunAs who;
+  who.uid = 4242;
+  who.user = "bulkhead";
+  who.group = "bulkhead";
+  CheckResult switched = EvaluateRoleUser(/*is_root=*/true, who);
+  EXPECT_EQ(switched.status, CheckStatus::kPass);
+  EXPECT_NE(switched.detail.find("bulkhead:bulkhead (uid 4242)"), std::string::npos);
+  EXPECT_EQ(EvaluateRoleUser(/*is_root=*/false, std::nullopt).status, CheckStatus::kPass);
 }
 
 }  // namespace

@@ -47,7 +47,8 @@ RoleProcess::~RoleProcess() {
 }
 
 Result<RoleProcess> RoleProcess::Start(std::string name, std::vector<int> keep,
-                                       const std::function<int()>& body) {
+                                       const std::function<int()>& body,
+                                       const std::optional<sandbox::RunAs>& run_as) {
   std::fflush(stdout);
   std::fflush(stderr);
   pid_t parent = ::getpid();
@@ -63,6 +64,7 @@ Result<RoleProcess> RoleProcess::Start(std::string name, std::vector<int> keep,
       ::_exit(1);
     }
     CloseFdsExcept(std::move(keep));
+    SetRoleIdentity(run_as);
     int rc = body();
     std::fflush(stdout);
     std::fflush(stderr);

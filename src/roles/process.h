@@ -8,9 +8,11 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "sandbox/identity.h"
 #include "util/result.h"
 
 namespace bulkhead::roles {
@@ -31,9 +33,12 @@ class RoleProcess {
   ~RoleProcess();
 
   // Start forks; the child closes every descriptor but stdio and `keep`,
-  // runs `body` and _exits with its return value. Fails with errno text.
+  // runs `body` and _exits with its return value. With `run_as`, the child
+  // switches to that user when its body enters the sandbox (EnterSandbox),
+  // i.e. after it has opened what it needs. Fails with errno text.
   static Result<RoleProcess> Start(std::string name, std::vector<int> keep,
-                                   const std::function<int()>& body);
+                                   const std::function<int()>& body,
+                                   const std::optional<sandbox::RunAs>& run_as = std::nullopt);
 
   // Wait reaps the child, polling until `timeout`; then kills it. Returns
   // an error naming the role if it did not exit with status 0 (including
@@ -47,6 +52,10 @@ class RoleProcess {
   pid_t pid_ = -1;
   std::string name_;
 };
+
+// SetRoleIdentity records, in a freshly started role process, the user
+// EnterSandbox switches to. Called by RoleProcess::Start in the child only.
+void SetRoleIdentity(const std::optional<sandbox::RunAs>& run_as);
 
 }  // namespace bulkhead::roles
 

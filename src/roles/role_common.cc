@@ -2,10 +2,27 @@
 #include <cstdio>
 
 #include "roles/compartments.h"
+#include "roles/process.h"
 
 namespace bulkhead::roles {
+namespace {
 
-bool EnterSandbox(const sandbox::Policy& policy, bool require_full) {
+// The identity of this role process, set once right after fork (see
+// RoleProcess::Start): each process runs exactly one role.
+std::optional<sandbox::RunAs>& RoleIdentity() {
+  static std::optional<sandbox::RunAs> identity;
+  return identity;
+}
+
+}  // namespace
+
+void SetRoleIdentity(const std::optional<sandbox::RunAs>& run_as) { RoleIdentity() = run_as; }
+
+bool EnterSandbox(const sandbox::Policy& role_policy, bool require_full) {
+  sandbox::Policy policy = role_policy;
+  if (!policy.run_as) {
+    policy.run_as = RoleIdentity();
+  }
   auto report = sandbox::Enter(policy, require_full);
   if (!report.ok()) {
     std::fprintf(stderr, "bulkhead: %s role: entering the sandbox: %s\n",
