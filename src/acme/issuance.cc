@@ -67,23 +67,26 @@ struct Pending {
   Challenge challenge;
 };
 
-Result<Pending> PrepareAuthorization(Client& client, const std::string& url) {
+// PrepareAuthorization fetches an authorization and picks its challenge of
+// `type` ("http-01" or "dns-01", what the publisher answers).
+Result<Pending> PrepareAuthorization(Client& client, const std::string& url,
+                                     const std::string& type) {
   BH_ASSIGN(Authorization authz, client.FetchAuthorization(url));
   std::string id = authz.identifier.ToString();
   if (authz.status != "pending" && authz.status != "valid") {
     return Err("{}: the authorization is {}; create a new order", id, authz.status);
   }
   auto it = std::find_if(authz.challenges.begin(), authz.challenges.end(),
-                         [](const Challenge& c) { return c.type == "http-01"; });
+                         [&](const Challenge& c) { return c.type == type; });
   if (authz.status == "valid") {
     return Pending{std::move(authz), {}};
   }
   if (it == authz.challenges.end()) {
-    return Err("{}: the CA offers no http-01 challenge (it offers: {})", id,
+    return Err("{}: the CA offers no {} challenge (it offers: {})", id, type,
                DescribeChallenges(authz));
   }
   if (!IsBase64UrlToken(it->token) || it->token.size() > 256) {
-    return Err("{}: the CA sent an http-01 token that is not base64url; refusing it", id);
+    return Err("{}: the CA sent a {} token that is not base64url; refusing it", id, type);
   }
   Challenge ch = *it;
   return Pending{std::move(authz), std::move(ch)};
@@ -102,6 +105,11 @@ Error FailedAuthorization(const Authorization& authz, const challenge::Publisher
         e.message += fmt::format(
             "\n  check that http://{}/.well-known/acme-challenge/ on port 80 serves the files "
             "of the {}",
+            authz.identifier.value, publisher.Describe());
+      } else if (c.type == "dns-01") {
+        e.message += fmt::format(
+            "\n  check that the TXT record _acme-challenge.{} is served by every "
+            "authoritative server ({})",
             authz.identifier.value, publisher.Describe());
       }
       return e;
@@ -257,7 +265,19 @@ Result<IssuedChain> ObtainCertificate(Client& client, challenge::Publisher& publ
     }
   }
   if (order.url.empty()) {
-    BH_ASSIGN(order, client.NewOrder(ids));
+    auto created = client.NewOrder(ids, hooks.new_order);
+    if (!created.ok() && !hooks.new_order.replaces.empty() &&
+        created.error().code != ErrorCode::kTransient) {
+      // RFC 9773: a CA may refuse `replaces` (alreadyReplaced, or a
+      // certificate it does not know); the renewal itself is still wanted.
+      LogWarn("the CA refused the order naming the replaced certificate ({}); ordering without "
+              "\"replaces\"",
+              created.error().message);
+      NewOrderOptions plain = hooks.new_order;
+      plain.replaces.clear();
+      created = client.NewOrder(ids, plain);
+    }
+    BH_ASSIGN(order, std::move(created));
     LogInfo("order {} is {}", order.url, order.status);
   }
   if (hooks.on_order) {
@@ -267,7 +287,7 @@ Result<IssuedChain> ObtainCertificate(Client& client, challenge::Publisher& publ
   if (order.status == "pending") {
     std::vector<Pending> pending;
     for (const std::string& url : order.authorizations) {
-      BH_ASSIGN(Pending p, PrepareAuthorization(client, url));
+      BH_ASSIGN(Pending p, PrepareAuthorization(client, url, publisher.ChallengeType()));
       if (p.authz.status == "valid") {
         LogInfo("{}: already authorized", p.authz.identifier.ToString());
         continue;
@@ -278,11 +298,20 @@ Result<IssuedChain> ObtainCertificate(Client& client, challenge::Publisher& publ
     // CA validates the identifiers in parallel.
     std::vector<std::unique_ptr<PublishedToken>> published;
     for (const Pending& p : pending) {
-      Status st = publisher.Publish(p.challenge.token, client.KeyAuthorization(p.challenge.token));
+      // dns-01 names its record after the identifier; a wildcard's
+      // authorization carries the base name and the wildcard flag.
+      std::string identifier = (p.authz.wildcard ? "*." : "") + p.authz.identifier.value;
+      Status st = publisher.PublishFor(identifier, p.challenge.token,
+                                       client.KeyAuthorization(p.challenge.token));
       if (!st.ok()) {
         return st.error().Wrap(p.authz.identifier.ToString());
       }
       published.push_back(std::make_unique<PublishedToken>(publisher, p.challenge.token));
+    }
+    // Nothing is answered before the CA can see every token (for dns-01:
+    // until every authoritative server serves every record).
+    if (!pending.empty()) {
+      BH_TRY(publisher.WaitReady());
     }
     for (const Pending& p : pending) {
       if (p.challenge.status == "pending") {
@@ -292,6 +321,9 @@ Result<IssuedChain> ObtainCertificate(Client& client, challenge::Publisher& publ
     for (const Pending& p : pending) {
       BH_ASSIGN(Authorization done, client.PollAuthorization(p.authz.url));
       if (done.status != "valid") {
+        if (hooks.on_failed_authorization) {
+          hooks.on_failed_authorization(done.identifier);
+        }
         return FailedAuthorization(done, publisher);
       }
       LogInfo("{}: authorized", done.identifier.ToString());

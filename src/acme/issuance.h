@@ -34,10 +34,20 @@ struct OrderHooks {
   // Called as soon as the order's URL is known, before anything else, so a
   // crash after this point can resume instead of spending another order.
   std::function<void(const Order&)> on_order;
+  // Called for each authorization that ended other than valid, so the
+  // caller can count it against the CA's failed-authorization limit.
+  std::function<void(const Identifier&)> on_failed_authorization;
+  // newOrder options: the profile, and the ARI certID of the certificate
+  // being replaced. If the CA rejects an order naming `replaces`
+  // (alreadyReplaced, or anything else it objects to), the order is tried
+  // once more without it.
+  NewOrderOptions new_order;
 };
 
 // ObtainCertificate orders a certificate for `names` (validated, distinct),
-// answers http-01 through `publisher` (every token it published is removed
+// answers the challenge type `publisher` answers (http-01 or dns-01; no
+// challenge is answered before publisher.WaitReady succeeds) through
+// `publisher` (every token it published is removed
 // before it returns, success or not), finalizes with `key.csr_der` and
 // returns the chain picked by `preferred_chain` (issuer CN; empty = the
 // CA's default). Errors name the identifier and the CA's problem.

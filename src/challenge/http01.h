@@ -18,8 +18,23 @@ namespace bulkhead::challenge {
 class Publisher {
  public:
   virtual ~Publisher() = default;
+  // ChallengeType returns the ACME challenge type answered: "http-01" or
+  // "dns-01" (see challenge/dns01.h).
+  virtual std::string ChallengeType() const { return "http-01"; }
   virtual Status Publish(std::string_view token, std::string_view key_authorization) = 0;
+  // PublishFor is Publish for the authorization of `identifier` (the DNS
+  // name, "*." kept for a wildcard). dns-01 needs the name; http-01
+  // publishers ignore it.
+  virtual Status PublishFor(std::string_view identifier, std::string_view token,
+                            std::string_view key_authorization) {
+    (void)identifier;
+    return Publish(token, key_authorization);
+  }
   virtual Status Remove(std::string_view token) = 0;
+  // WaitReady returns once everything published can be seen by the CA, or
+  // an error naming what lags; callers answer no challenge before it
+  // succeeds. Immediate for http-01.
+  virtual Status WaitReady() { return OkStatus(); }
   // Describe names the mechanism for messages ("webroot /var/www").
   virtual std::string Describe() const = 0;
 };

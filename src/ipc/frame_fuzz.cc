@@ -24,6 +24,7 @@ std::string ReEncode(const DecodedFrame& frame) {
     case MessageType::kOk:
     case MessageType::kShutdown:
     case MessageType::kDescribeRequest:
+    case MessageType::kWaitReadyRequest:
       return DecodeEmpty(frame, frame.type).ok() ? EncodeEmpty() : "";
     case MessageType::kError: {
       auto m = DecodeError(frame);
@@ -47,6 +48,10 @@ std::string ReEncode(const DecodedFrame& frame) {
     }
     case MessageType::kRemoveRequest: {
       auto m = DecodeRemoveRequest(frame);
+      return m.ok() ? Encode(*m) : "";
+    }
+    case MessageType::kPublishForRequest: {
+      auto m = DecodePublishForRequest(frame);
       return m.ok() ? Encode(*m) : "";
     }
     case MessageType::kDescribeResponse: {
@@ -75,6 +80,14 @@ std::string ReEncode(const DecodedFrame& frame) {
     }
     case MessageType::kIssueResult: {
       auto m = DecodeIssueResult(frame);
+      return m.ok() ? Encode(*m) : "";
+    }
+    case MessageType::kOrderReport: {
+      auto m = DecodeOrderReport(frame);
+      return m.ok() ? Encode(*m) : "";
+    }
+    case MessageType::kRenewalInfo: {
+      auto m = DecodeRenewalInfo(frame);
       return m.ok() ? Encode(*m) : "";
     }
   }

@@ -5,6 +5,8 @@
 #include <set>
 #include <span>
 
+#include "acme/types.h"
+#include "acme/types.h"
 #include "store/cert_store.h"
 #include "util/base64url.h"
 #include "util/json.h"
@@ -58,6 +60,11 @@ constexpr Field kPublishRequestFields[] = {
 constexpr Field kRemoveRequestFields[] = {
     {"token", Kind::kToken, kMaxTokenLen},
 };
+constexpr Field kPublishForRequestFields[] = {
+    {"identifier", Kind::kString, kMaxNameLen},
+    {"token", Kind::kToken, kMaxTokenLen},
+    {"key_authorization", Kind::kString, kMaxKeyAuthorizationLen},
+};
 constexpr Field kDescribeResponseFields[] = {
     {"text", Kind::kString, kMaxTextLen},
 };
@@ -94,6 +101,19 @@ constexpr Field kIssueResultFields[] = {
     {"serial", Kind::kString, 128},
     {"not_before", Kind::kUint, kMaxUnixTime},
     {"not_after", Kind::kUint, kMaxUnixTime},
+};
+// failed_authz is a space-separated list (possibly empty, which a
+// kStringArray cannot be); the parent checks each name.
+constexpr Field kOrderReportFields[] = {
+    {"new_order", Kind::kBool, 0},
+    {"failed_authz", Kind::kString, kMaxNames * (kMaxNameLen + 1)},
+};
+constexpr Field kRenewalInfoFields[] = {
+    {"supported", Kind::kBool, 0},
+    {"start", Kind::kUint, kMaxUnixTime},
+    {"end", Kind::kUint, kMaxUnixTime},
+    {"retry_after", Kind::kUint, 366 * 86400},
+    {"explanation", Kind::kString, kMaxUrlLen},
 };
 constexpr Field kErrorFields[] = {
     {"message", Kind::kString, kMaxTextLen},
@@ -349,6 +369,10 @@ std::string_view MessageTypeName(MessageType type) {
       return "DescribeRequest";
     case MessageType::kDescribeResponse:
       return "DescribeResponse";
+    case MessageType::kPublishForRequest:
+      return "PublishForRequest";
+    case MessageType::kWaitReadyRequest:
+      return "WaitReadyRequest";
     case MessageType::kPrepareKeyRequest:
       return "PrepareKeyRequest";
     case MessageType::kPrepareKeyResponse:
@@ -361,6 +385,10 @@ std::string_view MessageTypeName(MessageType type) {
       return "SavePendingOrder";
     case MessageType::kIssueResult:
       return "IssueResult";
+    case MessageType::kOrderReport:
+      return "OrderReport";
+    case MessageType::kRenewalInfo:
+      return "RenewalInfo";
   }
   return "unknown";
 }
@@ -397,6 +425,14 @@ std::string Encode(const PublishRequestMsg& msg) {
 std::string Encode(const RemoveRequestMsg& msg) {
   json j = json::object();
   j["token"] = msg.token;
+  return Dump(j);
+}
+
+std::string Encode(const PublishForRequestMsg& msg) {
+  json j = json::object();
+  j["identifier"] = msg.identifier;
+  j["token"] = msg.token;
+  j["key_authorization"] = msg.key_authorization;
   return Dump(j);
 }
 
@@ -456,6 +492,27 @@ std::string Encode(const IssueResultMsg& msg) {
   return Dump(j);
 }
 
+std::string Encode(const OrderReportMsg& msg) {
+  json j = json::object();
+  j["new_order"] = msg.new_order;
+  std::string failed;
+  for (const std::string& n : msg.failed_authz) {
+    failed += (failed.empty() ? "" : " ") + n;
+  }
+  j["failed_authz"] = failed;
+  return Dump(j);
+}
+
+std::string Encode(const RenewalInfoMsg& msg) {
+  json j = json::object();
+  j["supported"] = msg.supported;
+  j["start"] = msg.start < 0 ? 0 : msg.start;
+  j["end"] = msg.end < 0 ? 0 : msg.end;
+  j["retry_after"] = msg.retry_after < 0 ? 0 : msg.retry_after;
+  j["explanation"] = msg.explanation;
+  return Dump(j);
+}
+
 std::string Encode(const ErrorMsg& msg) {
   json j = json::object();
   j["message"] = msg.message;
@@ -495,6 +552,22 @@ Result<PublishRequestMsg> DecodePublishRequest(const DecodedFrame& frame) {
 Result<RemoveRequestMsg> DecodeRemoveRequest(const DecodedFrame& frame) {
   BH_ASSIGN(json j, ParseChecked(frame, MessageType::kRemoveRequest, kRemoveRequestFields));
   return RemoveRequestMsg{Str(j, "token")};
+}
+
+Result<PublishForRequestMsg> DecodePublishForRequest(const DecodedFrame& frame) {
+  BH_ASSIGN(json j,
+            ParseChecked(frame, MessageType::kPublishForRequest, kPublishForRequestFields));
+  PublishForRequestMsg msg{Str(j, "identifier"), Str(j, "token"), Str(j, "key_authorization")};
+  // The identifier becomes part of a DNS name, a file name or a program
+  // argument in the challenge role.
+  if (!acme::ValidateName(msg.identifier).ok()) {
+    return Err("PublishForRequest message: key \"identifier\" is not a DNS name or IP address");
+  }
+  Status ka = CheckKeyAuthorization(msg.token, msg.key_authorization);
+  if (!ka.ok()) {
+    return Err("PublishForRequest message: key \"key_authorization\" is not \"<token>.<thumbprint>\"");
+  }
+  return msg;
 }
 
 Result<DescribeResponseMsg> DecodeDescribeResponse(const DecodedFrame& frame) {
@@ -579,6 +652,39 @@ Result<IssueResultMsg> DecodeIssueResult(const DecodedFrame& frame) {
   return msg;
 }
 
+Result<OrderReportMsg> DecodeOrderReport(const DecodedFrame& frame) {
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kOrderReport, kOrderReportFields));
+  OrderReportMsg msg;
+  msg.new_order = j["new_order"].get<bool>();
+  std::string failed = Str(j, "failed_authz");
+  size_t pos = 0;
+  while (pos < failed.size()) {
+    size_t sp = failed.find(' ', pos);
+    std::string name = failed.substr(pos, sp == std::string::npos ? std::string::npos : sp - pos);
+    if (name.empty() || name.size() > kMaxNameLen || msg.failed_authz.size() >= kMaxNames ||
+        !acme::ValidateName(name).ok()) {
+      return Err("OrderReport: \"failed_authz\" holds a malformed identifier");
+    }
+    msg.failed_authz.push_back(std::move(name));
+    pos = sp == std::string::npos ? failed.size() : sp + 1;
+  }
+  return msg;
+}
+
+Result<RenewalInfoMsg> DecodeRenewalInfo(const DecodedFrame& frame) {
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kRenewalInfo, kRenewalInfoFields));
+  RenewalInfoMsg msg;
+  msg.supported = j["supported"].get<bool>();
+  msg.start = static_cast<int64_t>(j["start"].get<uint64_t>());
+  msg.end = static_cast<int64_t>(j["end"].get<uint64_t>());
+  msg.retry_after = static_cast<int64_t>(j["retry_after"].get<uint64_t>());
+  msg.explanation = Str(j, "explanation");
+  if (msg.supported && msg.end <= msg.start) {
+    return Err("RenewalInfo: \"end\" is not after \"start\"");
+  }
+  return msg;
+}
+
 Result<ErrorMsg> DecodeError(const DecodedFrame& frame) {
   BH_ASSIGN(json j, ParseChecked(frame, MessageType::kError, kErrorFields));
   ErrorMsg msg{Str(j, "message")};
@@ -599,7 +705,7 @@ Result<ErrorMsg> DecodeError(const DecodedFrame& frame) {
 
 Status DecodeEmpty(const DecodedFrame& frame, MessageType type) {
   if (type != MessageType::kOk && type != MessageType::kShutdown &&
-      type != MessageType::kDescribeRequest) {
+      type != MessageType::kDescribeRequest && type != MessageType::kWaitReadyRequest) {
     return Err("{} message: not a message without fields", MessageTypeName(type));
   }
   auto j = ParseChecked(frame, type, std::span<const Field>());
@@ -620,6 +726,7 @@ Status ValidatePayload(const DecodedFrame& frame) {
     case MessageType::kOk:
     case MessageType::kShutdown:
     case MessageType::kDescribeRequest:
+    case MessageType::kWaitReadyRequest:
       return DecodeEmpty(frame, frame.type);
     case MessageType::kError:
       return keep_status(DecodeError(frame));
@@ -635,6 +742,8 @@ Status ValidatePayload(const DecodedFrame& frame) {
       return keep_status(DecodeRemoveRequest(frame));
     case MessageType::kDescribeResponse:
       return keep_status(DecodeDescribeResponse(frame));
+    case MessageType::kPublishForRequest:
+      return keep_status(DecodePublishForRequest(frame));
     case MessageType::kPrepareKeyRequest:
       return keep_status(DecodePrepareKeyRequest(frame));
     case MessageType::kPrepareKeyResponse:
@@ -647,6 +756,10 @@ Status ValidatePayload(const DecodedFrame& frame) {
       return keep_status(DecodeSavePendingOrder(frame));
     case MessageType::kIssueResult:
       return keep_status(DecodeIssueResult(frame));
+    case MessageType::kOrderReport:
+      return keep_status(DecodeOrderReport(frame));
+    case MessageType::kRenewalInfo:
+      return keep_status(DecodeRenewalInfo(frame));
   }
   return Err("message type {} has no decoder", static_cast<unsigned>(frame.type));
 }

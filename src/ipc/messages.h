@@ -37,6 +37,8 @@ enum class MessageType : uint16_t {
   kRemoveRequest = 0x0202,       // {token} -> kOk.
   kDescribeRequest = 0x0203,     // {} -> kDescribeResponse.
   kDescribeResponse = 0x0204,    // {text}: the mechanism, for messages.
+  kPublishForRequest = 0x0205,   // {identifier, token, key_authorization} -> kOk (dns-01).
+  kWaitReadyRequest = 0x0206,    // {} -> kOk once the CA can see everything published.
   // keys: holds the certificate's domain key.
   kPrepareKeyRequest = 0x0301,   // {names[], key_type, reuse, csr_pem}.
   kPrepareKeyResponse = 0x0302,  // {csr_der, public_key_der}, both base64url.
@@ -47,6 +49,10 @@ enum class MessageType : uint16_t {
   // net -> parent: the outcome of the whole order.
   kIssueResult = 0x0501,         // {version, subject, issuer, names[], serial,
                                  //  not_before, not_after}: what was made live.
+  kOrderReport = 0x0502,         // {new_order, failed_authz}: what the order spent,
+                                 //  sent before kIssueResult or kError.
+  kRenewalInfo = 0x0503,         // {supported, start, end, retry_after, explanation}:
+                                 //  the CA's ARI answer (RFC 9773), checked.
 };
 
 // IsKnownMessageType reports whether `value` is a MessageType of this build.
@@ -107,6 +113,16 @@ struct PublishRequestMsg {
 struct RemoveRequestMsg {
   std::string token;
   bool operator==(const RemoveRequestMsg&) const = default;
+};
+
+// PublishForRequestMsg is PublishRequestMsg for the authorization of
+// `identifier` (a DNS name, "*." for a wildcard, or an IP literal), which
+// dns-01 needs to name its record.
+struct PublishForRequestMsg {
+  std::string identifier;
+  std::string token;
+  std::string key_authorization;
+  bool operator==(const PublishForRequestMsg&) const = default;
 };
 
 // DescribeResponseMsg names the challenge mechanism ("webroot /var/www").
@@ -174,6 +190,27 @@ struct IssueResultMsg {
   bool operator==(const IssueResultMsg&) const = default;
 };
 
+// OrderReportMsg tells the parent what an order cost at the CA, for the
+// rate-limit ledger: whether a new order was created, and the identifiers
+// whose authorization failed.
+struct OrderReportMsg {
+  bool new_order = false;
+  std::vector<std::string> failed_authz;  // Each passes acme::ValidateName.
+  bool operator==(const OrderReportMsg&) const = default;
+};
+
+// RenewalInfoMsg is the CA's suggested renewal window for one certificate,
+// already parsed strictly by the net role (renew::ParseRenewalInfo).
+// `supported` false: the CA has no renewalInfo; the other fields are 0/"".
+struct RenewalInfoMsg {
+  bool supported = false;
+  int64_t start = 0;        // Unix seconds.
+  int64_t end = 0;          // Unix seconds, > start when supported.
+  int64_t retry_after = 0;  // Seconds until the next check, already clamped.
+  std::string explanation;  // explanationURL, or "".
+  bool operator==(const RenewalInfoMsg&) const = default;
+};
+
 // ErrorMsg carries an Error across the channel.
 struct ErrorMsg {
   std::string message;
@@ -189,6 +226,7 @@ std::string Encode(const SignRequestMsg& msg);
 std::string Encode(const SignResponseMsg& msg);
 std::string Encode(const PublishRequestMsg& msg);
 std::string Encode(const RemoveRequestMsg& msg);
+std::string Encode(const PublishForRequestMsg& msg);
 std::string Encode(const DescribeResponseMsg& msg);
 std::string Encode(const PrepareKeyRequestMsg& msg);
 std::string Encode(const PrepareKeyResponseMsg& msg);
@@ -196,9 +234,12 @@ std::string Encode(const CommitRequestMsg& msg);
 std::string Encode(const CommitResponseMsg& msg);
 std::string Encode(const SavePendingOrderMsg& msg);
 std::string Encode(const IssueResultMsg& msg);
+std::string Encode(const OrderReportMsg& msg);
+std::string Encode(const RenewalInfoMsg& msg);
 std::string Encode(const ErrorMsg& msg);
 
-// EncodeEmpty returns the payload of kOk, kShutdown and kDescribeRequest.
+// EncodeEmpty returns the payload of kOk, kShutdown, kDescribeRequest and
+// kWaitReadyRequest.
 std::string EncodeEmpty();
 
 // Decode* check that `frame` has the expected type and that its payload
@@ -210,6 +251,7 @@ Result<SignRequestMsg> DecodeSignRequest(const DecodedFrame& frame);
 Result<SignResponseMsg> DecodeSignResponse(const DecodedFrame& frame);
 Result<PublishRequestMsg> DecodePublishRequest(const DecodedFrame& frame);
 Result<RemoveRequestMsg> DecodeRemoveRequest(const DecodedFrame& frame);
+Result<PublishForRequestMsg> DecodePublishForRequest(const DecodedFrame& frame);
 Result<DescribeResponseMsg> DecodeDescribeResponse(const DecodedFrame& frame);
 Result<PrepareKeyRequestMsg> DecodePrepareKeyRequest(const DecodedFrame& frame);
 Result<PrepareKeyResponseMsg> DecodePrepareKeyResponse(const DecodedFrame& frame);
@@ -217,9 +259,12 @@ Result<CommitRequestMsg> DecodeCommitRequest(const DecodedFrame& frame);
 Result<CommitResponseMsg> DecodeCommitResponse(const DecodedFrame& frame);
 Result<SavePendingOrderMsg> DecodeSavePendingOrder(const DecodedFrame& frame);
 Result<IssueResultMsg> DecodeIssueResult(const DecodedFrame& frame);
+Result<OrderReportMsg> DecodeOrderReport(const DecodedFrame& frame);
+Result<RenewalInfoMsg> DecodeRenewalInfo(const DecodedFrame& frame);
 Result<ErrorMsg> DecodeError(const DecodedFrame& frame);
 
-// DecodeEmpty checks a kOk, kShutdown or kDescribeRequest frame of type
+// DecodeEmpty checks a kOk, kShutdown, kDescribeRequest or kWaitReadyRequest
+// frame of type
 // `type`: its payload must be exactly an empty JSON object.
 Status DecodeEmpty(const DecodedFrame& frame, MessageType type);
 

@@ -15,8 +15,19 @@ std::string_view ChallengeMethodName(ChallengeMethod m) {
       return "challenge-dir";
     case ChallengeMethod::kStandalone:
       return "standalone";
+    case ChallengeMethod::kDnsDrop:
+      return "dns-drop";
+    case ChallengeMethod::kDnsRfc2136:
+      return "dns-rfc2136";
+    case ChallengeMethod::kDnsHook:
+      return "dns-hook";
   }
   return "webroot";
+}
+
+bool IsDnsMethod(ChallengeMethod m) {
+  return m == ChallengeMethod::kDnsDrop || m == ChallengeMethod::kDnsRfc2136 ||
+         m == ChallengeMethod::kDnsHook;
 }
 
 json CertSettings::ToJson() const {
@@ -30,6 +41,16 @@ json CertSettings::ToJson() const {
       {"server", server},
       {"account", account},
   };
+  if (IsDnsMethod(method)) {
+    json& d = j["challenge"]["dns"];
+    d = {{"timeout", dns.timeout_seconds}, {"wait", dns.wait_seconds}};
+    if (!dns.tsig_key_file.empty()) {
+      d["tsig_key"] = dns.tsig_key_file;
+    }
+    if (!dns.resolver.empty()) {
+      d["resolver"] = dns.resolver;
+    }
+  }
   if (!csr_file.empty()) {
     j["csr_file"] = csr_file;
   }
@@ -38,6 +59,9 @@ json CertSettings::ToJson() const {
   }
   if (!ca_bundle.empty()) {
     j["ca_bundle"] = ca_bundle;
+  }
+  if (!profile.empty()) {
+    j["profile"] = profile;
   }
   if (!revoked_serial.empty()) {
     j["revoked"] = {{"serial", revoked_serial}, {"key_compromise", revoked_key_compromise}};
@@ -94,10 +118,46 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
     s.method = ChallengeMethod::kChallengeDir;
   } else if (m == "standalone") {
     s.method = ChallengeMethod::kStandalone;
+  } else if (m == "dns-drop") {
+    s.method = ChallengeMethod::kDnsDrop;
+  } else if (m == "dns-rfc2136") {
+    s.method = ChallengeMethod::kDnsRfc2136;
+  } else if (m == "dns-hook") {
+    s.method = ChallengeMethod::kDnsHook;
   } else {
     return bad("challenge.method");
   }
   s.challenge_target = target->get<std::string>();
+  if (IsDnsMethod(s.method)) {
+    auto d = ch->find("dns");
+    if (d == ch->end() || !d->is_object()) {
+      return bad("challenge.dns");
+    }
+    auto num = [&](const char* key, int max, int* out) -> Status {
+      auto it = d->find(key);
+      if (it == d->end() || !it->is_number_integer() || it->get<int64_t>() < 0 ||
+          it->get<int64_t>() > max) {
+        return bad(fmt::format("challenge.dns.{}", key));
+      }
+      *out = it->get<int>();
+      return OkStatus();
+    };
+    BH_TRY(num("timeout", 86400, &s.dns.timeout_seconds));
+    BH_TRY(num("wait", 86400, &s.dns.wait_seconds));
+    for (auto [key, out] : {std::pair{"tsig_key", &s.dns.tsig_key_file},
+                            std::pair{"resolver", &s.dns.resolver}}) {
+      auto it = d->find(key);
+      if (it != d->end()) {
+        if (!it->is_string()) {
+          return bad(fmt::format("challenge.dns.{}", key));
+        }
+        *out = it->get<std::string>();
+      }
+    }
+    if (s.method == ChallengeMethod::kDnsRfc2136 && s.dns.tsig_key_file.empty()) {
+      return bad("challenge.dns.tsig_key");
+    }
+  }
   std::string key_type;
   BH_TRY(str("key_type", &key_type, true));
   auto kt = crypto::ParseKeyType(key_type);
@@ -112,6 +172,7 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
   BH_TRY(str("server", &s.server, true));
   BH_TRY(str("ca_bundle", &s.ca_bundle, false));
   BH_TRY(str("account", &s.account, false));
+  BH_TRY(str("profile", &s.profile, false));
   auto revoked = j.find("revoked");
   if (revoked != j.end() && revoked->is_object()) {
     auto serial = revoked->find("serial");

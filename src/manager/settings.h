@@ -13,14 +13,29 @@
 
 namespace bulkhead::manager {
 
-// ChallengeMethod is how http-01 tokens are published.
-enum class ChallengeMethod { kWebroot, kChallengeDir, kStandalone };
+// ChallengeMethod is how challenges are answered: http-01 by a token file
+// or our own listener, dns-01 by a drop file, an RFC 2136 update or a hook.
+enum class ChallengeMethod { kWebroot, kChallengeDir, kStandalone, kDnsDrop, kDnsRfc2136, kDnsHook };
+
+// IsDnsMethod reports whether `m` answers dns-01.
+bool IsDnsMethod(ChallengeMethod m);
+
+// DnsSettings are the dns-01 options (see challenge/dns01.h).
+struct DnsSettings {
+  std::string tsig_key_file;  // kDnsRfc2136: the TSIG key file.
+  std::string resolver;       // ADDR:PORT asked instead of discovery, or "".
+  int timeout_seconds = 300;  // Bound on the propagation check.
+  int wait_seconds = 0;       // > 0: a fixed wait instead of the check.
+  bool operator==(const DnsSettings&) const = default;
+};
 
 struct CertSettings {
   std::string name;
   std::vector<std::string> names;
   ChallengeMethod method = ChallengeMethod::kWebroot;
-  std::string challenge_target;  // Directory, or ADDR:PORT for standalone.
+  std::string challenge_target;  // Directory, or ADDR:PORT for standalone and
+                                 // RFC 2136, or the hook program.
+  DnsSettings dns;               // Only for the dns-01 methods.
   crypto::KeyType key_type = crypto::KeyType::kEc256;
   bool reuse_key = false;
   std::string csr_file;
@@ -32,6 +47,17 @@ struct CertSettings {
   // fresh key when the reason was keyCompromise.
   std::string revoked_serial;
   bool revoked_key_compromise = false;
+  // ACME profile (directory meta "profiles") sent in newOrder; "" = the
+  // CA's default.
+  std::string profile;
+
+  // RunOptions are this run's choices, never stored in settings.json.
+  struct RunOptions {
+    std::string replaces;       // ARI certID of the certificate this renews.
+    bool ari_exempt = false;    // Renewing inside the CA's ARI window.
+    bool ignore_ledger = false;  // --ignore-ledger.
+  };
+  RunOptions run;
 
   nlohmann::json ToJson() const;
   // FromJson validates every member; `source` names the file in errors.

@@ -8,7 +8,38 @@ namespace {
 // RemotePublisher forwards to the challenge role process.
 class RemotePublisher final : public challenge::Publisher {
  public:
-  explicit RemotePublisher(ipc::Channel& channel) : channel_(channel) {}
+  RemotePublisher(ipc::Channel& channel, std::string challenge_type,
+                  std::chrono::seconds wait_ready_timeout)
+      : channel_(channel),
+        challenge_type_(std::move(challenge_type)),
+        wait_ready_timeout_(wait_ready_timeout) {}
+
+  std::string ChallengeType() const override { return challenge_type_; }
+
+  Status PublishFor(std::string_view identifier, std::string_view token,
+                    std::string_view key_authorization) override {
+    if (challenge_type_ == "http-01") {
+      return Publish(token, key_authorization);
+    }
+    ipc::PublishForRequestMsg msg{std::string(identifier), std::string(token),
+                                  std::string(key_authorization)};
+    BH_ASSIGN(ipc::DecodedFrame reply,
+              channel_.Call(ipc::MessageType::kPublishForRequest, ipc::Encode(msg),
+                            ipc::MessageType::kOk, std::chrono::seconds(60)));
+    (void)reply;
+    return OkStatus();
+  }
+
+  Status WaitReady() override {
+    if (challenge_type_ == "http-01") {
+      return OkStatus();
+    }
+    BH_ASSIGN(ipc::DecodedFrame reply,
+              channel_.Call(ipc::MessageType::kWaitReadyRequest, ipc::EncodeEmpty(),
+                            ipc::MessageType::kOk, wait_ready_timeout_));
+    (void)reply;
+    return OkStatus();
+  }
 
   Status Publish(std::string_view token, std::string_view key_authorization) override {
     ipc::PublishRequestMsg msg{std::string(token), std::string(key_authorization)};
@@ -23,7 +54,7 @@ class RemotePublisher final : public challenge::Publisher {
     ipc::RemoveRequestMsg msg{std::string(token)};
     BH_ASSIGN(ipc::DecodedFrame reply,
               channel_.Call(ipc::MessageType::kRemoveRequest, ipc::Encode(msg),
-                            ipc::MessageType::kOk, std::chrono::seconds(30)));
+                            ipc::MessageType::kOk, std::chrono::seconds(60)));
     (void)reply;
     return OkStatus();
   }
@@ -40,6 +71,8 @@ class RemotePublisher final : public challenge::Publisher {
 
  private:
   ipc::Channel& channel_;
+  std::string challenge_type_;
+  std::chrono::seconds wait_ready_timeout_;
 };
 
 void Reply(ipc::Channel& channel, const Status& st) {
@@ -80,6 +113,18 @@ int RunChallengeRole(ipc::Channel channel, const sandbox::Policy& policy, bool r
                                 : Status(req.error()));
         break;
       }
+      case ipc::MessageType::kPublishForRequest: {
+        auto req = ipc::DecodePublishForRequest(*frame);
+        Reply(channel, req.ok() ? (*publisher)->PublishFor(req->identifier, req->token,
+                                                           req->key_authorization)
+                                : Status(req.error()));
+        break;
+      }
+      case ipc::MessageType::kWaitReadyRequest: {
+        Status empty = ipc::DecodeEmpty(*frame, ipc::MessageType::kWaitReadyRequest);
+        Reply(channel, empty.ok() ? (*publisher)->WaitReady() : empty);
+        break;
+      }
       case ipc::MessageType::kRemoveRequest: {
         auto req = ipc::DecodeRemoveRequest(*frame);
         Reply(channel, req.ok() ? (*publisher)->Remove(req->token) : Status(req.error()));
@@ -98,14 +143,17 @@ int RunChallengeRole(ipc::Channel channel, const sandbox::Policy& policy, bool r
   }
 }
 
-Result<std::unique_ptr<challenge::Publisher>> NewRemotePublisher(ipc::Channel& channel) {
+Result<std::unique_ptr<challenge::Publisher>> NewRemotePublisher(
+    ipc::Channel& channel, const std::string& challenge_type,
+    std::chrono::seconds wait_ready_timeout) {
   BH_ASSIGN(ipc::DecodedFrame ready, channel.Receive(std::chrono::seconds(30)));
   if (ready.type == ipc::MessageType::kError) {
     BH_ASSIGN(ipc::ErrorMsg e, ipc::DecodeError(ready));
     return Error{e.message, e.code};
   }
   BH_TRY(ipc::DecodeEmpty(ready, ipc::MessageType::kOk));
-  return std::unique_ptr<challenge::Publisher>(std::make_unique<RemotePublisher>(channel));
+  return std::unique_ptr<challenge::Publisher>(
+      std::make_unique<RemotePublisher>(channel, challenge_type, wait_ready_timeout));
 }
 
 }  // namespace bulkhead::roles

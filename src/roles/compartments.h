@@ -5,7 +5,8 @@
 //
 //   body               serves on its channel                 proxy
 //   RunSignerRole      SignerHello, SignRequest              NewRemoteSigner
-//   RunChallengeRole   Publish/Remove/DescribeRequest        NewRemotePublisher
+//   RunChallengeRole   Publish[For]/Remove/Describe/         NewRemotePublisher
+//                      WaitReadyRequest
 //   RunStoreRole       SavePendingOrder, CommitRequest       RemoteStore
 //   RunKeysRole        (one PrepareKeyResponse, then exits)  ReceivePreparedKey
 #ifndef BULKHEAD_ROLES_COMPARTMENTS_H_
@@ -49,8 +50,12 @@ int RunChallengeRole(ipc::Channel channel, const sandbox::Policy& policy, bool r
 
 // NewRemotePublisher waits until the challenge role is ready (its first
 // message; an error if it could not set up) and returns a Publisher that
-// forwards to it.
-Result<std::unique_ptr<challenge::Publisher>> NewRemotePublisher(ipc::Channel& channel);
+// forwards to it. `challenge_type` is what the role's publisher answers
+// ("http-01" or "dns-01", known from the settings); WaitReady waits at most
+// `wait_ready_timeout` for the role's propagation check.
+Result<std::unique_ptr<challenge::Publisher>> NewRemotePublisher(
+    ipc::Channel& channel, const std::string& challenge_type = "http-01",
+    std::chrono::seconds wait_ready_timeout = std::chrono::seconds(30));
 
 // RunStoreRole writes only `certs.CertDir(name)`: it records pending orders
 // and, on CommitRequest, saves `settings`, commits the set with the key taken

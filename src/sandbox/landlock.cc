@@ -197,7 +197,7 @@ Status ApplyLandlock(const LandlockRules& rules, int abi) {
   if (abi >= 6) {
     // A compromised role may not signal, or connect to abstract Unix sockets
     // of, processes outside its own sandbox.
-    attr.scoped = kScopeAbstractUnixSocket | kScopeSignal;
+    attr.scoped = kScopeAbstractUnixSocket | (rules.scope_signals ? kScopeSignal : 0);
     attr_size = sizeof(attr);
   }
   long ruleset = ::syscall(__NR_landlock_create_ruleset, &attr, attr_size, 0);

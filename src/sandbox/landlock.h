@@ -19,6 +19,9 @@ struct LandlockRules {
   std::vector<std::string> write_dirs;     // Full read/write below these.
   std::vector<uint16_t> connect_ports;     // TCP connect (ABI >= 4).
   std::vector<uint16_t> bind_ports;        // TCP bind (ABI >= 4).
+  // Deny signals to processes outside the domain (ABI >= 6). Off only for
+  // reload-watch, whose job is to signal the server.
+  bool scope_signals = true;
 };
 
 // LandlockAbi returns the Landlock ABI version of the running kernel (capped

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -28,7 +29,9 @@ constexpr const char* kLibraryDirs[] = {"/lib", "/lib64", "/usr/lib", "/usr/lib6
 // CanUseTcp returns whether the role's seccomp list lets it create TCP
 // sockets (or whether there is no seccomp list at all).
 bool CanUseTcp(const Policy& policy, bool seccomp) {
-  return !seccomp || policy.role == Role::kNet || !policy.bind_ports.empty();
+  return !seccomp || policy.role == Role::kNet || !policy.bind_ports.empty() ||
+         (policy.role == Role::kChallenge && !policy.connect_ports.empty()) ||
+         (policy.role == Role::kReloadWatch && !policy.connect_ports.empty());
 }
 
 // BuildReport says what Enter can enforce for `policy` on this kernel and
@@ -114,6 +117,8 @@ std::string_view RoleName(Role role) {
       return "challenge";
     case Role::kStore:
       return "store";
+    case Role::kReloadWatch:
+      return "reload-watch";
   }
   return "unknown";
 }
@@ -155,6 +160,13 @@ Result<Report> Enter(const Policy& policy, bool require_full) {
   __lsan_do_leak_check();
 #endif
 
+  if (policy.run_as && ::geteuid() == 0) {
+    Status st = DropPrivileges(*policy.run_as);
+    if (!st.ok()) {
+      return st.error().Wrap(fmt::format("sandbox: {} role", role));
+    }
+  }
+
   // Required by unprivileged Landlock and seccomp, and closes set-uid
   // escalation for good.
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
@@ -167,7 +179,10 @@ Result<Report> Enter(const Policy& policy, bool require_full) {
     rules.write_dirs = policy.write_dirs;
     rules.connect_ports = policy.connect_ports;
     rules.bind_ports = policy.bind_ports;
-    if (policy.role == Role::kNet) {
+    // reload-watch signals a process outside its own domain.
+    rules.scope_signals = policy.role != Role::kReloadWatch;
+    if (policy.role == Role::kNet ||
+        (policy.role == Role::kReloadWatch && !policy.connect_ports.empty())) {
       rules.read_paths.insert(rules.read_paths.end(), std::begin(kLibraryDirs),
                               std::end(kLibraryDirs));
     }

@@ -14,16 +14,21 @@
 #define BULKHEAD_SANDBOX_SANDBOX_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "sandbox/identity.h"
 #include "util/result.h"
 
 namespace bulkhead::sandbox {
 
 // Role selects the system-call allowlist (see docs/COMPARTMENTS.md).
-enum class Role { kSigner, kKeys, kNet, kChallenge, kStore };
+// kReloadWatch is `bulkhead reload-watch` (docs/DEPLOY.md): it reads, stats
+// and watches files, signals the server it serves (so its Landlock domain
+// does not scope signals) and, with --verify, connects to it over TCP.
+enum class Role { kSigner, kKeys, kNet, kChallenge, kStore, kReloadWatch };
 
 // RoleName returns the lower-case name of `role` ("signer", ...). The view
 // points at a static, NUL-terminated string.
@@ -47,6 +52,10 @@ struct Policy {
   // carry file descriptors) are allowed on this descriptor only; read and
   // write work on any open descriptor.
   int ipc_fd = -1;
+  // When set and the process is root, Enter first switches to this user
+  // and group (DropPrivileges). Ignored when not root: the process already
+  // runs unprivileged.
+  std::optional<RunAs> run_as;
 };
 
 // Report says what is (or would be) enforced.
@@ -66,8 +75,8 @@ struct Report {
 // gaps listed are those Enter would report for a role that uses TCP (net).
 Report Probe();
 
-// Enter applies PR_SET_NO_NEW_PRIVS, Landlock and the role's seccomp
-// allowlist, in that order, to the calling process. It must be called while
+// Enter switches to `policy.run_as` (when root), then applies
+// PR_SET_NO_NEW_PRIVS, Landlock and the role's seccomp allowlist, in that order, to the calling process. It must be called while
 // the process has a single thread (Landlock binds only the calling thread);
 // otherwise it fails before restricting anything. Paths in the policy that do
 // not exist are skipped (a debug message), which only takes rights away.

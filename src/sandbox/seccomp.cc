@@ -242,6 +242,14 @@ void AddRole(Filter& f, const Policy& policy) {
         f.AllowAll({"bind", "listen", "accept", "accept4", "timerfd_create", "timerfd_settime",
                     "timerfd_gettime"});
       }
+      if (!policy.connect_ports.empty()) {
+        // dns-01: DNS queries and RFC 2136 updates over UDP and TCP (and
+        // talking to the hook runner's socket). Landlock limits TCP
+        // connect to connect_ports; UDP destinations are not limited.
+        AddInetSocket(f);
+        AddStreamSocketIo(f);
+        f.Allow("connect");
+      }
       break;
     case Role::kNet:
       AddReadOnlyOpen(f);
@@ -254,6 +262,28 @@ void AddRole(Filter& f, const Policy& policy) {
       f.Fail(EACCES, "socket", {Int(0, AF_NETLINK)});
       // libcurl's wake-up channel: a connected pair cannot reach anyone.
       f.Allow("socketpair", {Int(0, AF_UNIX)});
+      break;
+    case Role::kReloadWatch:
+      // Stats and reads what Landlock allows; writes only the metrics file
+      // (Landlock limits writes to its directory).
+      AddFileWrites(f);
+      f.AllowAll({"readlinkat", "readlink", "inotify_init1", "inotify_add_watch",
+                  "inotify_rm_watch", "access", "faccessat", "faccessat2"});
+      // Signalling the server: through a pidfd pinned before the pid check.
+      f.AllowAll({"pidfd_open", "pidfd_send_signal", "kill"});
+      // Asking the --exec helper (forked before Enter) and reaping it.
+      f.AllowAll({"wait4", "waitid"});
+      if (!policy.connect_ports.empty()) {
+        // --verify: one TLS connection at a time to the checked server.
+        AddInetSocket(f);
+        AddStreamSocketIo(f);
+        // rt_sigtimedwait: the probe consumes a pending SIGPIPE of its own.
+        f.AllowAll({"connect", "timerfd_create", "timerfd_settime", "timerfd_gettime",
+                    "rt_sigtimedwait"});
+        f.Fail(EACCES, "socket", {Int(0, AF_UNIX)});
+        f.Fail(EACCES, "socket", {Int(0, AF_NETLINK)});
+        f.Allow("socketpair", {Int(0, AF_UNIX)});
+      }
       break;
   }
 }

@@ -20,6 +20,8 @@
 #                           every order is really validated)
 #   LAB_EAB=1               require external account binding (kid-1)
 #   LAB_NO_WEB=1            do not start nginx (for --standalone)
+#   LAB_DNS_SERVER          ADDR:PORT Pebble resolves with instead of
+#                           challtestsrv (e.g. a Knot server, for dns-01)
 #   LAB_START_TIMEOUT       seconds to wait for each daemon (default 30)
 
 LAB_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -198,7 +200,7 @@ _lab_try_start() {
     penv+=("PEBBLE_CHAIN_LENGTH=$PEBBLE_CHAIN_LENGTH")
   fi
   _lab_spawn pebble env "${penv[@]}" pebble -config "$LAB_DIR/pebble.json" \
-    -dnsserver "$LAB_DNS" || return 1
+    -dnsserver "${LAB_DNS_SERVER:-$LAB_DNS}" || return 1
   _lab_wait_up pebble curl -fsS --max-time 2 --cacert "$LAB_CA" "$LAB_URL" || return 1
 
   if [ "${LAB_NO_WEB:-0}" != "1" ]; then
