@@ -283,8 +283,15 @@ Status Client::ChangeKey(roles::Signer& new_signer) {
   return OkStatus();
 }
 
-Result<Order> Client::NewOrder(const std::vector<Identifier>& identifiers) {
+Result<Order> Client::NewOrder(const std::vector<Identifier>& identifiers,
+                               const NewOrderOptions& options) {
   json payload = {{"identifiers", IdentifiersJson(identifiers)}};
+  if (!options.profile.empty()) {
+    payload["profile"] = options.profile;
+  }
+  if (!options.replaces.empty()) {
+    payload["replaces"] = options.replaces;
+  }
   BH_ASSIGN(HttpResponse resp, Post(dir_.new_order, payload.dump(), "creating the order"));
   std::string location = resp.Header("location");
   if (location.empty()) {
@@ -305,6 +312,27 @@ Result<Order> Client::NewOrder(const std::vector<Identifier>& identifiers) {
   }
   BH_TRY(CheckOrderOrigins(order));
   return order;
+}
+
+Result<HttpResponse> Client::FetchRenewalInfo(const std::string& cert_id) {
+  if (dir_.renewal_info.empty()) {
+    return ErrCode(ErrorCode::kNotFound, "the CA does not offer renewal information (ARI)");
+  }
+  // The certID is ours (base64url "." base64url), so it is safe in a path.
+  std::string url = dir_.renewal_info;
+  if (url.empty() || url.back() != '/') {
+    url += '/';
+  }
+  url += cert_id;
+  BH_TRY(CheckSameOrigin(url, "renewalInfo"));
+  std::string context = fmt::format("fetching renewal information {}", url);
+  BH_ASSIGN(HttpResponse resp, Fetch(url, /*head=*/false, context));
+  if (resp.status != 200) {
+    Problem p = ParseProblem(resp.body, static_cast<int>(resp.status));
+    return ProblemError(p, context, resp.RetryAfterSeconds(NowUnix()));
+  }
+  BH_TRY(CheckJson(resp, url));
+  return resp;
 }
 
 Result<Order> Client::FetchOrder(const std::string& url) {

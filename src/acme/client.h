@@ -40,6 +40,12 @@ struct ClientOptions {
   std::chrono::milliseconds retry_max_backoff{8000};
 };
 
+// NewOrderOptions are the optional members of a newOrder request.
+struct NewOrderOptions {
+  std::string profile;   // ACME profiles draft: a name from meta.profiles.
+  std::string replaces;  // RFC 9773: the ARI certID of the certificate replaced.
+};
+
 // Client is one session with one CA. Not thread-safe.
 class Client {
  public:
@@ -83,8 +89,15 @@ class Client {
   // On success the Client keeps using the old signer object; callers switch.
   Status ChangeKey(roles::Signer& new_signer);
 
-  // NewOrder creates an order for `identifiers`.
-  Result<Order> NewOrder(const std::vector<Identifier>& identifiers);
+  // NewOrder creates an order for `identifiers`, with the optional
+  // members of `options` (profile, replaces).
+  Result<Order> NewOrder(const std::vector<Identifier>& identifiers,
+                         const NewOrderOptions& options = {});
+  // FetchRenewalInfo GETs (unauthenticated) the CA's renewalInfo resource
+  // for `cert_id` (RFC 9773). Fails when the directory has no renewalInfo,
+  // on a transport failure, or on an answer other than 200; the caller
+  // parses the body (renew/ari.h) and reads Retry-After.
+  Result<HttpResponse> FetchRenewalInfo(const std::string& cert_id);
   Result<Order> FetchOrder(const std::string& url);
   Result<Authorization> FetchAuthorization(const std::string& url);
 

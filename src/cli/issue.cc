@@ -5,6 +5,7 @@
 
 #include "acme/types.h"
 #include "cli/cli.h"
+#include "dns/query.h"
 #include "crypto/x509.h"
 #include "manager/compartments.h"
 #include "manager/manager.h"
@@ -17,12 +18,21 @@ struct IssueOptions {
   std::string webroot;
   std::string challenge_dir;
   std::string standalone;
+  std::string dns_drop;
+  std::string dns_rfc2136;
+  std::string tsig_key;
+  std::string dns_hook;
+  std::string dns_resolver;
+  int dns_timeout = 300;
+  int dns_wait = 0;
   std::string name;
   std::string key_type = "ec256";
   bool reuse_key = false;
   std::string csr;
   std::string preferred_chain;
   bool force = false;
+  std::string profile;
+  bool ignore_ledger = false;
 };
 
 // PrintIssued prints where the files are and what the certificate says.
@@ -46,12 +56,13 @@ void PrintIssued(const std::string& name, const manager::IssueOutcome& out) {
 // user can get wrong before any network traffic.
 Result<manager::CertSettings> BuildSettings(const GlobalFlags& flags, const IssueOptions& o) {
   manager::CertSettings s;
+  bool dns01 = !o.dns_drop.empty() || !o.dns_rfc2136.empty() || !o.dns_hook.empty();
   for (const std::string& raw : o.names) {
     BH_TRY(acme::ValidateName(raw));
-    if (raw.rfind("*.", 0) == 0) {
+    if (raw.rfind("*.", 0) == 0 && !dns01) {
       return ErrCode(ErrorCode::kUsage,
-                     "{}: wildcard names can only be validated with dns-01, and this command "
-                     "answers http-01",
+                     "{}: wildcard names can only be validated with dns-01 (--dns-drop, "
+                     "--dns-rfc2136 or --dns-hook)",
                      raw);
     }
     std::string n = acme::IdentifierFor(raw).value;
@@ -59,13 +70,46 @@ Result<manager::CertSettings> BuildSettings(const GlobalFlags& flags, const Issu
       s.names.push_back(n);
     }
   }
-  int methods = !o.webroot.empty() + !o.challenge_dir.empty() + !o.standalone.empty();
+  int methods = !o.webroot.empty() + !o.challenge_dir.empty() + !o.standalone.empty() +
+                !o.dns_drop.empty() + !o.dns_rfc2136.empty() + !o.dns_hook.empty();
   if (methods != 1) {
     return ErrCode(ErrorCode::kUsage,
-                   "give exactly one of --webroot DIR, --challenge-dir DIR or --standalone "
-                   "ADDR:PORT");
+                   "give exactly one of --webroot DIR, --challenge-dir DIR, --standalone "
+                   "ADDR:PORT, --dns-drop DIR, --dns-rfc2136 SERVER[:PORT] or --dns-hook PROG");
   }
-  if (!o.webroot.empty()) {
+  if (!o.tsig_key.empty() && o.dns_rfc2136.empty()) {
+    return ErrCode(ErrorCode::kUsage, "--tsig-key goes with --dns-rfc2136");
+  }
+  if (dns01) {
+    if (o.dns_timeout < 1 || o.dns_timeout > 86400 || o.dns_wait < 0 || o.dns_wait > 86400) {
+      return ErrCode(ErrorCode::kUsage,
+                     "--dns-timeout must be 1..86400 seconds and --dns-wait 0..86400");
+    }
+    s.dns.timeout_seconds = o.dns_timeout;
+    s.dns.wait_seconds = o.dns_wait;
+    if (!o.dns_resolver.empty()) {
+      BH_ASSIGN(dns::Server resolver, dns::ParseServer(o.dns_resolver));
+      s.dns.resolver = resolver.ToString();
+    }
+  } else if (!o.dns_resolver.empty() || o.dns_wait != 0 || o.dns_timeout != 300) {
+    return ErrCode(ErrorCode::kUsage,
+                   "--dns-resolver, --dns-timeout and --dns-wait go with a dns-01 method");
+  }
+  if (!o.dns_drop.empty()) {
+    s.method = manager::ChallengeMethod::kDnsDrop;
+    s.challenge_target = AbsolutePath(o.dns_drop);
+  } else if (!o.dns_rfc2136.empty()) {
+    if (o.tsig_key.empty()) {
+      return ErrCode(ErrorCode::kUsage, "--dns-rfc2136 needs --tsig-key FILE");
+    }
+    BH_ASSIGN(dns::Server server, dns::ParseServer(o.dns_rfc2136));
+    s.method = manager::ChallengeMethod::kDnsRfc2136;
+    s.challenge_target = server.ToString();
+    s.dns.tsig_key_file = AbsolutePath(o.tsig_key);
+  } else if (!o.dns_hook.empty()) {
+    s.method = manager::ChallengeMethod::kDnsHook;
+    s.challenge_target = AbsolutePath(o.dns_hook);
+  } else if (!o.webroot.empty()) {
     s.method = manager::ChallengeMethod::kWebroot;
     s.challenge_target = AbsolutePath(o.webroot);
   } else if (!o.challenge_dir.empty()) {
@@ -85,6 +129,13 @@ Result<manager::CertSettings> BuildSettings(const GlobalFlags& flags, const Issu
   s.reuse_key = o.reuse_key;
   s.csr_file = AbsolutePath(o.csr);
   s.preferred_chain = o.preferred_chain;
+  if (o.profile.size() > 64 ||
+      o.profile.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+          std::string::npos) {
+    return ErrCode(ErrorCode::kUsage, "--profile: a profile name is 1..64 letters, digits, '.', '_' or '-'");
+  }
+  s.profile = o.profile;
+  s.run.ignore_ledger = o.ignore_ledger;
   BH_ASSIGN(manager::CaConfig ca, CaFromFlags(flags));
   s.server = ca.directory_url;
   s.ca_bundle = ca.ca_bundle;
@@ -108,8 +159,12 @@ int RunIssue(const GlobalFlags& flags, const IssueOptions& o) {
   }
   manager::CaConfig ca{settings->server, settings->ca_bundle,
                       flags.http_timeout_seconds * 1000L};
+  auto run_as = RolesRunAs(flags);
+  if (!run_as.ok()) {
+    return Fail(run_as.error());
+  }
   auto out = manager::IssueInCompartments(StateDir(flags), ca, certs, *settings,
-                                          /*fresh_key=*/false, flags.require_sandbox);
+                                          /*fresh_key=*/false, flags.require_sandbox, *run_as);
   if (!out.ok()) {
     return Fail(out.error());
   }
@@ -121,11 +176,26 @@ int RunIssue(const GlobalFlags& flags, const IssueOptions& o) {
 
 void AddIssueCommand(CLI::App& app, Cli& cli) {
   auto o = std::make_shared<IssueOptions>();
-  CLI::App* cmd = app.add_subcommand("issue", "obtain a certificate via http-01");
+  CLI::App* cmd = app.add_subcommand("issue", "obtain a certificate via http-01 or dns-01");
   cmd->add_option("-d,--domain", o->names, "name to certify (repeat for more)")->required();
   cmd->add_option("--webroot", o->webroot, "write tokens to DIR/.well-known/acme-challenge/");
   cmd->add_option("--challenge-dir", o->challenge_dir, "write tokens straight into DIR");
   cmd->add_option("--standalone", o->standalone, "answer http-01 ourselves on ADDR:PORT");
+  cmd->add_option("--dns-drop", o->dns_drop,
+                  "dns-01: write one zone-file line per record into DIR");
+  cmd->add_option("--dns-rfc2136", o->dns_rfc2136,
+                  "dns-01: send TSIG-signed RFC 2136 updates to SERVER[:PORT]");
+  cmd->add_option("--tsig-key", o->tsig_key,
+                  "TSIG key file (key \"name\" { algorithm hmac-sha256; secret \"...\"; }; "
+                  "or NAME:SECRET)");
+  cmd->add_option("--dns-hook", o->dns_hook, "dns-01: run PROG add|del NAME VALUE");
+  cmd->add_option("--dns-resolver", o->dns_resolver,
+                  "dns-01: ask ADDR[:PORT] for CNAMEs and propagation instead of the zone's "
+                  "authoritative servers");
+  cmd->add_option("--dns-timeout", o->dns_timeout,
+                  "dns-01: give up waiting for propagation after SECONDS (default 300)");
+  cmd->add_option("--dns-wait", o->dns_wait,
+                  "dns-01: wait SECONDS instead of checking propagation");
   cmd->add_option("--name", o->name, "certificate name (default: the first name)");
   cmd->add_option("--key-type", o->key_type, "ec256 (default), ec384, rsa2048, rsa3072, rsa4096");
   cmd->add_flag("--reuse-key", o->reuse_key, "keep the same key across renewals");
@@ -133,6 +203,10 @@ void AddIssueCommand(CLI::App& app, Cli& cli) {
   cmd->add_option("--preferred-chain", o->preferred_chain,
                   "pick the chain whose top issuer has this CN");
   cmd->add_flag("--force", o->force, "issue even if a valid certificate exists");
+  cmd->add_option("--profile", o->profile,
+                  "ask for this certificate profile (the CA's directory lists them)");
+  cmd->add_flag("--ignore-ledger", o->ignore_ledger,
+                "order even if the rate-limit ledger says the CA would refuse");
   cmd->callback([&cli, o] { cli.run = [&cli, o] { return RunIssue(cli.flags, *o); }; });
 }
 

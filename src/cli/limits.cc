@@ -1,11 +1,108 @@
 // `bulkhead limits`: the rate-limit budget left per registered domain.
+#include <nlohmann/json.hpp>
+
+#include <ctime>
+#include <memory>
+
 #include "cli/cli.h"
+#include "crypto/x509.h"
+#include "ledger/gate.h"
+#include "ledger/ledger.h"
 
 namespace bulkhead::cli {
+namespace {
+
+std::string When(int64_t t) { return t > 0 ? crypto::FormatTime(t) : "-"; }
+
+int RunLimits(const GlobalFlags& flags, bool as_json) {
+  std::string state_dir = StateDir(flags);
+  std::string ca;
+  if (flags.server_given) {
+    auto resolved = CaFromFlags(flags);
+    if (!resolved.ok()) {
+      return Fail(resolved.error());
+    }
+    ca = resolved->directory_url;
+  }
+  auto limits = ledger::LoadLimits(ledger::LimitsPath(state_dir), ca);
+  if (!limits.ok()) {
+    return Fail(limits.error());
+  }
+  auto led = ledger::Ledger::Open(ledger::LedgerPath(state_dir));
+  if (!led.ok()) {
+    return Fail(led.error());
+  }
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  auto domains = led->Domains(*limits, ca, now);
+  auto accounts = led->Accounts(*limits, now);
+  if (!domains.ok() || !accounts.ok()) {
+    return Fail(domains.ok() ? accounts.error() : domains.error());
+  }
+  if (as_json) {
+    nlohmann::json j = {{"limits_source", limits->source}, {"limits", nlohmann::json::object()}};
+    for (ledger::LimitKind k :
+         {ledger::LimitKind::kNewOrdersPerAccount, ledger::LimitKind::kCertsPerRegisteredDomain,
+          ledger::LimitKind::kDuplicateCertificates,
+          ledger::LimitKind::kFailedAuthzPerIdentifier}) {
+      j["limits"][std::string(ledger::LimitKey(k))] = {
+          {"max", limits->Get(k).max}, {"window_seconds", limits->Get(k).window_seconds}};
+    }
+    j["domains"] = nlohmann::json::array();
+    for (const ledger::DomainBudget& d : *domains) {
+      j["domains"].push_back({{"domain", d.domain},
+                              {"issued", d.issued},
+                              {"remaining", d.remaining},
+                              {"next_frees_at", When(d.frees_at)}});
+    }
+    j["accounts"] = nlohmann::json::array();
+    for (const ledger::AccountBudget& a : *accounts) {
+      nlohmann::json failed = nlohmann::json::object();
+      for (const auto& [id, n] : a.failed_authz) {
+        failed[id] = n;
+      }
+      j["accounts"].push_back({{"ca", a.scope.ca},
+                               {"account", a.scope.account},
+                               {"orders", a.orders},
+                               {"orders_remaining", a.remaining},
+                               {"next_frees_at", When(a.frees_at)},
+                               {"failed_authorizations", failed}});
+    }
+    fmt::print("{}\n", j.dump(2));
+    return kExitOk;
+  }
+  fmt::print("limits: {}\n", limits->source);
+  if (domains->empty()) {
+    fmt::print("no certificates in the last {} days\n",
+               limits->certs_per_domain.window_seconds / 86400);
+  } else {
+    fmt::print("{:<40} {:>6} {:>9}  {}\n", "REGISTERED DOMAIN", "ISSUED", "REMAINING",
+               "NEXT FREES AT");
+    for (const ledger::DomainBudget& d : *domains) {
+      fmt::print("{:<40} {:>6} {:>9}  {}\n", d.domain, d.issued,
+                 d.remaining < 0 ? std::string("no limit") : std::to_string(d.remaining),
+                 When(d.frees_at));
+    }
+  }
+  for (const ledger::AccountBudget& a : *accounts) {
+    fmt::print("account {} at {}: {} orders in the window, {} left\n", a.scope.account, a.scope.ca,
+               a.orders, a.remaining < 0 ? std::string("no limit") : std::to_string(a.remaining));
+    for (const auto& [id, n] : a.failed_authz) {
+      fmt::print("  {}: {} failed authorization(s) of {} per window\n", id, n,
+                 limits->failed_authz.max);
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace
 
 void AddLimitsCommand(CLI::App& app, Cli& cli) {
-  (void)app;
-  (void)cli;
+  auto as_json = std::make_shared<bool>(false);
+  CLI::App* cmd = app.add_subcommand(
+      "limits", "show the CA rate-limit budget left, per registered domain and account");
+  cmd->add_flag("--json", *as_json, "machine-readable output");
+  cmd->callback(
+      [&cli, as_json] { cli.run = [&cli, as_json] { return RunLimits(cli.flags, *as_json); }; });
 }
 
 }  // namespace bulkhead::cli

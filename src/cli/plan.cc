@@ -1,11 +1,103 @@
 // `bulkhead plan`: when each managed certificate will be renewed, and why.
+#include <nlohmann/json.hpp>
+
+#include <ctime>
+#include <memory>
+
 #include "cli/cli.h"
+#include "crypto/x509.h"
+#include "manager/manager.h"
 
 namespace bulkhead::cli {
+namespace {
+
+// kSafetyMargin: a renewal planned later than this before expiry leaves no
+// room for a failed run or two, so `plan` flags it.
+constexpr int64_t kMinMarginSeconds = 86400;
+
+// Basis names what decided the renewal time.
+std::string Basis(const manager::CertState& st) {
+  if (!st.leaf) {
+    return "no certificate";
+  }
+  if (!st.settings.revoked_serial.empty() && st.settings.revoked_serial == st.leaf->serial_hex) {
+    return "revoked";
+  }
+  if (st.decision.reason.find("renewal window") != std::string::npos) {
+    return "ARI window";
+  }
+  return "lifetime rule";
+}
+
+int RunPlan(const GlobalFlags& flags, bool as_json) {
+  store::CertStore certs = CertStoreFor(flags);
+  auto names = certs.List();
+  if (!names.ok()) {
+    return Fail(names.error());
+  }
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  nlohmann::json out = nlohmann::json::array();
+  int status = kExitOk;
+  for (const std::string& name : *names) {
+    auto st = manager::InspectCertificate(certs, name, now, -1, false);
+    if (!st.ok()) {
+      status = Fail(st.error().Wrap(name));
+      continue;
+    }
+    nlohmann::json j = {{"name", name},
+                        {"basis", Basis(*st)},
+                        {"due", st->decision.due},
+                        {"renew_at", crypto::FormatTime(st->decision.renew_at)},
+                        {"reason", st->decision.reason},
+                        {"at_risk", false}};
+    if (st->leaf) {
+      int64_t lifetime = st->leaf->not_after - st->leaf->not_before;
+      int64_t margin = std::max<int64_t>(kMinMarginSeconds / 6, lifetime / 6);
+      margin = std::min(margin, kMinMarginSeconds);
+      j["expires"] = crypto::FormatTime(st->leaf->not_after);
+      j["at_risk"] = st->decision.renew_at > st->leaf->not_after - margin;
+      j["margin_seconds"] = margin;
+    }
+    if (st->ari && st->ari->supported) {
+      j["ari"] = {{"window_start", crypto::FormatTime(st->ari->window_start)},
+                  {"window_end", crypto::FormatTime(st->ari->window_end)},
+                  {"next_check", crypto::FormatTime(st->ari->next_check)}};
+      if (!st->ari->explanation_url.empty()) {
+        j["ari"]["explanation_url"] = st->ari->explanation_url;
+      }
+    }
+    out.push_back(std::move(j));
+  }
+  if (as_json) {
+    fmt::print("{}\n", out.dump(2));
+    return status;
+  }
+  if (out.empty()) {
+    fmt::print("no managed certificates in {}\n", certs.root());
+    return status;
+  }
+  fmt::print("{:<30} {:<21} {:<21} {:<14} {}\n", "NAME", "EXPIRES", "RENEW AT", "BASIS", "NOTE");
+  for (const auto& j : out) {
+    std::string note = j["due"].get<bool>() ? "due now" : "";
+    if (j["at_risk"].get<bool>()) {
+      note += std::string(note.empty() ? "" : "; ") + "AT RISK: renewal planned too close to expiry";
+    }
+    fmt::print("{:<30} {:<21} {:<21} {:<14} {}\n", j["name"].get<std::string>(),
+               j.value("expires", std::string("-")), j["renew_at"].get<std::string>(),
+               j["basis"].get<std::string>(), note);
+  }
+  return status;
+}
+
+}  // namespace
 
 void AddPlanCommand(CLI::App& app, Cli& cli) {
-  (void)app;
-  (void)cli;
+  auto as_json = std::make_shared<bool>(false);
+  CLI::App* cmd =
+      app.add_subcommand("plan", "show when each certificate will be renewed, and why");
+  cmd->add_flag("--json", *as_json, "machine-readable output");
+  cmd->callback(
+      [&cli, as_json] { cli.run = [&cli, as_json] { return RunPlan(cli.flags, *as_json); }; });
 }
 
 }  // namespace bulkhead::cli

@@ -7,6 +7,7 @@
 #include "crypto/x509.h"
 #include "manager/compartments.h"
 #include "manager/manager.h"
+#include "util/log.h"
 
 namespace bulkhead::cli {
 namespace {
@@ -16,10 +17,15 @@ struct RenewOptions {
   bool cron = false;
   bool force = false;
   int days = -1;
+  bool ignore_ledger = false;
 };
 
 int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
   store::CertStore certs = CertStoreFor(flags);
+  auto run_as = RolesRunAs(flags);
+  if (!run_as.ok()) {
+    return Fail(run_as.error());
+  }
   std::vector<std::string> names;
   if (!o.name.empty()) {
     if (!store::IsValidCertName(o.name)) {
@@ -43,6 +49,19 @@ int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
       status = Fail(state.error().Wrap(name));
       continue;
     }
+    // The CA's renewal window (ARI), asked for only when the stored answer
+    // has expired (Retry-After): most runs stay offline.
+    if (state->leaf && !o.force && o.days < 0 && !state->decision.due) {
+      manager::CaConfig ca{state->settings.server,
+                           flags.ca_bundle_given ? AbsolutePath(flags.ca_bundle)
+                                                 : state->settings.ca_bundle,
+                           flags.http_timeout_seconds * 1000L};
+      Status refreshed = manager::RefreshRenewalInfo(certs, ca, &*state, now, o.days, o.force,
+                                                     flags.require_sandbox);
+      if (!refreshed.ok()) {
+        LogWarn("{}: {}", name, refreshed.error().message);
+      }
+    }
     if (!state->decision.due) {
       if (!o.cron) {
         fmt::print("{}: {}\n", name, state->decision.reason);
@@ -54,8 +73,15 @@ int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
       s.ca_bundle = AbsolutePath(flags.ca_bundle);
     }
     bool fresh_key = !s.reuse_key || s.revoked_key_compromise;
+    s.run.ignore_ledger = o.ignore_ledger;
+    if (state->leaf && state->ari && state->ari->supported) {
+      // RFC 9773: name the certificate this one replaces, and renewals
+      // inside the CA's window are exempt from its rate limits.
+      s.run.replaces = state->ari->cert_id;
+      s.run.ari_exempt = renew::InsideWindow(&*state->ari, state->ari->cert_id, now);
+    }
     auto out = manager::IssueInCompartments(StateDir(flags), {s.server, s.ca_bundle, flags.http_timeout_seconds * 1000L}, certs, s,
-                                            fresh_key, flags.require_sandbox);
+                                            fresh_key, flags.require_sandbox, *run_as);
     if (!out.ok()) {
       status = Fail(out.error().Wrap("renewing"));
       continue;
@@ -73,6 +99,8 @@ void AddRenewCommand(CLI::App& app, Cli& cli) {
   cmd->add_option("--name", o->name, "only this certificate");
   cmd->add_flag("--cron", o->cron, "print nothing unless something changed or failed");
   cmd->add_flag("--force", o->force, "renew even if not due");
+  cmd->add_flag("--ignore-ledger", o->ignore_ledger,
+                "order even if the rate-limit ledger says the CA would refuse");
   cmd->add_option("--days", o->days, "due when fewer than N days remain")->check(CLI::Range(0, 36500));
   cmd->callback([&cli, o] { cli.run = [&cli, o] { return RunRenew(cli.flags, *o); }; });
 }

@@ -1,12 +1,19 @@
 #include "manager/compartments.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 
 #include "acme/issuance.h"
+#include "challenge/dns01.h"
+#include "dns/query.h"
 #include "ipc/channel.h"
 #include "ipc/messages.h"
+#include "ledger/gate.h"
+#include "renew/ari.h"
 #include "roles/compartments.h"
 #include "roles/process.h"
 #include "sandbox/sandbox.h"
@@ -50,6 +57,66 @@ uint16_t StandalonePort(const std::string& addr) {
   return port > 0 && port < 65536 ? static_cast<uint16_t>(port) : 0;
 }
 
+// kDnsHookTimeout bounds one run of a --dns-hook program.
+constexpr seconds kDnsHookTimeout{60};
+// kDnsQueryTimeout bounds one DNS query or RFC 2136 update.
+constexpr std::chrono::milliseconds kDnsQueryTimeout{5000};
+
+// AddDnsRules lets the dns-01 challenge role do what its method needs:
+// write the drop directory; TCP connect (UDP is not limited by Landlock) to
+// port 53 (authoritative servers, system resolvers), to the --dns-resolver
+// port and to the RFC 2136 server's port; read /etc/resolv.conf when no
+// resolver is given.
+void AddDnsRules(const CertSettings& s, sandbox::Policy* p) {
+  p->connect_ports = {53};
+  auto add_port = [&](const std::string& addr) {
+    auto server = dns::ParseServer(addr);
+    if (server.ok() && server->port != 53) {
+      p->connect_ports.push_back(server->port);
+    }
+  };
+  if (s.dns.resolver.empty()) {
+    p->read_paths.push_back("/etc/resolv.conf");
+  } else {
+    add_port(s.dns.resolver);
+  }
+  if (s.method == ChallengeMethod::kDnsRfc2136) {
+    add_port(s.challenge_target);
+  }
+  if (s.method == ChallengeMethod::kDnsDrop) {
+    p->write_dirs = {s.challenge_target};
+  }
+}
+
+// NewDnsPublisher builds the dns-01 publisher inside the challenge role.
+// `tsig` (RFC 2136) was read by the parent; `runner` (hook) was forked
+// before the sandbox.
+Result<std::unique_ptr<challenge::Publisher>> NewDnsPublisher(
+    const CertSettings& s, challenge::TsigKey* tsig, Result<challenge::HookRunner>* runner) {
+  challenge::Dns01Options o;
+  if (!s.dns.resolver.empty()) {
+    BH_ASSIGN(dns::Server resolver, dns::ParseServer(s.dns.resolver));
+    o.resolver = resolver;
+  }
+  o.timeout = seconds(s.dns.timeout_seconds);
+  o.fixed_wait = seconds(s.dns.wait_seconds);
+  o.query.timeout = kDnsQueryTimeout;
+  std::unique_ptr<challenge::RecordUpdater> updater;
+  if (s.method == ChallengeMethod::kDnsDrop) {
+    BH_ASSIGN(updater, challenge::NewDropUpdater(s.challenge_target, challenge::kDefaultTxtTtl));
+  } else if (s.method == ChallengeMethod::kDnsRfc2136) {
+    BH_ASSIGN(dns::Server server, dns::ParseServer(s.challenge_target));
+    BH_ASSIGN(updater, challenge::NewRfc2136Updater(server, std::move(*tsig),
+                                                    challenge::kDefaultTxtTtl, kDnsQueryTimeout));
+  } else {
+    if (runner == nullptr || !runner->ok()) {
+      return runner == nullptr ? Err("--dns-hook: no hook runner") : runner->error();
+    }
+    updater = (*runner)->NewUpdater(kDnsHookTimeout);
+  }
+  return challenge::NewDns01Publisher(std::move(updater), std::move(o));
+}
+
 // NetJob is everything the net role needs, inherited through fork().
 struct NetJob {
   CaConfig ca;
@@ -60,7 +127,24 @@ struct NetJob {
   std::string resume_url;
   int64_t now = 0;
   bool require_full = false;
+  ipc::OrderReportMsg report;  // What the order spent, for the parent's ledger.
 };
+
+// CheckProfile fails unless the CA's directory offers `profile` (when one
+// is asked for), listing the profiles it does offer.
+Status CheckProfile(const acme::Directory& dir, const std::string& profile) {
+  if (profile.empty() || (dir.profiles.is_object() && dir.profiles.contains(profile))) {
+    return OkStatus();
+  }
+  std::string offered;
+  if (dir.profiles.is_object()) {
+    for (const auto& [name, text] : dir.profiles.items()) {
+      offered += (offered.empty() ? "" : ", ") + name.substr(0, 64);
+    }
+  }
+  return ErrCode(ErrorCode::kUsage, "the CA does not offer the profile \"{}\" (it offers: {})",
+                 profile.substr(0, 64), offered.empty() ? "none" : offered);
+}
 
 Status RunOrderInNet(NetJob& job, ipc::Channel& signer_ch, ipc::Channel& challenge_ch,
                      ipc::Channel& store_ch, ipc::CommitResponseMsg* out_commit,
@@ -72,8 +156,12 @@ Status RunOrderInNet(NetJob& job, ipc::Channel& signer_ch, ipc::Channel& challen
   client.SetDeadline(std::chrono::steady_clock::now() + kOrderTimeout - minutes(1));
   BH_TRY(client.Init());
   client.SetAccountUrl(job.account_url);
+  BH_TRY(CheckProfile(client.directory(), job.settings.profile));
+  const DnsSettings& d = job.settings.dns;
   BH_ASSIGN(std::unique_ptr<challenge::Publisher> publisher,
-            roles::NewRemotePublisher(challenge_ch));
+            roles::NewRemotePublisher(
+                challenge_ch, IsDnsMethod(job.settings.method) ? "dns-01" : "http-01",
+                seconds(d.wait_seconds) + seconds(d.timeout_seconds) + minutes(1)));
   roles::RemoteStore store(store_ch);
 
   acme::OrderHooks hooks;
@@ -89,7 +177,15 @@ Status RunOrderInNet(NetJob& job, ipc::Channel& signer_ch, ipc::Channel& challen
     if (!st.ok()) {
       LogWarn("{}: could not record the order for resumption: {}", s.name, st.error().message);
     }
+    job.report.new_order = order.url != job.resume_url;
   };
+  hooks.on_failed_authorization = [&](const acme::Identifier& id) {
+    if (acme::ValidateName(id.value).ok() && job.report.failed_authz.size() < ipc::kMaxNames) {
+      job.report.failed_authz.push_back(id.value);
+    }
+  };
+  hooks.new_order.profile = s.profile;
+  hooks.new_order.replaces = s.run.replaces;
   auto chain = acme::ObtainCertificate(client, *publisher, s.names, job.key, s.preferred_chain,
                                        hooks);
   publisher.reset();
@@ -128,6 +224,8 @@ int RunNetRole(ipc::Channel parent, ipc::Channel signer_ch, ipc::Channel challen
   ipc::CommitResponseMsg commit;
   acme::IssuedChain chain;
   Status st = RunOrderInNet(job, signer_ch, challenge_ch, store_ch, &commit, &chain);
+  // First what the order spent (for the ledger), then its outcome.
+  (void)parent.Send(ipc::MessageType::kOrderReport, ipc::Encode(job.report));
   if (!st.ok()) {
     (void)parent.Send(ipc::MessageType::kError,
                       ipc::Encode(ipc::ErrorMsg{st.error().message, st.error().code}));
@@ -184,6 +282,56 @@ std::string RoleFailures(Roles& r) {
   return out;
 }
 
+// ChallengeRunAs is who the challenge role runs as: root keeps a standalone
+// listener on a privileged port (sandboxed to that one port all the same).
+std::optional<sandbox::RunAs> ChallengeRunAs(const CertSettings& s,
+                                             const std::optional<sandbox::RunAs>& run_as) {
+  if (s.method == ChallengeMethod::kStandalone && StandalonePort(s.challenge_target) < 1024) {
+    return std::nullopt;
+  }
+  return run_as;
+}
+
+// PrepareForUser (as root) gives the certificate directory, and a webroot's
+// acme-challenge directory, to the user the roles switch to, and checks that
+// the user can use everything else the roles touch after the switch.
+Status PrepareForUser(const std::string& state_dir, const store::CertStore& certs,
+                      const CertSettings& s, const CaConfig& ca, const sandbox::RunAs& who) {
+  std::string cert_dir = certs.CertDir(s.name);
+  // The user must pass through the state and certs directories (ours, 0700
+  // by default): group search permission for the user's group, nothing more,
+  // so accounts/ and other certificates stay closed.
+  for (const std::string& dir : {state_dir, DirName(cert_dir)}) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) == 0 && !sandbox::AccessibleBy(st, who, X_OK) &&
+        (::chown(dir.c_str(), static_cast<uid_t>(-1), who.gid) != 0 ||
+         ::chmod(dir.c_str(), (st.st_mode & 07777) | S_IXGRP) != 0)) {
+      return Err("letting group {} pass through {}: {}", who.group, dir, std::strerror(errno));
+    }
+  }
+  // pending/ too: the keys role would otherwise create it as root, before
+  // it switches.
+  BH_TRY(MakeDirs(certs.PendingDir(s.name), 0700));
+  BH_TRY(sandbox::ChownTree(cert_dir, who));
+  BH_TRY(sandbox::CheckAccessibleBy(cert_dir, who, W_OK, "certificate directory"));
+  if (s.method == ChallengeMethod::kWebroot) {
+    std::string token_dir = s.challenge_target + "/.well-known/acme-challenge";
+    BH_TRY(MakeDirs(token_dir, 0755));
+    struct stat st;
+    if (::stat(token_dir.c_str(), &st) == 0 && !sandbox::AccessibleBy(st, who, W_OK | X_OK) &&
+        ::chown(token_dir.c_str(), who.uid, who.gid) != 0) {
+      return Err("giving {} to {}: {}", token_dir, who.user, std::strerror(errno));
+    }
+    BH_TRY(sandbox::CheckAccessibleBy(token_dir, who, W_OK, "challenge directory"));
+  } else if (s.method == ChallengeMethod::kChallengeDir) {
+    BH_TRY(sandbox::CheckAccessibleBy(s.challenge_target, who, W_OK, "challenge directory"));
+  }
+  if (!ca.ca_bundle.empty()) {
+    BH_TRY(sandbox::CheckAccessibleBy(ca.ca_bundle, who, R_OK, "CA bundle"));
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Status ReportSandboxGapsOnce(bool require_full) {
@@ -209,7 +357,8 @@ Status ReportSandboxGapsOnce(bool require_full) {
 Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaConfig& ca,
                                          const store::CertStore& certs,
                                          const CertSettings& settings, bool fresh_key,
-                                         bool require_full_sandbox) {
+                                         bool require_full_sandbox,
+                                         const std::optional<sandbox::RunAs>& run_as_arg) {
   BH_TRY(ReportSandboxGapsOnce(require_full_sandbox));
   const std::string& name = settings.name;
   BH_ASSIGN(FileLock lock, certs.Lock(name, /*wait=*/false));
@@ -229,12 +378,24 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
                    account.KeyPath());
   }
 
+  std::optional<sandbox::RunAs> run_as = ::geteuid() == 0 ? run_as_arg : std::nullopt;
+  if (run_as) {
+    BH_TRY(PrepareForUser(state_dir, certs, settings, ca, *run_as));
+  }
+
   NetJob job;
   job.ca = ca;
   job.account_url = info["url"].get<std::string>();
   job.settings = settings;
   job.now = static_cast<int64_t>(std::time(nullptr));
   job.require_full = require_full_sandbox;
+
+  // 0. The rate-limit ledger, before anything reaches the CA. Only the
+  // parent may write it; the net role reports what the order spent.
+  BH_ASSIGN(ledger::Gate gate,
+            ledger::Gate::Open(state_dir, ledger::Scope{ca.directory_url, job.account_url},
+                               settings.names, job.now,
+                               {settings.run.ignore_ledger, settings.run.ari_exempt}));
 
   // 1. The keys role: CSR out, key left in pending/ for the store.
   roles::KeyRequest key_request;
@@ -258,7 +419,8 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
               roles::RoleProcess::Start("keys", {keys_end.fd()}, [&] {
                 return roles::RunKeysRole(std::move(keys_end), certs, name,
                                           std::move(key_request), choice, require_full_sandbox);
-              }));
+              },
+              run_as));
     Drop(keys_end);
     auto key = roles::ReceivePreparedKey(to_keys);
     Status waited = keys.Wait(std::chrono::seconds(30));
@@ -282,8 +444,15 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   sandbox::Policy challenge_policy;
   challenge_policy.role = sandbox::Role::kChallenge;
   std::string token_dir;
+  challenge::TsigKey tsig_key;
   if (settings.method == ChallengeMethod::kStandalone) {
     challenge_policy.bind_ports = {StandalonePort(settings.challenge_target)};
+  } else if (IsDnsMethod(settings.method)) {
+    AddDnsRules(settings, &challenge_policy);
+    if (settings.method == ChallengeMethod::kDnsRfc2136) {
+      // Read here, as the invoking user: the key file is usually private.
+      BH_ASSIGN(tsig_key, challenge::LoadTsigKey(settings.dns.tsig_key_file));
+    }
   } else {
     token_dir = settings.method == ChallengeMethod::kWebroot
                     ? settings.challenge_target + "/.well-known/acme-challenge"
@@ -297,11 +466,17 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   BH_ASSIGN(r.signer, roles::RoleProcess::Start("signer", {net_signer.first.fd()}, [&] {
               return roles::RunSignerRole(std::move(net_signer.first), key_path,
                                           require_full_sandbox);
-            }));
+            }, run_as));
   BH_ASSIGN(r.challenge, roles::RoleProcess::Start("challenge", {net_challenge.first.fd()}, [&] {
               if (settings.method == ChallengeMethod::kWebroot) {
                 // Created before the sandbox, which only grants this directory.
                 (void)MakeDirs(token_dir, 0755);
+              }
+              // The hook runs outside the sandbox, in a runner forked now.
+              Result<challenge::HookRunner> hook_runner = Err("no hook");
+              if (settings.method == ChallengeMethod::kDnsHook) {
+                hook_runner = challenge::HookRunner::Start(
+                    settings.challenge_target, challenge::kDefaultTxtTtl, kDnsHookTimeout);
               }
               return roles::RunChallengeRole(
                   std::move(net_challenge.first), challenge_policy, require_full_sandbox, [&] {
@@ -319,14 +494,18 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
                         return challenge::NewDirectoryPublisher(settings.challenge_target, false);
                       case ChallengeMethod::kStandalone:
                         break;
+                      case ChallengeMethod::kDnsDrop:
+                      case ChallengeMethod::kDnsRfc2136:
+                      case ChallengeMethod::kDnsHook:
+                        return NewDnsPublisher(settings, &tsig_key, &hook_runner);
                     }
                     return challenge::NewStandalonePublisher(settings.challenge_target);
                   });
-            }));
+            }, ChallengeRunAs(settings, run_as)));
   BH_ASSIGN(r.store, roles::RoleProcess::Start("store", {net_store.first.fd()}, [&] {
               return roles::RunStoreRole(std::move(net_store.first), certs, name, settings_json,
                                          require_full_sandbox);
-            }));
+            }, run_as));
   BH_ASSIGN(r.net,
             roles::RoleProcess::Start(
                 "net",
@@ -336,7 +515,8 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
                   return RunNetRole(std::move(parent_net.second), std::move(net_signer.second),
                                     std::move(net_challenge.second), std::move(net_store.second),
                                     std::move(job));
-                }));
+                },
+                run_as));
   // The parent keeps only its own end to the net role.
   for (auto* pair : {&net_signer, &net_challenge, &net_store}) {
     Drop(pair->first);
@@ -346,6 +526,19 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   ipc::Channel to_net = std::move(parent_net.first);
 
   auto reply = to_net.Receive(kOrderTimeout);
+  if (reply.ok() && reply->type == ipc::MessageType::kOrderReport) {
+    auto report = ipc::DecodeOrderReport(*reply);
+    int64_t at = static_cast<int64_t>(std::time(nullptr));
+    if (report.ok()) {
+      if (report->new_order) {
+        gate.RecordOrder(at);
+      }
+      gate.RecordFailures(report->failed_authz, at);
+    } else {
+      LogWarn("{}: ignoring a malformed order report: {}", name, report.error().message);
+    }
+    reply = to_net.Receive(kOrderTimeout);
+  }
   std::string failures = RoleFailures(r);
   if (!reply.ok() || reply->type != ipc::MessageType::kIssueResult) {
     // A key made for an order that never reached the CA is of no use to a
@@ -366,6 +559,7 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
     return Error{fmt::format("{}: {}{}", name, e.message, failures), e.code};
   }
   BH_ASSIGN(ipc::IssueResultMsg result, ipc::DecodeIssueResult(*reply));
+  gate.RecordIssued(static_cast<int64_t>(std::time(nullptr)));
   if (!failures.empty()) {
     LogWarn("{}: issued, but a role ended badly:{}", name, failures);
   }
@@ -379,6 +573,104 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   out.leaf.not_before = result.not_before;
   out.leaf.not_after = result.not_after;
   return out;
+}
+
+namespace {
+
+// NoSigner backs a Client that only makes unauthenticated requests (ARI):
+// this role holds no key and cannot sign.
+class NoSigner : public roles::Signer {
+ public:
+  const nlohmann::json& Jwk() const override { return jwk_; }
+  const std::string& Thumbprint() const override { return thumbprint_; }
+  Result<nlohmann::json> Sign(const roles::SignRequest&) override {
+    return Err("the renewal-information role holds no key");
+  }
+
+ private:
+  nlohmann::json jwk_ = nlohmann::json::object();
+  std::string thumbprint_;
+};
+
+// kRenewalInfoTimeout bounds one ARI check end to end.
+constexpr seconds kRenewalInfoTimeout{90};
+
+// RunRenewalInfoRole is a net role for one unauthenticated GET of the CA's
+// renewalInfo: it fetches the directory and the window, parses both
+// strictly, and sends the parent only the checked numbers.
+int RunRenewalInfoRole(ipc::Channel parent, const CaConfig& ca, const std::string& cert_id,
+                       bool require_full) {
+  sandbox::Policy policy;
+  policy.role = sandbox::Role::kNet;
+  policy.read_paths = sandbox::NetSystemReadPaths();
+  if (!ca.ca_bundle.empty()) {
+    policy.read_paths.push_back(ca.ca_bundle);
+  }
+  policy.connect_ports = {CaPort(ca.directory_url)};
+  policy.ipc_fd = parent.fd();
+  if (!roles::EnterSandbox(policy, require_full)) {
+    return 1;
+  }
+  auto run = [&]() -> Result<ipc::RenewalInfoMsg> {
+    NoSigner signer;
+    BH_ASSIGN(std::unique_ptr<acme::HttpClient> http, acme::NewCurlHttpClient(HttpOptionsFor(ca)));
+    acme::ClientOptions options;
+    options.max_transient_retries = 1;
+    acme::Client client(*http, signer, ca.directory_url, options);
+    client.SetDeadline(std::chrono::steady_clock::now() + kRenewalInfoTimeout - seconds(10));
+    BH_TRY(client.Init());
+    ipc::RenewalInfoMsg msg;
+    if (client.directory().renewal_info.empty()) {
+      return msg;  // supported = false.
+    }
+    BH_ASSIGN(acme::HttpResponse resp, client.FetchRenewalInfo(cert_id));
+    BH_ASSIGN(renew::RenewalWindow w, renew::ParseRenewalInfo(resp.body));
+    msg.supported = true;
+    msg.start = w.start;
+    msg.end = w.end;
+    msg.retry_after = renew::ClampRetryAfter(resp.RetryAfterSeconds(std::time(nullptr)));
+    msg.explanation = w.explanation_url.substr(0, ipc::kMaxUrlLen);
+    return msg;
+  };
+  auto msg = run();
+  if (!msg.ok()) {
+    return parent
+                   .Send(ipc::MessageType::kError,
+                         ipc::Encode(ipc::ErrorMsg{msg.error().message.substr(0, ipc::kMaxTextLen),
+                                                   msg.error().code}))
+                   .ok()
+               ? 0
+               : 1;
+  }
+  return parent.Send(ipc::MessageType::kRenewalInfo, ipc::Encode(*msg)).ok() ? 0 : 1;
+}
+
+}  // namespace
+
+Result<ipc::RenewalInfoMsg> FetchRenewalInfo(const CaConfig& ca, const std::string& cert_id,
+                                             bool require_full_sandbox) {
+  BH_TRY(ReportSandboxGapsOnce(require_full_sandbox));
+  BH_ASSIGN(auto pair, ipc::MakeChannelPair("net", "parent"));
+  ipc::Channel& to_net = pair.first;
+  ipc::Channel& net_end = pair.second;
+  BH_ASSIGN(roles::RoleProcess net, roles::RoleProcess::Start("net", {net_end.fd()}, [&] {
+              return RunRenewalInfoRole(std::move(net_end), ca, cert_id, require_full_sandbox);
+            }));
+  Drop(net_end);
+  auto reply = to_net.Receive(kRenewalInfoTimeout);
+  Status waited = net.Wait(seconds(10));
+  if (!reply.ok()) {
+    Error e = reply.error().Wrap("asking the CA for renewal information");
+    if (!waited.ok()) {
+      e.message += "\n  " + waited.error().message;
+    }
+    return e;
+  }
+  if (reply->type == ipc::MessageType::kError) {
+    BH_ASSIGN(ipc::ErrorMsg e, ipc::DecodeError(*reply));
+    return Error{e.message, e.code};
+  }
+  return ipc::DecodeRenewalInfo(*reply);
 }
 
 }  // namespace bulkhead::manager

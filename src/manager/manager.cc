@@ -1,13 +1,81 @@
 #include "manager/manager.h"
 
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+
 namespace bulkhead::manager {
+namespace {
+
+// LoadAri returns ari.json if it exists, parses, and is about `cert_id`.
+std::optional<renew::AriState> LoadAri(const store::CertStore& certs, std::string_view name,
+                                       const std::string& cert_id) {
+  std::string path = AriPath(certs, name);
+  auto text = ReadFileCapped(path, 64 * 1024);
+  if (!text.ok()) {
+    if (text.error().code != ErrorCode::kNotFound) {
+      LogWarn("{}", text.error().message);
+    }
+    return std::nullopt;
+  }
+  auto state = renew::AriState::FromJson(ParseUntrustedJson(*text), path);
+  if (!state.ok()) {
+    LogWarn("{}; ignoring it", state.error().message);
+    return std::nullopt;
+  }
+  if (state->cert_id != cert_id) {
+    return std::nullopt;
+  }
+  return std::move(state).value();
+}
+
+}  // namespace
+
+std::string AriPath(const store::CertStore& certs, std::string_view name) {
+  return certs.CertDir(name) + "/ari.json";
+}
+
+Status RefreshRenewalInfo(const store::CertStore& certs, const CaConfig& ca, CertState* state,
+                          int64_t now, int days, bool force, bool require_full_sandbox) {
+  if (!state->leaf) {
+    return OkStatus();
+  }
+  auto id = renew::CertId(*state->leaf);
+  if (!id.ok()) {
+    return OkStatus();  // No AKI: ARI cannot name it; the lifetime rule stays.
+  }
+  const renew::AriState* old = state->ari ? &*state->ari : nullptr;
+  if (!renew::NeedsCheck(old, *id, now)) {
+    return OkStatus();
+  }
+  auto info = FetchRenewalInfo(ca, *id, require_full_sandbox);
+  renew::AriState fresh;
+  if (!info.ok()) {
+    LogWarn("{}: renewal information: {}", state->settings.name, info.error().message);
+    fresh = renew::ApplyError(old != nullptr ? *old : renew::AriState{}, *id,
+                              info.error().message, now);
+  } else if (!info->supported) {
+    fresh = renew::ApplyUnsupported(*id, now);
+  } else {
+    renew::RenewalWindow w{info->start, info->end, info->explanation};
+    fresh = renew::ApplyWindow(old != nullptr ? *old : renew::AriState{}, *id, w,
+                               static_cast<long>(info->retry_after), now);
+  }
+  BH_TRY(WriteFileAtomic(AriPath(certs, state->settings.name), fresh.ToJson().dump(2) + "\n",
+                         0644));
+  state->ari = fresh;
+  if (state->decision.reason != "the live certificate was revoked") {
+    state->decision = renew::DecideWithAri(*state->leaf, &*state->ari, now, days, force);
+  }
+  return OkStatus();
+}
 
 Result<CertState> InspectCertificate(const store::CertStore& certs, std::string_view name,
                                      int64_t now, int days, bool force) {
   BH_ASSIGN(nlohmann::json j, certs.LoadSettings(name));
   std::string source = certs.CertDir(name) + "/settings.json";
   BH_ASSIGN(CertSettings settings, CertSettings::FromJson(j, source));
-  CertState state{std::move(settings), std::nullopt, std::nullopt, {}};
+  CertState state{std::move(settings), std::nullopt, std::nullopt, {}, std::nullopt};
   auto live = certs.LoadLive(name);
   if (!live.ok()) {
     if (live.error().code != ErrorCode::kNotFound) {
@@ -28,7 +96,12 @@ Result<CertState> InspectCertificate(const store::CertStore& certs, std::string_
     state.decision = {true, now, "the live certificate was revoked"};
     return state;
   }
-  state.decision = renew::Decide(state.leaf->not_before, state.leaf->not_after, now, days, force);
+  auto id = renew::CertId(*state.leaf);
+  if (id.ok()) {
+    state.ari = LoadAri(certs, name, *id);
+  }
+  state.decision =
+      renew::DecideWithAri(*state.leaf, state.ari ? &*state.ari : nullptr, now, days, force);
   return state;
 }
 

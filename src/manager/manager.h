@@ -7,6 +7,8 @@
 #include <string>
 
 #include "crypto/x509.h"
+#include "ipc/messages.h"
+#include "renew/ari.h"
 #include "manager/session.h"
 #include "manager/settings.h"
 #include "renew/policy.h"
@@ -28,6 +30,7 @@ struct CertState {
   std::optional<store::LiveSet> live;  // Absent if never issued.
   std::optional<crypto::CertInfo> leaf;
   renew::RenewalDecision decision;
+  std::optional<renew::AriState> ari;  // ari.json, when it is about the live leaf.
 };
 
 // InspectCertificate loads settings and the live leaf and decides whether it
@@ -35,6 +38,27 @@ struct CertState {
 // always due).
 Result<CertState> InspectCertificate(const store::CertStore& certs, std::string_view name,
                                      int64_t now, int days, bool force);
+
+// AriPath is <certs>/<name>/ari.json: the CA's renewal window for the live
+// certificate and the renewal time chosen in it (renew/ari.h). The parent
+// writes it from the checked numbers the net role sends; nothing the CA
+// sent is parsed outside the net role.
+std::string AriPath(const store::CertStore& certs, std::string_view name);
+
+// FetchRenewalInfo asks the CA for the renewal window of `cert_id` from a
+// sandboxed net role (compartments.cc). supported=false when the CA's
+// directory has no renewalInfo. Fails on any network, HTTP or parse error.
+Result<ipc::RenewalInfoMsg> FetchRenewalInfo(const CaConfig& ca, const std::string& cert_id,
+                                             bool require_full_sandbox);
+
+// RefreshRenewalInfo updates `state` (a live certificate) from the CA when
+// its ari.json is missing, about another certificate, or past its
+// next_check (Retry-After); stores ari.json and recomputes the decision
+// (`days`, `force` as in InspectCertificate). A failed check is stored
+// (retried after six hours) and leaves the lifetime rule or the old window
+// in force; only a failure to write ari.json is returned.
+Status RefreshRenewalInfo(const store::CertStore& certs, const CaConfig& ca, CertState* state,
+                          int64_t now, int days, bool force, bool require_full_sandbox);
 
 }  // namespace bulkhead::manager
 
