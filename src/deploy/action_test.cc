@@ -1,0 +1,144 @@
+#include "deploy/action.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "util/fs.h"
+
+namespace bulkhead::deploy {
+namespace {
+
+// Child is a `sleep` process started for the test and reaped at the end.
+class Child {
+ public:
+  explicit Child(const char* seconds) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execl("/bin/sleep", "sleep", seconds, static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~Child() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      Wait();
+    }
+  }
+  pid_t pid() const { return pid_; }
+  // Wait reaps the child and returns its wait status.
+  int Wait() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+  // WaitUntilExec polls until the child runs `sleep` (fork returns before
+  // execve); false after five seconds.
+  bool WaitUntilExec() {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto info = InspectProcess(pid_);
+      if (info.ok() && info->comm == "sleep") {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+class ActionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/bh-action-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { EXPECT_TRUE(RemoveTree(dir_).ok()); }
+  std::string dir_;
+};
+
+TEST(ActionSignalTest, OnlyReloadSignals) {
+  EXPECT_EQ(*ParseReloadSignal("HUP"), SIGHUP);
+  EXPECT_EQ(*ParseReloadSignal("sigusr1"), SIGUSR1);
+  EXPECT_EQ(*ParseReloadSignal("USR2"), SIGUSR2);
+  for (const char* bad : {"KILL", "TERM", "9", "", "STOP", "INT"}) {
+    auto r = ParseReloadSignal(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kUsage);
+  }
+}
+
+TEST_F(ActionTest, StalePidFileNamingAnotherProgramIsRefused) {
+  Child sleeper("30");
+  ASSERT_TRUE(sleeper.WaitUntilExec());
+  std::string pidfile = dir_ + "/nginx.pid";
+  ASSERT_TRUE(WriteFileAtomic(pidfile, std::to_string(sleeper.pid()) + "\n", 0644).ok());
+  auto r = SignalServer(pidfile, *ExpectedFromPidFile(pidfile), SIGHUP);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("refusing"), std::string::npos) << r.error().message;
+  // Not signalled: still running.
+  int status = 0;
+  EXPECT_EQ(::waitpid(sleeper.pid(), &status, WNOHANG), 0);
+}
+
+TEST_F(ActionTest, SignalsTheExpectedProgram) {
+  Child sleeper("30");
+  ASSERT_TRUE(sleeper.WaitUntilExec());
+  std::string pidfile = dir_ + "/sleep.pid";
+  ASSERT_TRUE(WriteFileAtomic(pidfile, std::to_string(sleeper.pid()), 0644).ok());
+  auto r = SignalServer(pidfile, *ExpectedFromPidFile(pidfile), SIGHUP);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, sleeper.pid());
+  int status = sleeper.Wait();
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGHUP);
+}
+
+TEST_F(ActionTest, VanishedPidIsNotFound) {
+  Child gone("0");
+  pid_t pid = gone.pid();
+  gone.Wait();
+  std::string pidfile = dir_ + "/sleep.pid";
+  ASSERT_TRUE(WriteFileAtomic(pidfile, std::to_string(pid), 0644).ok());
+  auto r = SignalServer(pidfile, ExpectedProcess{"", "sleep"}, SIGHUP);
+  EXPECT_FALSE(r.ok());
+}
+
+TEST_F(ActionTest, RunProgramReportsStatusAndTimeout) {
+  EXPECT_TRUE(RunProgram({"/bin/true"}, std::chrono::seconds(10)).ok());
+  EXPECT_FALSE(RunProgram({"/bin/false"}, std::chrono::seconds(10)).ok());
+  EXPECT_FALSE(RunProgram({"true"}, std::chrono::seconds(10)).ok());
+  auto start = std::chrono::steady_clock::now();
+  Status st = RunProgram({"/bin/sleep", "30"}, std::chrono::milliseconds(200));
+  EXPECT_FALSE(st.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  // No shell: the argument is passed as is.
+  std::string out = dir_ + "/touched";
+  EXPECT_TRUE(RunProgram({"/usr/bin/touch", out + " ; echo"}, std::chrono::seconds(10)).ok());
+  EXPECT_EQ(::access((out + " ; echo").c_str(), F_OK), 0);
+}
+
+TEST_F(ActionTest, ExecHelperRunsTheFixedProgram) {
+  std::string out = dir_ + "/ran";
+  ExecHelper helper;
+  ASSERT_TRUE(helper.Start({"/usr/bin/touch", out}, std::chrono::seconds(10)).ok());
+  EXPECT_TRUE(helper.Run().ok());
+  EXPECT_EQ(::access(out.c_str(), F_OK), 0);
+  ExecHelper failing;
+  ASSERT_TRUE(failing.Start({"/bin/false"}, std::chrono::seconds(10)).ok());
+  EXPECT_FALSE(failing.Run().ok());
+}
+
+}  // namespace
+}  // namespace bulkhead::deploy
