@@ -9,6 +9,7 @@ pkgs=(
   libpsl-dev libtomlplusplus-dev
   openssl curl python3 pebble nginx strace
   knot knot-dnsutils ldnsutils postgresql sqlite3 systemd
+  prometheus-blackbox-exporter chromium
 )
 missing=()
 for p in "${pkgs[@]}"; do

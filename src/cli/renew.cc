@@ -57,7 +57,7 @@ int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
                                                  : state->settings.ca_bundle,
                            flags.http_timeout_seconds * 1000L};
       Status refreshed = manager::RefreshRenewalInfo(certs, ca, &*state, now, o.days, o.force,
-                                                     flags.require_sandbox);
+                                                     flags.require_sandbox, *run_as);
       if (!refreshed.ok()) {
         LogWarn("{}: {}", name, refreshed.error().message);
       }

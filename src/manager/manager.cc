@@ -36,7 +36,8 @@ std::string AriPath(const store::CertStore& certs, std::string_view name) {
 }
 
 Status RefreshRenewalInfo(const store::CertStore& certs, const CaConfig& ca, CertState* state,
-                          int64_t now, int days, bool force, bool require_full_sandbox) {
+                          int64_t now, int days, bool force, bool require_full_sandbox,
+                          const std::optional<sandbox::RunAs>& run_as) {
   if (!state->leaf) {
     return OkStatus();
   }
@@ -48,7 +49,7 @@ Status RefreshRenewalInfo(const store::CertStore& certs, const CaConfig& ca, Cer
   if (!renew::NeedsCheck(old, *id, now)) {
     return OkStatus();
   }
-  auto info = FetchRenewalInfo(ca, *id, require_full_sandbox);
+  auto info = FetchRenewalInfo(ca, *id, require_full_sandbox, run_as);
   renew::AriState fresh;
   if (!info.ok()) {
     LogWarn("{}: renewal information: {}", state->settings.name, info.error().message);

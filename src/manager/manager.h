@@ -8,10 +8,11 @@
 
 #include "crypto/x509.h"
 #include "ipc/messages.h"
-#include "renew/ari.h"
 #include "manager/session.h"
 #include "manager/settings.h"
+#include "renew/ari.h"
 #include "renew/policy.h"
+#include "sandbox/identity.h"
 #include "store/cert_store.h"
 #include "util/result.h"
 
@@ -48,8 +49,10 @@ std::string AriPath(const store::CertStore& certs, std::string_view name);
 // FetchRenewalInfo asks the CA for the renewal window of `cert_id` from a
 // sandboxed net role (compartments.cc). supported=false when the CA's
 // directory has no renewalInfo. Fails on any network, HTTP or parse error.
-Result<ipc::RenewalInfoMsg> FetchRenewalInfo(const CaConfig& ca, const std::string& cert_id,
-                                             bool require_full_sandbox);
+// With `run_as` (as root), the role switches to that user in its sandbox.
+Result<ipc::RenewalInfoMsg> FetchRenewalInfo(
+    const CaConfig& ca, const std::string& cert_id, bool require_full_sandbox,
+    const std::optional<sandbox::RunAs>& run_as = std::nullopt);
 
 // RefreshRenewalInfo updates `state` (a live certificate) from the CA when
 // its ari.json is missing, about another certificate, or past its
@@ -58,7 +61,8 @@ Result<ipc::RenewalInfoMsg> FetchRenewalInfo(const CaConfig& ca, const std::stri
 // (retried after six hours) and leaves the lifetime rule or the old window
 // in force; only a failure to write ari.json is returned.
 Status RefreshRenewalInfo(const store::CertStore& certs, const CaConfig& ca, CertState* state,
-                          int64_t now, int days, bool force, bool require_full_sandbox);
+                          int64_t now, int days, bool force, bool require_full_sandbox,
+                          const std::optional<sandbox::RunAs>& run_as = std::nullopt);
 
 }  // namespace bulkhead::manager
 
