@@ -1,0 +1,261 @@
+#include "monitor/check.h"
+
+#include <nlohmann/json.hpp>
+
+#include <ctime>
+#include <thread>
+#include <unordered_map>
+
+#include "crypto/key.h"
+#include "probe/engine.h"
+
+namespace bulkhead::monitor {
+namespace {
+
+constexpr int64_t kDay = 86400;
+
+std::string Hex(std::string_view raw) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+inventory::CheckState Worse(inventory::CheckState a, inventory::CheckState b) {
+  return inventory::StateUrgency(a) <= inventory::StateUrgency(b) ? a : b;
+}
+
+std::string JoinReasons(const std::vector<std::string>& reasons) {
+  std::string out;
+  for (const auto& r : reasons) {
+    out += (out.empty() ? "" : "; ") + r;
+  }
+  return out;
+}
+
+// DetailsJson keeps what has no column of its own.
+std::string DetailsJson(const EndpointCheck& c) {
+  nlohmann::json j = nlohmann::json::object();
+  if (!c.reasons.empty()) {
+    j["reasons"] = c.reasons;
+  }
+  if (c.probe) {
+    if (!c.probe->chain_error.empty()) {
+      j["chain_error"] = c.probe->chain_error;
+    }
+    j["chain_length"] = c.probe->chain->size();
+    if (c.http_checked) {
+      const auto& h = c.probe->http_headers;
+      j["http"] = {{"status", c.probe->http_status.value_or(0)},
+                   {"error", c.probe->http_error},
+                   {"strict_transport_security", h.contains("strict-transport-security")},
+                   {"content_security_policy", h.contains("content-security-policy")},
+                   {"referrer_policy", h.contains("referrer-policy")}};
+    }
+  }
+  if (!c.managed_name.empty()) {
+    j["managed_name"] = c.managed_name;
+  }
+  if (!c.tlsa_detail.empty()) {
+    j["tlsa"] = c.tlsa_detail;
+  }
+  return j.empty() ? std::string() : j.dump();
+}
+
+}  // namespace
+
+Status ValidateThresholds(const Thresholds& t) {
+  if (t.crit_days < 0 || t.warn_days < t.crit_days) {
+    return ErrCode(ErrorCode::kUsage,
+                   "thresholds: need 0 <= --crit-days ({}) <= --warn-days ({})", t.crit_days,
+                   t.warn_days);
+  }
+  return OkStatus();
+}
+
+int64_t DaysLeft(int64_t not_after, int64_t now) {
+  int64_t d = not_after - now;
+  // Floor division: one second past expiry is day -1, not day 0.
+  return d >= 0 ? d / kDay : -((-d + kDay - 1) / kDay);
+}
+
+inventory::CheckState Verdict(const probe::ProbeResult& probe, int64_t now,
+                              const Thresholds& thresholds, std::optional<bool> managed_match,
+                              std::vector<std::string>* out_reasons) {
+  using inventory::CheckState;
+  const crypto::CertInfo& leaf = probe.leaf();
+  CheckState state = CheckState::kOk;
+  int64_t left = leaf.not_after - now;
+  if (left <= 0) {
+    state = CheckState::kError;
+    out_reasons->push_back(fmt::format("expired {} ({} days ago)", crypto::FormatTime(leaf.not_after),
+                                       -DaysLeft(leaf.not_after, now)));
+  } else if (left < static_cast<int64_t>(thresholds.crit_days) * kDay) {
+    state = CheckState::kWarning;
+    out_reasons->push_back(fmt::format("expires in {} hours", left / 3600));
+  } else if (left <= static_cast<int64_t>(thresholds.warn_days) * kDay) {
+    state = CheckState::kPlan;
+    out_reasons->push_back(fmt::format("expires in {} days", DaysLeft(leaf.not_after, now)));
+  }
+  if (leaf.not_before > now) {
+    state = CheckState::kError;
+    out_reasons->push_back(fmt::format("not valid before {}", crypto::FormatTime(leaf.not_before)));
+  }
+  // An expired leaf also fails verification; say it once.
+  if (!probe.chain_valid && !(left <= 0 && probe.chain_error.find("expired") != std::string::npos)) {
+    state = CheckState::kError;
+    out_reasons->push_back("invalid chain: " + probe.chain_error);
+  }
+  if (!probe.hostname_match) {
+    state = CheckState::kError;
+    out_reasons->push_back(fmt::format("certificate does not cover {}", probe.checked_name));
+  }
+  if (managed_match.has_value() && !*managed_match) {
+    state = Worse(state, CheckState::kPlan);
+    out_reasons->push_back("serves a different certificate than the managed one (not reloaded?)");
+  }
+  return state;
+}
+
+void RecordFromProbe(const probe::ProbeResult& probe, inventory::CheckRecord* out) {
+  const crypto::CertInfo& leaf = probe.leaf();
+  out->address = probe.address;
+  out->tls_version = probe.tls_version;
+  out->cipher = probe.cipher;
+  out->subject = leaf.subject;
+  out->issuer = leaf.issuer;
+  out->serial_hex = leaf.serial_hex;
+  out->sans = leaf.names;
+  out->not_before = leaf.not_before;
+  out->not_after = leaf.not_after;
+  out->sha256_fingerprint = Hex(crypto::Sha256(leaf.der));
+  out->key_type = probe.leaf_key.key_type;
+  out->key_bits = probe.leaf_key.key_bits;
+  out->signature_algorithm = probe.leaf_key.signature_algorithm;
+  out->chain_valid = probe.chain_valid;
+  out->hostname_match = probe.hostname_match;
+}
+
+Result<std::vector<EndpointCheck>> RunChecks(const std::vector<inventory::Endpoint>& endpoints,
+                                             const CheckOptions& options) {
+  BH_TRY(ValidateThresholds(options.thresholds));
+  int64_t now = options.now != 0 ? options.now : static_cast<int64_t>(std::time(nullptr));
+  std::vector<EndpointCheck> checks;
+  std::vector<probe::ProbeRequest> requests;
+  std::vector<size_t> check_of_request;
+  // TLSA owners, each looked up once however many addresses share it.
+  std::vector<std::string> owners;
+  std::unordered_map<std::string, size_t> owner_index;
+  for (const inventory::Endpoint& e : endpoints) {
+    BH_ASSIGN(probe::StartTls starttls,
+              probe::ParseStartTls(e.starttls.empty() ? "none" : e.starttls));
+    EndpointCheck base;
+    base.endpoint = e;
+    base.name = e.sni.empty() ? e.host : e.sni;
+    base.record.endpoint_id = e.id;
+    base.record.checked_at = now;
+    base.http_checked = starttls == probe::StartTls::kNone && (e.port == 443 || options.http_headers);
+    if (options.tlsa.enabled) {
+      if (auto owner = TlsaOwnerFor(base.name, e.port)) {
+        base.tlsa_owner = *owner;
+        if (owner_index.emplace(*owner, owners.size()).second) {
+          owners.push_back(*owner);
+        }
+      }
+    }
+    auto addresses = probe::ResolveAddresses(e.host);
+    if (!addresses.ok()) {
+      base.record.state = inventory::CheckState::kError;
+      base.reasons.push_back("unreachable: " + addresses.error().message);
+      base.record.error = JoinReasons(base.reasons);
+      checks.push_back(std::move(base));
+      continue;
+    }
+    for (const std::string& address : *addresses) {
+      probe::ProbeRequest r;
+      r.host = e.host;
+      r.port = e.port;
+      r.address = address;
+      r.sni = e.sni;
+      r.starttls = starttls;
+      r.timeout = options.timeout;
+      r.ca_bundle = options.ca_bundle;
+      r.http_headers = base.http_checked;
+      requests.push_back(std::move(r));
+      check_of_request.push_back(checks.size());
+      EndpointCheck c = base;
+      c.record.address = address;
+      checks.push_back(std::move(c));
+    }
+  }
+  // DNS and TLS run side by side: a slow resolver then costs nothing as
+  // long as it answers before the probes finish.
+  std::optional<Result<std::vector<TlsaLookup>>> lookups;
+  std::thread dns_thread;
+  if (!owners.empty()) {
+    dns_thread = std::thread([&] { lookups.emplace(LookupTlsa(owners, options.tlsa)); });
+  }
+  probe::EngineOptions engine;
+  engine.concurrency = options.concurrency;
+  auto probed = probe::ProbeAll(requests, engine);
+  if (dns_thread.joinable()) {
+    dns_thread.join();
+  }
+  if (!probed.ok()) {
+    return probed.error();
+  }
+  if (lookups && !lookups->ok()) {
+    return lookups->error();
+  }
+  std::vector<Result<probe::ProbeResult>>& results = *probed;
+  for (size_t i = 0; i < results.size(); ++i) {
+    EndpointCheck& c = checks[check_of_request[i]];
+    if (!results[i].ok()) {
+      c.record.state = inventory::CheckState::kError;
+      c.reasons.push_back("unreachable: " + results[i].error().message);
+      c.record.error = JoinReasons(c.reasons);
+      continue;
+    }
+    c.probe = std::move(results[i]).value();
+    RecordFromProbe(*c.probe, &c.record);
+    std::optional<bool> managed_match;
+    if (options.managed != nullptr) {
+      if (auto m = options.managed->Compare(c.name, c.probe->leaf())) {
+        c.managed_name = m->name;
+        managed_match = m->equal;
+      }
+    }
+    c.record.managed_match = managed_match;
+    c.record.state = Verdict(*c.probe, now, options.thresholds, managed_match, &c.reasons);
+    if (lookups && !c.tlsa_owner.empty()) {
+      const TlsaLookup& l = (**lookups)[owner_index.at(c.tlsa_owner)];
+      TlsaVerdict t = JudgeTlsa(l, *c.probe->chain);
+      c.record.tlsa_match = t.match;
+      c.tlsa_detail = t.detail;
+      if (t.match.has_value() && !*t.match) {
+        c.record.state = inventory::CheckState::kError;
+        c.reasons.push_back("TLSA mismatch: " + t.detail);
+      }
+    }
+    if (c.record.state == inventory::CheckState::kError) {
+      c.record.error = JoinReasons(c.reasons);
+    }
+  }
+  for (EndpointCheck& c : checks) {
+    c.record.details_json = DetailsJson(c);
+  }
+  return checks;
+}
+
+inventory::CheckState WorstState(const std::vector<EndpointCheck>& checks) {
+  inventory::CheckState worst = inventory::CheckState::kOk;
+  for (const auto& c : checks) {
+    worst = Worse(worst, c.record.state);
+  }
+  return worst;
+}
+
+}  // namespace bulkhead::monitor

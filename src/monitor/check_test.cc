@@ -1,0 +1,204 @@
+#include "monitor/check.h"
+
+#include <gtest/gtest.h>
+
+#include <ctime>
+
+#include "monitor/managed.h"
+#include "monitor/report.h"
+#include "probe/test_tls_server.h"
+
+namespace bulkhead::monitor {
+namespace {
+
+using inventory::CheckState;
+
+constexpr int64_t kNow = 1'800'000'000;
+constexpr int64_t kDay = 86400;
+
+probe::ProbeResult Probe(int64_t not_after, bool chain_valid = true, bool name_ok = true,
+                         std::string chain_error = "") {
+  probe::ProbeResult p;
+  crypto::CertInfo leaf;
+  leaf.not_before = kNow - 10 * kDay;
+  leaf.not_after = not_after;
+  leaf.der = "leaf-der";
+  leaf.names = {"a.test"};
+  p.chain = std::make_shared<const std::vector<crypto::CertInfo>>(std::vector{leaf});
+  p.chain_valid = chain_valid;
+  p.chain_error = std::move(chain_error);
+  p.hostname_match = name_ok;
+  p.checked_name = "a.test";
+  p.address = "127.0.0.1";
+  return p;
+}
+
+CheckState V(const probe::ProbeResult& p, std::optional<bool> managed = std::nullopt,
+             Thresholds t = {}) {
+  std::vector<std::string> reasons;
+  return Verdict(p, kNow, t, managed, &reasons);
+}
+
+TEST(MonitorVerdictTest, DaysThresholds) {
+  EXPECT_EQ(V(Probe(kNow + 60 * kDay)), CheckState::kOk);
+  EXPECT_EQ(V(Probe(kNow + 28 * kDay + 1)), CheckState::kOk);
+  EXPECT_EQ(V(Probe(kNow + 28 * kDay)), CheckState::kPlan);
+  EXPECT_EQ(V(Probe(kNow + 2 * kDay)), CheckState::kPlan);
+  EXPECT_EQ(V(Probe(kNow + 2 * kDay - 1)), CheckState::kWarning);
+  EXPECT_EQ(V(Probe(kNow + 1)), CheckState::kWarning);
+  EXPECT_EQ(V(Probe(kNow)), CheckState::kError);
+  EXPECT_EQ(V(Probe(kNow - kDay, false, true, "certificate has expired")), CheckState::kError);
+}
+
+TEST(MonitorVerdictTest, ConfigurableThresholds) {
+  Thresholds t{.warn_days = 60, .crit_days = 10};
+  EXPECT_EQ(V(Probe(kNow + 50 * kDay), std::nullopt, t), CheckState::kPlan);
+  EXPECT_EQ(V(Probe(kNow + 5 * kDay), std::nullopt, t), CheckState::kWarning);
+  EXPECT_EQ(V(Probe(kNow + 61 * kDay), std::nullopt, t), CheckState::kOk);
+  EXPECT_TRUE(ValidateThresholds(t).ok());
+  EXPECT_EQ(ValidateThresholds({.warn_days = 1, .crit_days = 2}).error().code, ErrorCode::kUsage);
+  EXPECT_FALSE(ValidateThresholds({.warn_days = 1, .crit_days = -1}).ok());
+}
+
+TEST(MonitorVerdictTest, InvalidChainAndNameMismatchAreErrors) {
+  std::vector<std::string> reasons;
+  EXPECT_EQ(Verdict(Probe(kNow + 60 * kDay, false, true, "self-signed certificate"), kNow, {},
+                    std::nullopt, &reasons),
+            CheckState::kError);
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_EQ(reasons[0], "invalid chain: self-signed certificate");
+  reasons.clear();
+  EXPECT_EQ(Verdict(Probe(kNow + 60 * kDay, true, false), kNow, {}, std::nullopt, &reasons),
+            CheckState::kError);
+  EXPECT_EQ(reasons[0], "certificate does not cover a.test");
+}
+
+TEST(MonitorVerdictTest, ExpiredIsReportedOnceWithItsDate) {
+  std::vector<std::string> reasons;
+  Verdict(Probe(kNow - 3 * kDay, false, true, "certificate has expired"), kNow, {}, std::nullopt,
+          &reasons);
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_NE(reasons[0].find("3 days ago"), std::string::npos) << reasons[0];
+  EXPECT_NE(reasons[0].find(crypto::FormatTime(kNow - 3 * kDay)), std::string::npos);
+}
+
+TEST(MonitorVerdictTest, UnreloadedServerNeedsAttention) {
+  EXPECT_EQ(V(Probe(kNow + 60 * kDay), false), CheckState::kPlan);
+  EXPECT_EQ(V(Probe(kNow + 60 * kDay), true), CheckState::kOk);
+  EXPECT_EQ(V(Probe(kNow + 1), false), CheckState::kWarning);
+}
+
+TEST(MonitorVerdictTest, DaysLeftRoundsDown) {
+  EXPECT_EQ(DaysLeft(kNow + kDay, kNow), 1);
+  EXPECT_EQ(DaysLeft(kNow + kDay - 1, kNow), 0);
+  EXPECT_EQ(DaysLeft(kNow - 1, kNow), -1);
+  EXPECT_EQ(DaysLeft(kNow - kDay, kNow), -1);
+  EXPECT_EQ(DaysLeft(kNow - kDay - 1, kNow), -2);
+}
+
+TEST(MonitorManagedTest, ComparesCoveringLeaf) {
+  ManagedCerts m;
+  crypto::CertInfo served;
+  served.der = "served";
+  crypto::CertInfo old_leaf;
+  old_leaf.der = "other";
+  old_leaf.names = {"*.example.test"};
+  m.Add("wild", old_leaf);
+  auto r = m.Compare("www.example.test", served);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->name, "wild");
+  EXPECT_FALSE(r->equal);
+  crypto::CertInfo same = served;
+  same.names = {"www.example.test"};
+  m.Add("exact", same);
+  r = m.Compare("WWW.example.test", served);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->name, "exact");
+  EXPECT_TRUE(r->equal);
+  EXPECT_FALSE(m.Compare("a.b.example.test", served).has_value());
+}
+
+TEST(MonitorReportTest, JsonAndTable) {
+  EndpointCheck ok;
+  ok.endpoint.host = "a.test";
+  ok.endpoint.port = 443;
+  ok.name = "a.test";
+  ok.probe = Probe(kNow + 40 * kDay);
+  RecordFromProbe(*ok.probe, &ok.record);
+  ok.record.state = CheckState::kOk;
+  EndpointCheck down;
+  down.endpoint.host = "::1";
+  down.endpoint.port = 8443;
+  down.name = "::1";
+  down.record.address = "::1";
+  down.record.state = CheckState::kError;
+  down.reasons = {"unreachable: [::1]:8443: connect: Connection refused"};
+  down.record.error = down.reasons[0];
+
+  auto j = CheckToJson(ok, kNow);
+  EXPECT_EQ(j["endpoint"], "a.test:443");
+  EXPECT_EQ(j["state"], "OK");
+  EXPECT_EQ(j["leaf"]["days_left"], 40);
+  EXPECT_EQ(j["leaf"]["not_after"], crypto::FormatTime(kNow + 40 * kDay));
+  EXPECT_EQ(j["chain_valid"], true);
+  EXPECT_EQ(j["up"], true);
+  auto d = CheckToJson(down, kNow);
+  EXPECT_EQ(d["endpoint"], "[::1]:8443");
+  EXPECT_EQ(d["up"], false);
+  EXPECT_TRUE(d["leaf"].is_null());
+  EXPECT_TRUE(d["chain_valid"].is_null());
+
+  std::string table = FormatTable({ok, down}, kNow);
+  EXPECT_NE(table.find("STATE"), std::string::npos);
+  EXPECT_NE(table.find("a.test:443"), std::string::npos);
+  EXPECT_NE(table.find(" 40 "), std::string::npos) << table;
+  EXPECT_NE(table.find("ERROR  [::1]:8443"), std::string::npos) << table;
+  EXPECT_NE(table.find("    unreachable: [::1]:8443"), std::string::npos) << table;
+}
+
+TEST(MonitorRunChecksTest, EndToEndAgainstLoopbackServers) {
+  using probe::testing::MakeCert;
+  auto ca = MakeCert({"Root"}, -kDay, 3650 * kDay, nullptr, true);
+  auto good = MakeCert({"localhost"}, -kDay, 90 * kDay, &ca, false);
+  auto soon = MakeCert({"localhost"}, -kDay, 10 * kDay, &ca, false);
+  probe::testing::TlsServer s1(good, {}, false);
+  probe::testing::TlsServer s2(soon, {}, false);
+  char tmpl[] = "/tmp/bulkhead-monitor-XXXXXX";
+  int fd = mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  std::string pem = ca.Pem();
+  ASSERT_EQ(write(fd, pem.data(), pem.size()), static_cast<ssize_t>(pem.size()));
+  close(fd);
+  CheckOptions o;
+  o.ca_bundle = tmpl;
+  o.timeout = std::chrono::milliseconds(5000);
+  ManagedCerts managed;
+  auto managed_leaf = crypto::ParseCertPem(good.Pem());
+  ASSERT_TRUE(managed_leaf.ok());
+  managed.Add("localhost", *managed_leaf);
+  o.managed = &managed;
+  std::vector<inventory::Endpoint> eps(3);
+  eps[0].host = "127.0.0.1";
+  eps[0].port = s1.port();
+  eps[0].sni = "localhost";
+  eps[1].host = "127.0.0.1";
+  eps[1].port = s2.port();
+  eps[1].sni = "localhost";
+  eps[2].host = "no-such-host.invalid";
+  auto checks = RunChecks(eps, o);
+  unlink(tmpl);
+  ASSERT_TRUE(checks.ok()) << checks.error().message;
+  ASSERT_EQ(checks->size(), 3u);
+  EXPECT_EQ((*checks)[0].record.state, CheckState::kOk) << (*checks)[0].record.error;
+  EXPECT_EQ((*checks)[0].record.managed_match, std::optional<bool>(true));
+  EXPECT_EQ((*checks)[0].managed_name, "localhost");
+  EXPECT_EQ((*checks)[1].record.state, CheckState::kPlan);
+  EXPECT_EQ((*checks)[1].record.managed_match, std::optional<bool>(false));
+  EXPECT_EQ((*checks)[2].record.state, CheckState::kError);
+  EXPECT_TRUE((*checks)[2].record.address.empty());
+  EXPECT_EQ(WorstState(*checks), CheckState::kError);
+  EXPECT_EQ((*checks)[0].record.sha256_fingerprint.size(), 64u);
+}
+
+}  // namespace
+}  // namespace bulkhead::monitor
