@@ -204,6 +204,12 @@ Result<Ledger> Ledger::Open(const std::string& path) {
       return st.error();
     }
   }
+  if (version == kSchemaVersion) {
+    // Nothing to migrate: leave the file as it was (a run that records
+    // nothing must not change the state directory).
+    BH_TRY(Exec(raw, "ROLLBACK", "releasing " + path));
+    return ledger;
+  }
   std::string set_version = fmt::format("PRAGMA user_version = {}", kSchemaVersion);
   BH_TRY(Exec(raw, set_version.c_str(), "recording the schema version"));
   BH_TRY(Exec(raw, "COMMIT", "committing the schema"));

@@ -150,7 +150,13 @@ Status FsyncDir(const std::string& path) {
 }
 
 Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
-  std::string tmp = fmt::format("{}.tmp-{}", path, RandomSuffix());
+  // A hidden name: whoever scans the directory (a zone compiler reading a
+  // dns-01 drop directory, a web server listing) skips it.
+  size_t slash = path.rfind('/');
+  std::string tmp = slash == std::string::npos
+                        ? fmt::format(".{}.tmp-{}", path, RandomSuffix())
+                        : fmt::format("{}/.{}.tmp-{}", path.substr(0, slash),
+                                      path.substr(slash + 1), RandomSuffix());
   ScopedFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
   if (!fd.valid()) {
     return Err("creating {}: {}", tmp, ErrnoText(errno));

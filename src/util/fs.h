@@ -50,7 +50,8 @@ Result<std::string> ReadFileCapped(const std::string& path, size_t max_bytes);
 // reallocation) and returned as a Secret. Same errors as ReadFileCapped.
 Result<Secret> ReadSecretFileCapped(const std::string& path, size_t max_bytes);
 
-// WriteFileAtomic writes `data` to a temporary file beside `path` with `mode`,
+// WriteFileAtomic writes `data` to a hidden temporary file beside `path`
+// (".<name>.tmp-<random>") with `mode`,
 // fsyncs it, renames it over `path` and fsyncs the directory. On failure the
 // temporary file is removed and `path` is unchanged.
 Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode);
