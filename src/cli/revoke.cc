@@ -5,6 +5,7 @@
 #include "acme/client.h"
 #include "cli/cli.h"
 #include "crypto/x509.h"
+#include "manager/account_ops.h"
 #include "manager/manager.h"
 #include "manager/settings.h"
 
@@ -50,31 +51,26 @@ int RunRevoke(const GlobalFlags& flags, const RevokeOptions& o) {
                        flags.ca_bundle_given ? AbsolutePath(flags.ca_bundle) : settings->ca_bundle,
                        flags.http_timeout_seconds * 1000L};
 
-  Result<std::unique_ptr<manager::Session>> session = Err("unset");
+  manager::RevokeRequest request;
+  request.cert_der = leaf->der;
+  request.reason = *reason;
   if (o.with_cert_key) {
     // Signed with the certificate's key (jwk): works without any account,
-    // e.g. after the account key is lost.
-    auto key = certs.ReadLiveKey(o.name);
-    if (!key.ok()) {
-      return Fail(key.error().Wrap(fmt::format("{}: --with-cert-key", o.name)));
+    // e.g. after the account key is lost. Only the signer role reads it.
+    if (!live->has_key) {
+      return Fail(ErrCode(ErrorCode::kNotFound,
+                          "{}: --with-cert-key: certificate {} (version {}) has no private key "
+                          "stored (issued from a CSR?)",
+                          o.name, o.name, live->version));
     }
-    auto signer = roles::NewLocalSigner(*key);
-    if (!signer.ok()) {
-      return Fail(signer.error());
-    }
-    auto account = manager::AccountStoreFor(StateDir(flags), ca);
-    if (!account.ok()) {
-      return Fail(account.error());
-    }
-    session = manager::OpenSessionWithSigner(ca, *account, std::move(signer).value());
-  } else {
-    session = manager::OpenSession(StateDir(flags), ca, /*require_registered=*/true);
+    request.cert_key_path = live->dir + "/privkey.pem";
   }
-  if (!session.ok()) {
-    return Fail(session.error());
+  auto run_as = RolesRunAs(flags);
+  if (!run_as.ok()) {
+    return Fail(run_as.error());
   }
-  manager::Session& s = **session;
-  Status st = s.client->Revoke(leaf->der, *reason, o.with_cert_key ? s.signer.get() : nullptr);
+  Status st =
+      manager::RevokeInCompartments(StateDir(flags), ca, request, flags.require_sandbox, *run_as);
   if (!st.ok()) {
     return Fail(st.error().Wrap(o.name));
   }

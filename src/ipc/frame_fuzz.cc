@@ -90,6 +90,26 @@ std::string ReEncode(const DecodedFrame& frame) {
       auto m = DecodeRenewalInfo(frame);
       return m.ok() ? Encode(*m) : "";
     }
+    case MessageType::kKeyChangeRequest: {
+      auto m = DecodeKeyChangeRequest(frame);
+      return m.ok() ? Encode(*m) : "";
+    }
+    case MessageType::kEabRequest: {
+      auto m = DecodeEabRequest(frame);
+      return m.ok() ? Encode(*m) : "";
+    }
+    case MessageType::kAccountResult: {
+      auto m = DecodeAccountResult(frame);
+      return m.ok() ? Encode(*m) : "";
+    }
+    case MessageType::kAccountCommitRequest: {
+      auto m = DecodeAccountCommitRequest(frame);
+      return m.ok() ? Encode(*m) : "";
+    }
+    case MessageType::kAccountCommitResponse: {
+      auto m = DecodeAccountCommitResponse(frame);
+      return m.ok() ? Encode(*m) : "";
+    }
   }
   return "";
 }

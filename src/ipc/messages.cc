@@ -4,6 +4,7 @@
 #include <exception>
 #include <set>
 #include <span>
+#include <utility>
 
 #include "acme/types.h"
 #include "acme/types.h"
@@ -25,6 +26,7 @@ enum class Kind {
   kUint,         // Non-negative integer up to max_len.
   kStringArray,  // 1..max_items non-empty strings of up to max_len bytes.
   kStringMap,    // Object of up to max_items string members of up to max_len.
+  kStringList,   // 0..max_items non-empty strings of up to max_len bytes.
 };
 
 // Field is one row of a message schema. Every field is required.
@@ -115,6 +117,30 @@ constexpr Field kRenewalInfoFields[] = {
     {"retry_after", Kind::kUint, 366 * 86400},
     {"explanation", Kind::kString, kMaxUrlLen},
 };
+constexpr Field kKeyChangeRequestFields[] = {
+    {"url", Kind::kString, kMaxUrlLen},
+    {"account", Kind::kString, kMaxUrlLen},
+};
+constexpr Field kEabRequestFields[] = {
+    {"url", Kind::kString, kMaxUrlLen},
+};
+constexpr Field kAccountResultFields[] = {
+    {"outcome", Kind::kString, 16},
+    {"url", Kind::kString, kMaxUrlLen},
+    {"status", Kind::kString, 16},
+    {"contact", Kind::kStringList, kMaxContactLen, kMaxContacts},
+};
+constexpr Field kAccountCommitRequestFields[] = {
+    {"save_info", Kind::kBool, 0},
+    {"url", Kind::kString, kMaxUrlLen},
+    {"status", Kind::kString, 16},
+    {"contact", Kind::kStringList, kMaxContactLen, kMaxContacts},
+};
+constexpr Field kAccountCommitResponseFields[] = {
+    {"key_type", Kind::kString, 16},
+    {"thumbprint", Kind::kToken, kMaxTokenLen},
+    {"warning", Kind::kString, kMaxTextLen},
+};
 constexpr Field kErrorFields[] = {
     {"message", Kind::kString, kMaxTextLen},
     {"code", Kind::kString, 16},
@@ -173,11 +199,12 @@ Status CheckField(const json& v, const Field& f) {
         return Err("exceeds the maximum of {}", f.max_len);
       }
       return OkStatus();
-    case Kind::kStringArray: {
+    case Kind::kStringArray:
+    case Kind::kStringList: {
       if (!v.is_array()) {
         return Err("is {}, expected an array of strings", v.type_name());
       }
-      if (v.empty() || v.size() > f.max_items) {
+      if ((f.kind == Kind::kStringArray && v.empty()) || v.size() > f.max_items) {
         return Err("has {} entries, expected 1 to {}", v.size(), f.max_items);
       }
       for (size_t i = 0; i < v.size(); ++i) {
@@ -341,6 +368,79 @@ Status CheckKeyAuthorization(std::string_view token, std::string_view key_author
   return OkStatus();
 }
 
+// IsVisibleAscii reports whether `s` is non-empty printable ASCII without
+// spaces: URLs and contacts from the CA are printed by the parent, so no
+// control character (terminal escape) may pass.
+bool IsVisibleAscii(std::string_view s) {
+  if (s.empty()) {
+    return false;
+  }
+  for (char c : s) {
+    if (c < 0x21 || c > 0x7e) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// CheckHttpsUrl accepts a printable https URL, naming `key` otherwise.
+Status CheckHttpsUrl(std::string_view message, std::string_view key, std::string_view url) {
+  if (!IsVisibleAscii(url) || url.rfind("https://", 0) != 0 || url.size() <= 8) {
+    return Err("{} message: key \"{}\" is not a printable https URL", message, key);
+  }
+  return OkStatus();
+}
+
+constexpr std::pair<AccountOutcome, std::string_view> kOutcomeNames[] = {
+    {AccountOutcome::kCreated, "created"},         {AccountOutcome::kFound, "found"},
+    {AccountOutcome::kExists, "exists"},           {AccountOutcome::kFetched, "fetched"},
+    {AccountOutcome::kDeactivated, "deactivated"}, {AccountOutcome::kKeyChanged, "key_changed"},
+};
+
+std::string_view OutcomeName(AccountOutcome o) {
+  for (const auto& [value, name] : kOutcomeNames) {
+    if (value == o) {
+      return name;
+    }
+  }
+  return "fetched";
+}
+
+// AccountFields holds the url/status/contact triple both account messages
+// carry, checked the same way.
+struct AccountFields {
+  std::string url;
+  std::string status;
+  std::vector<std::string> contact;
+};
+
+Result<AccountFields> CheckAccountFields(std::string_view message, const json& j,
+                                         bool status_may_be_empty) {
+  AccountFields f{Str(j, "url"), Str(j, "status"), {}};
+  BH_TRY(CheckHttpsUrl(message, "url", f.url));
+  bool known = f.status == "valid" || f.status == "deactivated" || f.status == "revoked" ||
+               (status_may_be_empty && f.status.empty());
+  if (!known) {
+    return Err("{} message: key \"status\" is not valid, deactivated or revoked", message);
+  }
+  for (const auto& c : j["contact"]) {
+    const std::string& text = c.get_ref<const std::string&>();
+    if (!IsVisibleAscii(text)) {
+      return Err("{} message: key \"contact\" holds a non-printable entry", message);
+    }
+    f.contact.push_back(text);
+  }
+  return f;
+}
+
+json ContactJson(const std::vector<std::string>& contact) {
+  json a = json::array();
+  for (const std::string& c : contact) {
+    a.push_back(c);
+  }
+  return a;
+}
+
 }  // namespace
 
 bool IsKnownMessageType(uint16_t value) {
@@ -389,6 +489,16 @@ std::string_view MessageTypeName(MessageType type) {
       return "OrderReport";
     case MessageType::kRenewalInfo:
       return "RenewalInfo";
+    case MessageType::kKeyChangeRequest:
+      return "KeyChangeRequest";
+    case MessageType::kEabRequest:
+      return "EabRequest";
+    case MessageType::kAccountResult:
+      return "AccountResult";
+    case MessageType::kAccountCommitRequest:
+      return "AccountCommitRequest";
+    case MessageType::kAccountCommitResponse:
+      return "AccountCommitResponse";
   }
   return "unknown";
 }
@@ -517,6 +627,45 @@ std::string Encode(const ErrorMsg& msg) {
   json j = json::object();
   j["message"] = msg.message;
   j["code"] = ErrorCodeName(msg.code);
+  return Dump(j);
+}
+
+std::string Encode(const KeyChangeRequestMsg& msg) {
+  json j = json::object();
+  j["url"] = msg.url;
+  j["account"] = msg.account;
+  return Dump(j);
+}
+
+std::string Encode(const EabRequestMsg& msg) {
+  json j = json::object();
+  j["url"] = msg.url;
+  return Dump(j);
+}
+
+std::string Encode(const AccountResultMsg& msg) {
+  json j = json::object();
+  j["outcome"] = OutcomeName(msg.outcome);
+  j["url"] = msg.url;
+  j["status"] = msg.status;
+  j["contact"] = ContactJson(msg.contact);
+  return Dump(j);
+}
+
+std::string Encode(const AccountCommitRequestMsg& msg) {
+  json j = json::object();
+  j["save_info"] = msg.save_info;
+  j["url"] = msg.url;
+  j["status"] = msg.status;
+  j["contact"] = ContactJson(msg.contact);
+  return Dump(j);
+}
+
+std::string Encode(const AccountCommitResponseMsg& msg) {
+  json j = json::object();
+  j["key_type"] = crypto::KeyTypeName(msg.key_type);
+  j["thumbprint"] = msg.thumbprint;
+  j["warning"] = msg.warning;
   return Dump(j);
 }
 
@@ -703,6 +852,68 @@ Result<ErrorMsg> DecodeError(const DecodedFrame& frame) {
   return msg;
 }
 
+Result<KeyChangeRequestMsg> DecodeKeyChangeRequest(const DecodedFrame& frame) {
+  BH_ASSIGN(json j,
+            ParseChecked(frame, MessageType::kKeyChangeRequest, kKeyChangeRequestFields));
+  KeyChangeRequestMsg msg{Str(j, "url"), Str(j, "account")};
+  BH_TRY(CheckHttpsUrl("KeyChangeRequest", "url", msg.url));
+  BH_TRY(CheckHttpsUrl("KeyChangeRequest", "account", msg.account));
+  return msg;
+}
+
+Result<EabRequestMsg> DecodeEabRequest(const DecodedFrame& frame) {
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kEabRequest, kEabRequestFields));
+  EabRequestMsg msg{Str(j, "url")};
+  BH_TRY(CheckHttpsUrl("EabRequest", "url", msg.url));
+  return msg;
+}
+
+Result<AccountResultMsg> DecodeAccountResult(const DecodedFrame& frame) {
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kAccountResult, kAccountResultFields));
+  AccountResultMsg msg;
+  const std::string& outcome = Str(j, "outcome");
+  bool known = false;
+  for (const auto& [value, name] : kOutcomeNames) {
+    if (name == outcome) {
+      msg.outcome = value;
+      known = true;
+    }
+  }
+  if (!known) {
+    return Err("AccountResult message: key \"outcome\" is not a known outcome");
+  }
+  BH_ASSIGN(AccountFields f,
+            CheckAccountFields("AccountResult", j,
+                               /*status_may_be_empty=*/msg.outcome == AccountOutcome::kKeyChanged));
+  msg.url = std::move(f.url);
+  msg.status = std::move(f.status);
+  msg.contact = std::move(f.contact);
+  return msg;
+}
+
+Result<AccountCommitRequestMsg> DecodeAccountCommitRequest(const DecodedFrame& frame) {
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kAccountCommitRequest,
+                                 kAccountCommitRequestFields));
+  AccountCommitRequestMsg msg;
+  msg.save_info = j["save_info"].get<bool>();
+  BH_ASSIGN(AccountFields f, CheckAccountFields("AccountCommitRequest", j,
+                                                /*status_may_be_empty=*/!msg.save_info));
+  msg.url = std::move(f.url);
+  msg.status = std::move(f.status);
+  msg.contact = std::move(f.contact);
+  return msg;
+}
+
+Result<AccountCommitResponseMsg> DecodeAccountCommitResponse(const DecodedFrame& frame) {
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kAccountCommitResponse,
+                                 kAccountCommitResponseFields));
+  auto type = crypto::ParseKeyType(Str(j, "key_type"));
+  if (!type.ok()) {
+    return Err("AccountCommitResponse message: key \"key_type\" is not a known key type");
+  }
+  return AccountCommitResponseMsg{*type, Str(j, "thumbprint"), Str(j, "warning")};
+}
+
 Status DecodeEmpty(const DecodedFrame& frame, MessageType type) {
   if (type != MessageType::kOk && type != MessageType::kShutdown &&
       type != MessageType::kDescribeRequest && type != MessageType::kWaitReadyRequest) {
@@ -760,6 +971,16 @@ Status ValidatePayload(const DecodedFrame& frame) {
       return keep_status(DecodeOrderReport(frame));
     case MessageType::kRenewalInfo:
       return keep_status(DecodeRenewalInfo(frame));
+    case MessageType::kKeyChangeRequest:
+      return keep_status(DecodeKeyChangeRequest(frame));
+    case MessageType::kEabRequest:
+      return keep_status(DecodeEabRequest(frame));
+    case MessageType::kAccountResult:
+      return keep_status(DecodeAccountResult(frame));
+    case MessageType::kAccountCommitRequest:
+      return keep_status(DecodeAccountCommitRequest(frame));
+    case MessageType::kAccountCommitResponse:
+      return keep_status(DecodeAccountCommitResponse(frame));
   }
   return Err("message type {} has no decoder", static_cast<unsigned>(frame.type));
 }

@@ -32,6 +32,10 @@ enum class MessageType : uint16_t {
   kSignerHello = 0x0101,         // signer -> net {jwk, thumbprint}: the public account key.
   kSignRequest = 0x0102,         // net -> signer {url, nonce, kid, payload}.
   kSignResponse = 0x0103,        // signer -> net {jws}: flattened JWS object.
+  kKeyChangeRequest = 0x0104,    // net -> signer {url, account}: the keyChange inner JWS,
+                                 //  made by the new key over {account, oldKey} -> kSignResponse.
+  kEabRequest = 0x0105,          // net -> signer {url}: the EAB JWS (HS256 over the account
+                                 //  JWK) -> kSignResponse; the HMAC key stays in the signer.
   // challenge: owns the challenge directory or listener.
   kPublishRequest = 0x0201,      // {token, key_authorization} -> kOk.
   kRemoveRequest = 0x0202,       // {token} -> kOk.
@@ -53,6 +57,14 @@ enum class MessageType : uint16_t {
                                  //  sent before kIssueResult or kError.
   kRenewalInfo = 0x0503,         // {supported, start, end, retry_after, explanation}:
                                  //  the CA's ARI answer (RFC 9773), checked.
+  kAccountResult = 0x0504,       // {outcome, url, status, contact[]}: what the CA said about
+                                 //  the account (account register/show/rollover/deactivate).
+  // account: the signer of an account command, the only role that may write
+  // the account directory (docs/COMPARTMENTS.md).
+  kAccountCommitRequest = 0x0601,   // parent -> account {save_info, url, status, contact[]}:
+                                    //  the CA accepted; store the key made for this run and
+                                    //  (with save_info) account.json -> kAccountCommitResponse.
+  kAccountCommitResponse = 0x0602,  // {key_type, thumbprint, warning}: the key now stored.
 };
 
 // IsKnownMessageType reports whether `value` is a MessageType of this build.
@@ -211,6 +223,74 @@ struct RenewalInfoMsg {
   bool operator==(const RenewalInfoMsg&) const = default;
 };
 
+// KeyChangeRequestMsg asks the signer of `account account rollover` for the
+// inner JWS of a keyChange (RFC 8555 7.3.5): the signer builds the payload
+// {"account": account, "oldKey": <its old JWK>} itself and signs it with the
+// new key, so the new key signs nothing else. `account` must be the account
+// URL the signer was started for.
+struct KeyChangeRequestMsg {
+  std::string url;      // The keyChange URL: https, printable ASCII.
+  std::string account;  // The account URL: https, printable ASCII.
+  bool operator==(const KeyChangeRequestMsg&) const = default;
+};
+
+// EabRequestMsg asks the signer for the external account binding JWS
+// (RFC 8555 7.3.4) for the newAccount URL `url`.
+struct EabRequestMsg {
+  std::string url;  // https, printable ASCII.
+  bool operator==(const EabRequestMsg&) const = default;
+};
+
+// AccountOutcome says what an account command did at the CA.
+enum class AccountOutcome {
+  kCreated,      // newAccount made a new account ("registered").
+  kFound,        // newAccount answered with the existing account of the key.
+  kExists,       // onlyReturnExisting found it (register with a stored key).
+  kFetched,      // account show.
+  kDeactivated,  // account deactivate.
+  kKeyChanged,   // account rollover: the CA accepted the new key.
+};
+
+// kMaxContacts bounds an account's contact list.
+inline constexpr size_t kMaxContacts = 16;
+inline constexpr size_t kMaxContactLen = 512;
+
+// AccountResultMsg is the net role's report on an account command, already
+// parsed strictly: `url` and every contact are printable ASCII without
+// spaces (the parent prints them), `status` is "", valid, deactivated or
+// revoked ("" only for kKeyChanged, which does not fetch the account).
+struct AccountResultMsg {
+  AccountOutcome outcome = AccountOutcome::kFetched;
+  std::string url;
+  std::string status;
+  std::vector<std::string> contact;  // 0..kMaxContacts.
+  bool operator==(const AccountResultMsg&) const = default;
+};
+
+// AccountCommitRequestMsg tells the account role that the CA has accepted:
+// it stores the key it made for this run (register: account.key, O_EXCL,
+// 0400; rollover: replaces account.key, keeping the old one) and, with
+// `save_info`, writes account.json from these fields plus what it knows
+// itself (server, key type, thumbprint). Same field rules as
+// AccountResultMsg.
+struct AccountCommitRequestMsg {
+  bool save_info = false;
+  std::string url;
+  std::string status;
+  std::vector<std::string> contact;
+  bool operator==(const AccountCommitRequestMsg&) const = default;
+};
+
+// AccountCommitResponseMsg describes the account key now stored.
+// `warning` is non-empty when the key is stored but account.json could not
+// be written (its text says why).
+struct AccountCommitResponseMsg {
+  crypto::KeyType key_type = crypto::KeyType::kEc256;
+  std::string thumbprint;  // RFC 7638, base64url.
+  std::string warning;
+  bool operator==(const AccountCommitResponseMsg&) const = default;
+};
+
 // ErrorMsg carries an Error across the channel.
 struct ErrorMsg {
   std::string message;
@@ -237,6 +317,11 @@ std::string Encode(const IssueResultMsg& msg);
 std::string Encode(const OrderReportMsg& msg);
 std::string Encode(const RenewalInfoMsg& msg);
 std::string Encode(const ErrorMsg& msg);
+std::string Encode(const KeyChangeRequestMsg& msg);
+std::string Encode(const EabRequestMsg& msg);
+std::string Encode(const AccountResultMsg& msg);
+std::string Encode(const AccountCommitRequestMsg& msg);
+std::string Encode(const AccountCommitResponseMsg& msg);
 
 // EncodeEmpty returns the payload of kOk, kShutdown, kDescribeRequest and
 // kWaitReadyRequest.
@@ -262,6 +347,11 @@ Result<IssueResultMsg> DecodeIssueResult(const DecodedFrame& frame);
 Result<OrderReportMsg> DecodeOrderReport(const DecodedFrame& frame);
 Result<RenewalInfoMsg> DecodeRenewalInfo(const DecodedFrame& frame);
 Result<ErrorMsg> DecodeError(const DecodedFrame& frame);
+Result<KeyChangeRequestMsg> DecodeKeyChangeRequest(const DecodedFrame& frame);
+Result<EabRequestMsg> DecodeEabRequest(const DecodedFrame& frame);
+Result<AccountResultMsg> DecodeAccountResult(const DecodedFrame& frame);
+Result<AccountCommitRequestMsg> DecodeAccountCommitRequest(const DecodedFrame& frame);
+Result<AccountCommitResponseMsg> DecodeAccountCommitResponse(const DecodedFrame& frame);
 
 // DecodeEmpty checks a kOk, kShutdown, kDescribeRequest or kWaitReadyRequest
 // frame of type

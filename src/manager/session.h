@@ -1,6 +1,7 @@
-// Session: everything needed to talk to one CA as one account — the
-// transport, the account signer and the protocol client — wired together
-// from the state directory.
+// Which CA to talk to and where its account lives: the settings shared by
+// every command that reaches a CA. The conversation itself always runs in a
+// sandboxed net role (manager/compartments.h, manager/account_ops.h); no
+// in-process client holding the account key exists any more.
 #ifndef BULKHEAD_MANAGER_SESSION_H_
 #define BULKHEAD_MANAGER_SESSION_H_
 
@@ -38,26 +39,6 @@ Result<std::string> ResolveServer(std::string_view server);
 // AccountStoreFor returns the account directory for `ca` under `state_dir`.
 Result<store::AccountStore> AccountStoreFor(const std::string& state_dir, const CaConfig& ca,
                                             std::string_view account_name = "default");
-
-struct Session {
-  CaConfig ca;
-  store::AccountStore account;
-  std::unique_ptr<acme::HttpClient> http;
-  std::unique_ptr<roles::Signer> signer;
-  std::unique_ptr<acme::Client> client;
-};
-
-// OpenSession loads the account key (kNotFound if there is none, saying how
-// to register), connects to the CA and reads its directory. With
-// `require_registered` the account URL must be known (account.json).
-Result<std::unique_ptr<Session>> OpenSession(const std::string& state_dir, const CaConfig& ca,
-                                             bool require_registered);
-
-// OpenSessionWithSigner is OpenSession for a signer the caller made (used
-// by `account register` before the key is stored).
-Result<std::unique_ptr<Session>> OpenSessionWithSigner(const CaConfig& ca,
-                                                       store::AccountStore account,
-                                                       std::unique_ptr<roles::Signer> signer);
 
 }  // namespace bulkhead::manager
 

@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "challenge/http01.h"
@@ -91,6 +92,35 @@ int RunKeysRole(ipc::Channel channel, const store::CertStore& certs, const std::
 // ReceivePreparedKey reads the keys role's answer (key_pem stays empty: the
 // key itself never leaves the keys role).
 Result<PreparedKey> ReceivePreparedKey(ipc::Channel& channel);
+
+// AccountKeyMode says which keys the account role holds.
+enum class AccountKeyMode {
+  kExisting,  // account.key as stored (show, deactivate, register with a key).
+  kCreate,    // A new key, stored as account.key only on commit (register).
+  kRollover,  // account.key and a new key that replaces it on commit.
+};
+
+// AccountRoleJob is what the account role starts with (inherited through
+// fork, never sent over a channel).
+struct AccountRoleJob {
+  std::string account_dir;  // The only directory the role may write; must exist.
+  std::string server;       // Directory URL, recorded in account.json.
+  std::string account_url;  // The registered account ("" if none): keyChange is
+                            // signed only for this account.
+  AccountKeyMode mode = AccountKeyMode::kExisting;
+  std::optional<crypto::KeyType> new_key_type;  // Unset: the old key's type.
+  std::string eab_kid;      // With eab_hmac_key: answers EabRequest.
+  Secret eab_hmac_key;      // base64url, as the CA issued it.
+};
+
+// RunAccountRole is the signer of `account register|show|rollover|
+// deactivate`: it reads account.key and/or generates the new key, enters a
+// sandbox that may write only `job.account_dir` (no sockets), serves
+// SignRequest, KeyChangeRequest (rollover) and EabRequest on `net` until net
+// shuts it down, then waits on `parent`: AccountCommitRequest stores the
+// new key and account.json and answers AccountCommitResponse; Shutdown (or
+// a closed channel) discards the new key.
+int RunAccountRole(ipc::Channel net, ipc::Channel parent, AccountRoleJob job, bool require_full);
 
 }  // namespace bulkhead::roles
 

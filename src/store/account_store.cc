@@ -130,6 +130,25 @@ Status AccountStore::ReplaceKey(const Secret& pem) const {
   return WriteFileAtomic(KeyPath(), pem.view(), 0400);
 }
 
+Status AccountStore::ReplaceKeyKeeping(const Secret& new_pem, const Secret& old_pem) const {
+  std::string base =
+      fmt::format("{}.old-{}", KeyPath(), static_cast<long long>(std::time(nullptr)));
+  std::string old = base;
+  struct stat st;
+  // Never overwrite an older backup: pick the first free name.
+  for (int i = 1; ::lstat(old.c_str(), &st) == 0; ++i) {
+    if (i > 100) {
+      return Err("keeping the previous account key: too many backups named {}-N", base);
+    }
+    old = fmt::format("{}-{}", base, i);
+  }
+  Status kept = CreateFileExclusive(old, old_pem.view(), 0400);
+  if (!kept.ok()) {
+    return kept.error().Wrap("keeping the previous account key");
+  }
+  return WriteFileAtomic(KeyPath(), new_pem.view(), 0400);
+}
+
 Result<nlohmann::json> AccountStore::LoadInfo() const {
   BH_ASSIGN(std::string text, ReadFileCapped(InfoPath(), kMaxInfoFile));
   try {

@@ -42,6 +42,14 @@ class AccountStore {
   // the previous one as account.key.old-<unix time> (0400).
   Status ReplaceKey(const Secret& pem) const;
 
+  // ReplaceKeyKeeping is ReplaceKey for a process that may not make hard
+  // links (the sandboxed account role): it writes `old_pem`, the key being
+  // replaced, to account.key.old-<unix time> (O_EXCL, 0400) and then
+  // atomically replaces account.key with `new_pem`. account.key exists at
+  // every moment. Fails, leaving account.key as it was, if the copy cannot
+  // be written.
+  Status ReplaceKeyKeeping(const Secret& new_pem, const Secret& old_pem) const;
+
   // LoadInfo / SaveInfo read and atomically write account.json
   // ({"url":..., "contact":[...], "status":..., "server":...}).
   Result<nlohmann::json> LoadInfo() const;

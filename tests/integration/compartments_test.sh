@@ -256,4 +256,102 @@ else
   echo "ok - # SKIP no user nobody or no challenge dir"
 fi
 
+
+# --- account register and revoke --with-cert-key under strace -------------------
+# The account commands run in compartments too: a new account key is created
+# only by the account role, which never connects, and revocation by the
+# certificate's key reads that key only in a signer that never connects.
+# creators TRACE NAME: processes whose open of a file named NAME created it.
+creators() {
+  grep -E "open(at2?)?\(.*/${2//./\\.}\".*O_CREAT" "$1" | awk '{print $1}' | sort -u | tr '\n' ' '
+}
+if command -v strace >/dev/null 2>&1 && strace -f -qq -o /dev/null true 2>/dev/null; then
+  reg_state="$TEST_TMP/reg-state"
+  reg_trace="$TEST_TMP/register.trace"
+  RC=0
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+  strace -f -qq -s 4096 -o "$reg_trace" \
+    -e trace=open,openat,openat2,connect,execve,clone,clone3,fork,vfork \
+    "$BULKHEAD_BIN" --state-dir "$reg_state" --server "$LAB_URL" --ca-bundle "$LAB_CA" \
+    account register --email admin@example.org --agree-tos \
+    >"$TEST_TMP/regtraced.out" 2>"$TEST_TMP/regtraced.err" || RC=$?
+  check_eq "account register under strace exits 0" 0 "$RC"
+  [ "$RC" -eq 0 ] || cat "$TEST_TMP/regtraced.err"
+  check_no_sanitizer "$TEST_TMP/regtraced.err" "account register under strace"
+  check "account register under strace printed the account" \
+    grep -q '^registered account https://' "$TEST_TMP/regtraced.out"
+  PARENT="" KEY_OPENERS="" SECRET_OPENERS="" CONNECTORS="" CA_CONNECTORS=""
+  PENDING_KEY="" TOKEN_WRITERS="" EXECS=""
+  eval "$(analyze_trace "$reg_trace" "$ca_port" "$chal")"
+  key_creators="$(creators "$reg_trace" account.key)"
+  facts="parent=$PARENT account.key=[$KEY_OPENERS] created-by=[$key_creators] secrets=[$SECRET_OPENERS] connect=[$CONNECTORS] ca=[$CA_CONNECTORS] execve=$EXECS"
+  echo "# register trace: $facts"
+  check_eq "register trace: account.key is created by exactly one process" 1 \
+    "$(count "$key_creators")"
+  check_eq "register trace: account.key is opened by exactly one process" 1 \
+    "$(count "$KEY_OPENERS")"
+  check "register trace: the process that creates account.key is the one that opens it" \
+    shares "$key_creators" "$KEY_OPENERS"
+  check_fails "register trace: the process that creates account.key makes no connect()" \
+    shares "$key_creators" "$CONNECTORS"
+  check_fails "register trace: the parent does not open account.key" \
+    shares "$PARENT" "$SECRET_OPENERS"
+  if [ "$(count "$CA_CONNECTORS")" -ge 1 ]; then
+    ok "register trace: some process connects to the CA's port $ca_port"
+  else
+    not_ok "register trace: some process connects to the CA's port $ca_port" "$facts"
+  fi
+  check_fails "register trace: no process that connects opens a private key" \
+    shares "$CONNECTORS" "$SECRET_OPENERS"
+  check_fails "register trace: the parent does not connect to the CA" \
+    shares "$PARENT" "$CA_CONNECTORS"
+  check_eq "register trace: nothing is executed besides bulkhead itself" 1 "$EXECS"
+  reg_key="$(find "$reg_state/accounts" -name account.key 2>/dev/null | head -n 1)"
+  check_eq "register under strace: account.key is 0400" 400 "$(file_mode "$reg_key")"
+
+  # An unreachable CA leaves no key behind: it is stored only after the CA answered.
+  dead_port="$(python3 "$(dirname "${BASH_SOURCE[0]}")/freeport.py" 1)"
+  RC=0
+  "$BULKHEAD_BIN" --state-dir "$TEST_TMP/dead-state" --server "https://127.0.0.1:$dead_port/dir" \
+    --ca-bundle "$LAB_CA" --http-timeout 5 account register --email admin@example.org \
+    --agree-tos >"$TEST_TMP/regdead.out" 2>"$TEST_TMP/regdead.err" || RC=$?
+  check_no_sanitizer "$TEST_TMP/regdead.err" "account register (unreachable CA)"
+  check_eq "account register with an unreachable CA exits 1" 1 "$RC"
+  check "... and stores no account key" \
+    test -z "$(find "$TEST_TMP/dead-state" -name 'account.key*' 2>/dev/null)"
+
+  rv_trace="$TEST_TMP/revoke.trace"
+  RC=0
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+  strace -f -qq -s 4096 -o "$rv_trace" \
+    -e trace=open,openat,openat2,connect,execve,clone,clone3,fork,vfork \
+    "$BULKHEAD_BIN" --state-dir "$LAB_DIR/state" --server "$LAB_URL" --ca-bundle "$LAB_CA" \
+    revoke --name traced --with-cert-key --reason superseded \
+    >"$TEST_TMP/rvtraced.out" 2>"$TEST_TMP/rvtraced.err" || RC=$?
+  check_eq "revoke --with-cert-key under strace exits 0" 0 "$RC"
+  [ "$RC" -eq 0 ] || cat "$TEST_TMP/rvtraced.err"
+  check_no_sanitizer "$TEST_TMP/rvtraced.err" "revoke under strace"
+  PARENT="" KEY_OPENERS="" SECRET_OPENERS="" CONNECTORS="" CA_CONNECTORS=""
+  PENDING_KEY="" TOKEN_WRITERS="" EXECS=""
+  eval "$(analyze_trace "$rv_trace" "$ca_port" "$chal")"
+  facts="parent=$PARENT account.key=[$KEY_OPENERS] secrets=[$SECRET_OPENERS] connect=[$CONNECTORS] ca=[$CA_CONNECTORS] execve=$EXECS"
+  echo "# revoke trace: $facts"
+  check_eq "revoke trace: the certificate's key is opened by exactly one process" 1 \
+    "$(count "$SECRET_OPENERS")"
+  check_eq "revoke trace: no process opens account.key" 0 "$(count "$KEY_OPENERS")"
+  check_fails "revoke trace: the process that opens the key makes no connect()" \
+    shares "$SECRET_OPENERS" "$CONNECTORS"
+  check_fails "revoke trace: the parent does not open the key" shares "$PARENT" "$SECRET_OPENERS"
+  if [ "$(count "$CA_CONNECTORS")" -ge 1 ]; then
+    ok "revoke trace: some process connects to the CA's port $ca_port"
+  else
+    not_ok "revoke trace: some process connects to the CA's port $ca_port" "$facts"
+  fi
+  check_fails "revoke trace: the parent does not connect to the CA" \
+    shares "$PARENT" "$CA_CONNECTORS"
+  check_eq "revoke trace: nothing is executed besides bulkhead itself" 1 "$EXECS"
+else
+  echo "ok - # SKIP strace cannot trace here (account register, revoke)"
+fi
+
 lab_finish
