@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "dns/name.h"
 #include "crypto/key.h"
 #include "util/base64url.h"
 #include "util/log.h"
@@ -29,38 +30,6 @@ std::string Printable(std::string_view s) {
     out += "...";
   }
   return out;
-}
-
-bool IsLdh(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-}
-
-// IsDnsName checks a relative or absolute name of LDH labels (plus '_' when
-// `underscore`), each 1..63 characters.
-bool IsDnsName(std::string_view name, bool underscore) {
-  if (!name.empty() && name.back() == '.') {
-    name.remove_suffix(1);
-  }
-  if (name.empty() || name.size() > 253) {
-    return false;
-  }
-  size_t label = 0;
-  for (char c : name) {
-    if (c == '.') {
-      if (label == 0) {
-        return false;
-      }
-      label = 0;
-      continue;
-    }
-    if (!IsLdh(c) && !(underscore && c == '_')) {
-      return false;
-    }
-    if (++label > 63) {
-      return false;
-    }
-  }
-  return label > 0;
 }
 
 bool IsBase64Text(std::string_view s) {
@@ -119,7 +88,7 @@ Result<std::vector<Token>> Tokenize(std::string_view s) {
 
 Status CheckKeyParts(const std::string& name, const std::string& algorithm,
                      std::string_view secret) {
-  if (!IsDnsName(name, /*underscore=*/true)) {
+  if (!dns::IsDnsName(name, /*allow_underscore=*/true)) {
     return Err("TSIG key: the key name \"{}\" is not a DNS name", Printable(name));
   }
   std::string alg = algorithm;
@@ -180,14 +149,14 @@ std::string Dns01TxtValue(std::string_view key_authorization) {
 
 bool IsSafeRecordName(std::string_view name) {
   return name.size() <= 254 && !name.empty() && name.back() == '.' &&
-         IsDnsName(name, /*underscore=*/true);
+         dns::IsDnsName(name, /*allow_underscore=*/true);
 }
 
 Result<std::string> ChallengeRecordName(std::string_view name) {
   if (name.substr(0, 2) == "*.") {
     name.remove_prefix(2);
   }
-  if (!IsDnsName(name, /*underscore=*/false) || name.find_first_not_of("0123456789.") ==
+  if (!dns::IsDnsName(name, /*allow_underscore=*/false) || name.find_first_not_of("0123456789.") ==
                                                     std::string_view::npos) {
     return ErrCode(ErrorCode::kUsage, "\"{}\" is not a DNS name; dns-01 needs one",
                    Printable(name));

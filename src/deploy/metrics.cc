@@ -11,22 +11,6 @@ constexpr std::string_view kLastReload = "bulkhead_reload_last_timestamp_seconds
 
 }  // namespace
 
-std::string EscapeLabelValue(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 std::string FormatMetrics(const WatchMetrics& m) {
   std::string labels = fmt::format("pidfile=\"{}\"", EscapeLabelValue(m.pidfile));
   std::string out;

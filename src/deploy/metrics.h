@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "monitor/metrics.h"
 #include "util/result.h"
 
 namespace bulkhead::deploy {
@@ -23,8 +24,8 @@ struct WatchMetrics {
   int64_t served_not_after = 0;  // Expiry of the served leaf, 0 if unknown.
 };
 
-// EscapeLabelValue escapes '\\', '"' and newlines for a label value.
-std::string EscapeLabelValue(std::string_view value);
+// Label values are escaped with monitor::EscapeLabelValue.
+using monitor::EscapeLabelValue;
 
 // FormatMetrics renders `m` in the Prometheus text exposition format.
 std::string FormatMetrics(const WatchMetrics& m);

@@ -7,6 +7,8 @@
 #include <cctype>
 
 #include "crypto/ossl.h"
+#include "dns/name.h"
+#include "util/text.h"
 
 namespace bulkhead::dns {
 namespace {
@@ -21,30 +23,6 @@ Result<std::string> Digest(const EVP_MD* md, std::string_view data) {
   return std::string(reinterpret_cast<const char*>(out), out_len);
 }
 
-std::string Hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 0xf]);
-  }
-  return out;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // IsSelfSigned reports whether `cert` names itself as issuer and its
 // signature verifies with its own key.
 bool IsSelfSigned(const crypto::CertInfo& cert) {
@@ -53,34 +31,6 @@ bool IsSelfSigned(const crypto::CertInfo& cert) {
   }
   auto verified = crypto::VerifyIssuedBy(cert, cert);
   return verified.ok() && *verified;
-}
-
-// ValidDnsName checks presentation syntax of a host name: labels of 1..63
-// letters, digits, '-' or '_', at most 253 characters without the final dot.
-bool ValidDnsName(std::string_view name) {
-  if (!name.empty() && name.back() == '.') {
-    name.remove_suffix(1);
-  }
-  if (name.empty() || name.size() > 253) {
-    return false;
-  }
-  size_t label = 0;
-  for (char c : name) {
-    if (c == '.') {
-      if (label == 0) {
-        return false;
-      }
-      label = 0;
-      continue;
-    }
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) {
-      return false;
-    }
-    if (++label > 63) {
-      return false;
-    }
-  }
-  return label > 0;
 }
 
 }  // namespace
@@ -146,7 +96,7 @@ Result<std::string> TlsaOwner(std::string_view host, int port) {
   if (port < 1 || port > 65535) {
     return ErrCode(ErrorCode::kUsage, "port {} is not in 1..65535", port);
   }
-  if (!ValidDnsName(host)) {
+  if (!IsDnsName(host, /*allow_underscore=*/true)) {
     return ErrCode(ErrorCode::kUsage, "'{}' is not a valid DNS host name", host);
   }
   std::string owner = fmt::format("_{}._tcp.{}", port, host);
@@ -159,7 +109,7 @@ Result<std::string> TlsaOwner(std::string_view host, int port) {
 std::string FormatTlsa(std::string_view owner, uint32_t ttl, const TlsaRecord& record) {
   return fmt::format("{}\t{}\tIN\tTLSA\t{} {} {} {}", owner, ttl, static_cast<int>(record.usage),
                      static_cast<int>(record.selector), static_cast<int>(record.mtype),
-                     Hex(record.data));
+                     HexEncode(record.data));
 }
 
 Result<TlsaRecord> ParseTlsaRdata(std::string_view text) {
@@ -193,7 +143,7 @@ Result<TlsaRecord> ParseTlsaRdata(std::string_view text) {
     if (std::isspace(static_cast<unsigned char>(c))) {
       continue;
     }
-    int v = HexValue(c);
+    int v = HexDigitValue(c);
     if (v < 0) {
       return Err("TLSA RDATA: '{}' is not a hex digit", c);
     }

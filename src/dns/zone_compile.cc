@@ -23,8 +23,10 @@
 #include "crypto/ossl.h"
 #include "crypto/x509.h"
 #include "dns/dane_rollover.h"
+#include "dns/name.h"
 #include "dns/tlsa.h"
 #include "util/fs.h"
+#include "util/text.h"
 
 namespace bulkhead::dns {
 namespace {
@@ -54,39 +56,6 @@ std::string ErrnoString(int err) {
 
 bool IsBase64UrlChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-}
-
-// ValidHostName checks a lower-cased name without its final dot: labels of
-// 1..63 letters, digits or '-', at most 253 characters in all.
-bool ValidHostName(std::string_view name) {
-  if (name.empty() || name.size() > 253) {
-    return false;
-  }
-  size_t label = 0;
-  for (char c : name) {
-    if (c == '.') {
-      if (label == 0) {
-        return false;
-      }
-      label = 0;
-      continue;
-    }
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-')) {
-      return false;
-    }
-    if (++label > 63) {
-      return false;
-    }
-  }
-  return label > 0;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
 }
 
 // ScreenBytes refuses what must never reach a zone-file parser. Returns an
@@ -246,14 +215,14 @@ std::string EscapeFileName(std::string_view name) {
 Result<std::set<std::string>> ChallengeOwners(const std::vector<std::string>& allow) {
   std::set<std::string> owners;
   for (const std::string& given : allow) {
-    std::string name = Lower(given);
+    std::string name = AsciiLower(given);
     if (!name.empty() && name.back() == '.') {
       name.pop_back();
     }
     if (name.starts_with("*.")) {
       name.erase(0, 2);
     }
-    if (!ValidHostName(name)) {
+    if (!IsDnsName(name, /*allow_underscore=*/false)) {
       return ErrCode(ErrorCode::kUsage, "--allow '{}' is not a valid host name",
                      EscapeFileName(given));
     }
@@ -294,7 +263,7 @@ Result<DropRecord> ParseDropFile(std::string_view contents, const DropPolicy& po
   if (!owner_c) {
     return Err("cannot render the owner name");
   }
-  std::string owner = Lower(owner_c.get());
+  std::string owner = AsciiLower(owner_c.get());
   if (policy.owners.count(owner) == 0) {
     return Err("owner {} is not _acme-challenge under an allowed name", EscapeFileName(owner));
   }
@@ -320,8 +289,8 @@ Result<DropRecord> ParseDropFile(std::string_view contents, const DropPolicy& po
   // The parser is lenient about what may be left out (TTL, class); the drop
   // format is not: exactly owner, TTL, IN, TXT, one quoted string.
   std::vector<std::string_view> fields = Fields(line);
-  if (fields.size() != 5 || !fields[0].ends_with('.') || Lower(fields[2]) != "in" ||
-      Lower(fields[3]) != "txt" || fields[4].size() != kChallengeValueLen + 2 ||
+  if (fields.size() != 5 || !fields[0].ends_with('.') || AsciiLower(fields[2]) != "in" ||
+      AsciiLower(fields[3]) != "txt" || fields[4].size() != kChallengeValueLen + 2 ||
       fields[4].front() != '"' || fields[4].back() != '"' ||
       !std::all_of(fields[1].begin(), fields[1].end(),
                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; })) {

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "util/text.h"
+
 namespace bulkhead::serve {
 namespace {
 
@@ -14,36 +16,6 @@ bool IsTokenChar(char c) {
     return true;
   }
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 }  // namespace
@@ -157,7 +129,7 @@ RequestParser::State RequestParser::ParseHead(size_t head_end) {
     if (!std::all_of(name.begin(), name.end(), IsTokenChar)) {
       return Fail(400, "malformed header name");
     }
-    std::string_view value = Trim(h.substr(colon + 1));
+    std::string_view value = TrimBlanks(h.substr(colon + 1));
     for (char c : value) {
       unsigned char u = static_cast<unsigned char>(c);
       if ((u < 0x20 && c != '\t') || u == 0x7f) {
@@ -167,7 +139,7 @@ RequestParser::State RequestParser::ParseHead(size_t head_end) {
     if (request_.headers.size() >= limits_.max_headers) {
       return Fail(431, "too many header fields");
     }
-    std::string key = Lower(name);
+    std::string key = AsciiLower(name);
     if ((key == "content-length" || key == "host") && request_.headers.count(key) != 0) {
       return Fail(400, "repeated " + key);
     }
@@ -258,8 +230,8 @@ bool PercentDecode(std::string_view in, std::string* out) {
     if (i + 2 >= in.size()) {
       return false;
     }
-    int hi = HexValue(in[i + 1]);
-    int lo = HexValue(in[i + 2]);
+    int hi = HexDigitValue(in[i + 1]);
+    int lo = HexDigitValue(in[i + 2]);
     if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
       return false;
     }

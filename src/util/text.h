@@ -1,0 +1,25 @@
+// Small ASCII text helpers shared by the parsers (HTTP, DNS presentation
+// format, hex fields). Locale-independent on purpose.
+#ifndef BULKHEAD_UTIL_TEXT_H_
+#define BULKHEAD_UTIL_TEXT_H_
+
+#include <string>
+#include <string_view>
+
+namespace bulkhead {
+
+// AsciiLower returns `s` with A-Z mapped to a-z; other bytes unchanged.
+std::string AsciiLower(std::string_view s);
+
+// TrimBlanks returns `s` without leading and trailing spaces, tabs, CR and LF.
+std::string_view TrimBlanks(std::string_view s);
+
+// HexEncode returns the lower-case hex digits of `bytes`.
+std::string HexEncode(std::string_view bytes);
+
+// HexDigitValue returns 0..15 for a hex digit (either case), -1 otherwise.
+int HexDigitValue(char c);
+
+}  // namespace bulkhead
+
+#endif  // BULKHEAD_UTIL_TEXT_H_
