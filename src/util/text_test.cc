@@ -1,0 +1,31 @@
+#include "util/text.h"
+
+#include <gtest/gtest.h>
+
+namespace bulkhead {
+namespace {
+
+TEST(TextTest, LowerTouchesOnlyAsciiLetters) {
+  EXPECT_EQ(AsciiLower("Content-TYPE: X\xC3\x89"), "content-type: x\xC3\x89");
+}
+
+TEST(TextTest, TrimBlanksBothEnds) {
+  EXPECT_EQ(TrimBlanks(" \t value \r\n"), "value");
+  EXPECT_EQ(TrimBlanks(" \t "), "");
+  EXPECT_EQ(TrimBlanks("a b"), "a b");
+}
+
+TEST(TextTest, HexRoundTrip) {
+  std::string bytes("\x00\x7f\x80\xff", 4);
+  std::string hex = HexEncode(bytes);
+  EXPECT_EQ(hex, "007f80ff");
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    int v = HexDigitValue(hex[2 * i]) * 16 + HexDigitValue(hex[2 * i + 1]);
+    EXPECT_EQ(v, static_cast<unsigned char>(bytes[i]));
+  }
+  EXPECT_EQ(HexDigitValue('F'), 15);
+  EXPECT_EQ(HexDigitValue('g'), -1);
+}
+
+}  // namespace
+}  // namespace bulkhead
