@@ -380,6 +380,12 @@ Result<Authorization> Client::PollAuthorization(const std::string& url) {
   auto deadline = std::chrono::steady_clock::now() + options_.poll_timeout;
   std::chrono::milliseconds interval = options_.poll_first_interval;
   std::string context = fmt::format("waiting for authorization {}", url);
+  // The challenge has just been answered: asked at once, the CA would
+  // almost always say "pending", so the first look waits one interval.
+  if (!SleepInterruptible(interval)) {
+    return ErrCode(ErrorCode::kTransient, "{}: interrupted", context);
+  }
+  interval = std::min(interval * 2, options_.poll_max_interval);
   for (;;) {
     BH_ASSIGN(HttpResponse resp, Post(url, "", context));
     BH_TRY(CheckJson(resp, url));

@@ -33,6 +33,8 @@ struct IssueOptions {
   bool force = false;
   std::string profile;
   bool ignore_ledger = false;
+  bool no_preflight = false;
+  int preflight_port = 0;  // 0: not given (80).
 };
 
 // PrintIssued prints where the files are and what the certificate says.
@@ -91,9 +93,29 @@ Result<manager::CertSettings> BuildSettings(const GlobalFlags& flags, const Issu
       BH_ASSIGN(dns::Server resolver, dns::ParseServer(o.dns_resolver));
       s.dns.resolver = resolver.ToString();
     }
-  } else if (!o.dns_resolver.empty() || o.dns_wait != 0 || o.dns_timeout != 300) {
+  } else if (o.dns_wait != 0 || o.dns_timeout != 300) {
+    return ErrCode(ErrorCode::kUsage, "--dns-timeout and --dns-wait go with a dns-01 method");
+  } else if (o.no_preflight && (!o.dns_resolver.empty() || o.preflight_port != 0)) {
     return ErrCode(ErrorCode::kUsage,
-                   "--dns-resolver, --dns-timeout and --dns-wait go with a dns-01 method");
+                   "--dns-resolver and --preflight-port set up the pre-flight check, which "
+                   "--no-preflight turns off");
+  } else {
+    // http-01: the pre-flight check fetches every token the way the CA
+    // will before any challenge is answered.
+    s.preflight.enabled = !o.no_preflight;
+    if (o.preflight_port != 0) {
+      if (o.preflight_port < 1 || o.preflight_port > 65535) {
+        return ErrCode(ErrorCode::kUsage, "--preflight-port must be 1..65535");
+      }
+      s.preflight.port = o.preflight_port;
+    }
+    if (!o.dns_resolver.empty()) {
+      BH_ASSIGN(dns::Server resolver, dns::ParseServer(o.dns_resolver));
+      s.preflight.resolver = resolver.ToString();
+    }
+  }
+  if (dns01 && o.preflight_port != 0) {
+    return ErrCode(ErrorCode::kUsage, "--preflight-port goes with an http-01 method");
   }
   if (!o.dns_drop.empty()) {
     s.method = manager::ChallengeMethod::kDnsDrop;
@@ -191,7 +213,8 @@ void AddIssueCommand(CLI::App& app, Cli& cli) {
   cmd->add_option("--dns-hook", o->dns_hook, "dns-01: run PROG add|del NAME VALUE");
   cmd->add_option("--dns-resolver", o->dns_resolver,
                   "dns-01: ask ADDR[:PORT] for CNAMEs and propagation instead of the zone's "
-                  "authoritative servers");
+                  "authoritative servers; http-01: resolve names for the pre-flight check "
+                  "there instead of through the system resolver");
   cmd->add_option("--dns-timeout", o->dns_timeout,
                   "dns-01: give up waiting for propagation after SECONDS (default 300)");
   cmd->add_option("--dns-wait", o->dns_wait,
@@ -207,6 +230,12 @@ void AddIssueCommand(CLI::App& app, Cli& cli) {
                   "ask for this certificate profile (the CA's directory lists them)");
   cmd->add_flag("--ignore-ledger", o->ignore_ledger,
                 "order even if the rate-limit ledger says the CA would refuse");
+  cmd->add_flag("--no-preflight", o->no_preflight,
+                "http-01: do not fetch the tokens the way the CA will before answering "
+                "(recorded for renew)")
+      ->envname("BULKHEAD_NO_PREFLIGHT");
+  cmd->add_option("--preflight-port", o->preflight_port,
+                  "http-01: port the CA validates on, for the pre-flight check (default 80)");
   cmd->callback([&cli, o] { cli.run = [&cli, o] { return RunIssue(cli.flags, *o); }; });
 }
 

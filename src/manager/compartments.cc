@@ -3,12 +3,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 
 #include "acme/issuance.h"
 #include "challenge/dns01.h"
+#include "challenge/preflight.h"
 #include "dns/query.h"
 #include "ipc/channel.h"
 #include "ipc/messages.h"
@@ -88,6 +90,51 @@ void AddDnsRules(const CertSettings& s, sandbox::Policy* p) {
   }
 }
 
+// AddPreflightRules lets the http-01 challenge role fetch its own tokens the
+// way the CA will (challenge/preflight.h): TCP connect to the pre-flight
+// port, to 80 and 443 (redirects the CA follows; https redirects are common)
+// and to the resolver's port (53 for the system resolver: TCP after a
+// truncated answer); read the resolver, NSS and TLS configuration, and the
+// libraries glibc loads lazily for NSS (as the net role does).
+void AddPreflightRules(const CertSettings& s, sandbox::Policy* p) {
+  uint16_t dns_port = 53;
+  if (!s.preflight.resolver.empty()) {
+    auto server = dns::ParseServer(s.preflight.resolver);
+    if (server.ok()) {
+      dns_port = server->port;
+    }
+  }
+  for (uint16_t port : {static_cast<uint16_t>(s.preflight.port), uint16_t{80}, uint16_t{443},
+                        dns_port}) {
+    if (std::find(p->connect_ports.begin(), p->connect_ports.end(), port) ==
+        p->connect_ports.end()) {
+      p->connect_ports.push_back(port);
+    }
+  }
+  for (std::string& path : sandbox::NetSystemReadPaths()) {
+    p->read_paths.push_back(std::move(path));
+  }
+  for (const char* dir : {"/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib"}) {
+    p->read_paths.emplace_back(dir);
+  }
+}
+
+// WithPreflight wraps an http-01 publisher in the pre-flight check when the
+// settings ask for it.
+Result<std::unique_ptr<challenge::Publisher>> WithPreflight(
+    const CertSettings& s, Result<std::unique_ptr<challenge::Publisher>> inner) {
+  if (!inner.ok() || !s.preflight.enabled) {
+    return inner;
+  }
+  challenge::PreflightOptions o;
+  o.port = static_cast<uint16_t>(s.preflight.port);
+  if (!s.preflight.resolver.empty()) {
+    BH_ASSIGN(dns::Server resolver, dns::ParseServer(s.preflight.resolver));
+    o.resolver = resolver;
+  }
+  return challenge::NewPreflightPublisher(std::move(inner).value(), std::move(o));
+}
+
 // NewDnsPublisher builds the dns-01 publisher inside the challenge role.
 // `tsig` (RFC 2136) was read by the parent; `runner` (hook) was forked
 // before the sandbox.
@@ -146,9 +193,9 @@ Status CheckProfile(const acme::Directory& dir, const std::string& profile) {
                  profile.substr(0, 64), offered.empty() ? "none" : offered);
 }
 
-Status RunOrderInNet(NetJob& job, ipc::Channel& signer_ch, ipc::Channel& challenge_ch,
-                     ipc::Channel& store_ch, ipc::CommitResponseMsg* out_commit,
-                     acme::IssuedChain* out_chain) {
+Status RunOrderInNet(NetJob& job, ipc::Channel& parent, ipc::Channel& signer_ch,
+                     ipc::Channel& challenge_ch, ipc::Channel& store_ch,
+                     ipc::CommitResponseMsg* out_commit, acme::IssuedChain* out_chain) {
   BH_ASSIGN(std::unique_ptr<roles::Signer> signer, roles::NewRemoteSigner(signer_ch));
   BH_ASSIGN(std::unique_ptr<acme::HttpClient> http,
             acme::NewCurlHttpClient(HttpOptionsFor(job.ca)));
@@ -163,20 +210,30 @@ Status RunOrderInNet(NetJob& job, ipc::Channel& signer_ch, ipc::Channel& challen
                 challenge_ch, IsDnsMethod(job.settings.method) ? "dns-01" : "http-01",
                 seconds(d.wait_seconds) + seconds(d.timeout_seconds) + minutes(1)));
   roles::RemoteStore store(store_ch);
+  // The keys role ran while this role connected and read the directory;
+  // its CSR (relayed by the parent) is needed before the order exists, so
+  // a key that cannot be made never leaves an order behind at the CA.
+  BH_ASSIGN(job.key, roles::ReceivePreparedKey(parent));
 
   acme::OrderHooks hooks;
   hooks.resume_url = job.resume_url;
   const CertSettings& s = job.settings;
+  // The store records the order for resumption while the order goes on:
+  // its reply is read just before the commit (the channel keeps frames in
+  // order), so writing and syncing pending/order.json costs no wall time.
+  bool save_outstanding = false;
   hooks.on_order = [&](const acme::Order& order) {
     nlohmann::json p = {{"url", order.url},
                         {"names", s.names},
                         {"server", s.server},
                         {"key_type", crypto::KeyTypeName(s.key_type)},
                         {"created", job.now}};
-    Status st = store.SavePendingOrder(p);
+    Status st = store_ch.Send(ipc::MessageType::kSavePendingOrder,
+                              ipc::Encode(ipc::SavePendingOrderMsg{p}));
     if (!st.ok()) {
       LogWarn("{}: could not record the order for resumption: {}", s.name, st.error().message);
     }
+    save_outstanding = st.ok();
     job.report.new_order = order.url != job.resume_url;
   };
   hooks.on_failed_authorization = [&](const acme::Identifier& id) {
@@ -193,6 +250,15 @@ Status RunOrderInNet(NetJob& job, ipc::Channel& signer_ch, ipc::Channel& challen
   (void)signer_ch.Send(ipc::MessageType::kShutdown, ipc::EncodeEmpty());
   if (!chain.ok()) {
     return chain.error();
+  }
+  if (save_outstanding) {
+    BH_ASSIGN(ipc::DecodedFrame saved, store_ch.Receive(seconds(30)));
+    if (saved.type == ipc::MessageType::kError) {
+      BH_ASSIGN(ipc::ErrorMsg e, ipc::DecodeError(saved));
+      LogWarn("{}: could not record the order for resumption: {}", s.name, e.message);
+    } else if (saved.type != ipc::MessageType::kOk) {
+      return Err("the store answered the order record with an unexpected message");
+    }
   }
   ipc::CommitRequestMsg commit{s.name, chain->cert_pem, chain->chain_pem, chain->fullchain_pem,
                                job.key_source};
@@ -223,7 +289,7 @@ int RunNetRole(ipc::Channel parent, ipc::Channel signer_ch, ipc::Channel challen
   }
   ipc::CommitResponseMsg commit;
   acme::IssuedChain chain;
-  Status st = RunOrderInNet(job, signer_ch, challenge_ch, store_ch, &commit, &chain);
+  Status st = RunOrderInNet(job, parent, signer_ch, challenge_ch, store_ch, &commit, &chain);
   // First what the order spent (for the ledger), then its outcome.
   (void)parent.Send(ipc::MessageType::kOrderReport, ipc::Encode(job.report));
   if (!st.ok()) {
@@ -325,6 +391,8 @@ Status PrepareForUser(const std::string& state_dir, const store::CertStore& cert
     BH_TRY(sandbox::CheckAccessibleBy(token_dir, who, W_OK, "challenge directory"));
   } else if (s.method == ChallengeMethod::kChallengeDir) {
     BH_TRY(sandbox::CheckAccessibleBy(s.challenge_target, who, W_OK, "challenge directory"));
+  } else if (s.method == ChallengeMethod::kDnsDrop) {
+    BH_TRY(sandbox::CheckAccessibleBy(s.challenge_target, who, W_OK, "dns-01 drop directory"));
   }
   if (!ca.ca_bundle.empty()) {
     BH_TRY(sandbox::CheckAccessibleBy(ca.ca_bundle, who, R_OK, "CA bundle"));
@@ -410,26 +478,20 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
     BH_ASSIGN(key_request.csr_pem, ReadFileCapped(settings.csr_file, 64 * 1024));
     job.key_source = ipc::KeySource::kNone;
   }
-  {
-    BH_ASSIGN(auto keys_pair, ipc::MakeChannelPair("parent", "keys"));
-    // Plain references: lambdas may not capture structured bindings in C++20.
-    ipc::Channel& to_keys = keys_pair.first;
-    ipc::Channel& keys_end = keys_pair.second;
-    BH_ASSIGN(roles::RoleProcess keys,
-              roles::RoleProcess::Start("keys", {keys_end.fd()}, [&] {
-                return roles::RunKeysRole(std::move(keys_end), certs, name,
-                                          std::move(key_request), choice, require_full_sandbox);
-              },
-              run_as));
-    Drop(keys_end);
-    auto key = roles::ReceivePreparedKey(to_keys);
-    Status waited = keys.Wait(std::chrono::seconds(30));
-    if (!key.ok()) {
-      return key.error().Wrap(fmt::format("{}: preparing the key", name));
-    }
-    BH_TRY(waited);
-    job.key = std::move(key).value();
-  }
+  // It runs alongside the other roles (started in step 2): net connects
+  // and reads the directory meanwhile, and waits for the CSR, which the
+  // parent relays, before it creates the order.
+  BH_ASSIGN(auto keys_pair, ipc::MakeChannelPair("parent", "keys"));
+  // Plain references: lambdas may not capture structured bindings in C++20.
+  ipc::Channel& to_keys = keys_pair.first;
+  ipc::Channel& keys_end = keys_pair.second;
+  BH_ASSIGN(roles::RoleProcess keys,
+            roles::RoleProcess::Start("keys", {keys_end.fd()}, [&] {
+              return roles::RunKeysRole(std::move(keys_end), certs, name,
+                                        std::move(key_request), choice, require_full_sandbox);
+            },
+            run_as));
+  Drop(keys_end);
 
   // 2. The roles of the order itself.
   BH_ASSIGN(auto net_signer, ipc::MakeChannelPair("signer", "net"));
@@ -458,6 +520,9 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
                     ? settings.challenge_target + "/.well-known/acme-challenge"
                     : settings.challenge_target;
     challenge_policy.write_dirs = {token_dir};
+  }
+  if (!IsDnsMethod(settings.method) && settings.preflight.enabled) {
+    AddPreflightRules(settings, &challenge_policy);
   }
 
   Roles r;
@@ -489,9 +554,13 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
                     }
                     switch (settings.method) {
                       case ChallengeMethod::kWebroot:
-                        return challenge::NewDirectoryPublisher(settings.challenge_target, true);
+                        return WithPreflight(
+                            settings,
+                            challenge::NewDirectoryPublisher(settings.challenge_target, true));
                       case ChallengeMethod::kChallengeDir:
-                        return challenge::NewDirectoryPublisher(settings.challenge_target, false);
+                        return WithPreflight(
+                            settings,
+                            challenge::NewDirectoryPublisher(settings.challenge_target, false));
                       case ChallengeMethod::kStandalone:
                         break;
                       case ChallengeMethod::kDnsDrop:
@@ -499,7 +568,8 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
                       case ChallengeMethod::kDnsHook:
                         return NewDnsPublisher(settings, &tsig_key, &hook_runner);
                     }
-                    return challenge::NewStandalonePublisher(settings.challenge_target);
+                    return WithPreflight(
+                        settings, challenge::NewStandalonePublisher(settings.challenge_target));
                   });
             }, ChallengeRunAs(settings, run_as)));
   BH_ASSIGN(r.store, roles::RoleProcess::Start("store", {net_store.first.fd()}, [&] {
@@ -524,6 +594,27 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   }
   Drop(parent_net.second);
   ipc::Channel to_net = std::move(parent_net.first);
+
+  // Relay the keys role's CSR to net, or tell net to give up.
+  auto key = roles::ReceivePreparedKey(to_keys);
+  Status keys_waited = keys.Wait(std::chrono::seconds(30));
+  if (key.ok() && keys_waited.ok()) {
+    (void)to_net.Send(ipc::MessageType::kPrepareKeyResponse,
+                      ipc::Encode(ipc::PrepareKeyResponseMsg{key->csr_der, key->public_key_der}));
+  } else {
+    (void)to_net.Send(ipc::MessageType::kError,
+                      ipc::Encode(ipc::ErrorMsg{"the keys role failed", ErrorCode::kFailure}));
+    // Net ends without creating an order (its report and error say only
+    // that); let every role finish before the key's error is returned.
+    // (At most its two frames: report and error, then the end of the channel.)
+    for (int frames = 0; frames < 2 && to_net.Receive(std::chrono::seconds(30)).ok(); ++frames) {
+    }
+    (void)RoleFailures(r);
+    if (!key.ok()) {
+      return key.error().Wrap(fmt::format("{}: preparing the key", name));
+    }
+    return keys_waited.error();
+  }
 
   auto reply = to_net.Receive(kOrderTimeout);
   if (reply.ok() && reply->type == ipc::MessageType::kOrderReport) {
@@ -648,14 +739,19 @@ int RunRenewalInfoRole(ipc::Channel parent, const CaConfig& ca, const std::strin
 }  // namespace
 
 Result<ipc::RenewalInfoMsg> FetchRenewalInfo(const CaConfig& ca, const std::string& cert_id,
-                                             bool require_full_sandbox) {
+                                             bool require_full_sandbox,
+                                             const std::optional<sandbox::RunAs>& run_as_arg) {
   BH_TRY(ReportSandboxGapsOnce(require_full_sandbox));
+  std::optional<sandbox::RunAs> run_as = ::geteuid() == 0 ? run_as_arg : std::nullopt;
+  if (run_as && !ca.ca_bundle.empty()) {
+    BH_TRY(sandbox::CheckAccessibleBy(ca.ca_bundle, *run_as, R_OK, "CA bundle"));
+  }
   BH_ASSIGN(auto pair, ipc::MakeChannelPair("net", "parent"));
   ipc::Channel& to_net = pair.first;
   ipc::Channel& net_end = pair.second;
   BH_ASSIGN(roles::RoleProcess net, roles::RoleProcess::Start("net", {net_end.fd()}, [&] {
               return RunRenewalInfoRole(std::move(net_end), ca, cert_id, require_full_sandbox);
-            }));
+            }, run_as));
   Drop(net_end);
   auto reply = to_net.Receive(kRenewalInfoTimeout);
   Status waited = net.Wait(seconds(10));

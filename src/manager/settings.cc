@@ -51,6 +51,13 @@ json CertSettings::ToJson() const {
       d["resolver"] = dns.resolver;
     }
   }
+  if (!IsDnsMethod(method)) {
+    json& p = j["challenge"]["preflight"];
+    p = {{"enabled", preflight.enabled}, {"port", preflight.port}};
+    if (!preflight.resolver.empty()) {
+      p["resolver"] = preflight.resolver;
+    }
+  }
   if (!csr_file.empty()) {
     j["csr_file"] = csr_file;
   }
@@ -156,6 +163,25 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
     }
     if (s.method == ChallengeMethod::kDnsRfc2136 && s.dns.tsig_key_file.empty()) {
       return bad("challenge.dns.tsig_key");
+    }
+  }
+  auto pf = ch->find("preflight");
+  if (!IsDnsMethod(s.method) && pf != ch->end()) {
+    if (!pf->is_object()) {
+      return bad("challenge.preflight");
+    }
+    auto enabled = pf->find("enabled");
+    auto port = pf->find("port");
+    auto resolver = pf->find("resolver");
+    if (enabled == pf->end() || !enabled->is_boolean() || port == pf->end() ||
+        !port->is_number_integer() || port->get<int64_t>() < 1 || port->get<int64_t>() > 65535 ||
+        (resolver != pf->end() && !resolver->is_string())) {
+      return bad("challenge.preflight");
+    }
+    s.preflight.enabled = enabled->get<bool>();
+    s.preflight.port = port->get<int>();
+    if (resolver != pf->end()) {
+      s.preflight.resolver = resolver->get<std::string>();
     }
   }
   std::string key_type;

@@ -29,6 +29,18 @@ struct DnsSettings {
   bool operator==(const DnsSettings&) const = default;
 };
 
+// PreflightSettings are the http-01 pre-flight self-check's (see
+// challenge/preflight.h): fetch each token the way the CA will before
+// answering any challenge.
+struct PreflightSettings {
+  // Settings files from before the check existed have no "preflight" and
+  // keep renewing without it; `issue` turns it on unless --no-preflight.
+  bool enabled = false;
+  int port = 80;         // Where the CA validates (--preflight-port).
+  std::string resolver;  // ADDR:PORT names are resolved with, or "" (system).
+  bool operator==(const PreflightSettings&) const = default;
+};
+
 struct CertSettings {
   std::string name;
   std::vector<std::string> names;
@@ -36,6 +48,7 @@ struct CertSettings {
   std::string challenge_target;  // Directory, or ADDR:PORT for standalone and
                                  // RFC 2136, or the hook program.
   DnsSettings dns;               // Only for the dns-01 methods.
+  PreflightSettings preflight;   // Only for the http-01 methods.
   crypto::KeyType key_type = crypto::KeyType::kEc256;
   bool reuse_key = false;
   std::string csr_file;

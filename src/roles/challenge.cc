@@ -18,9 +18,8 @@ class RemotePublisher final : public challenge::Publisher {
 
   Status PublishFor(std::string_view identifier, std::string_view token,
                     std::string_view key_authorization) override {
-    if (challenge_type_ == "http-01") {
-      return Publish(token, key_authorization);
-    }
+    // http-01 goes this way too: the pre-flight check fetches the token
+    // at the identifier (challenge/preflight.h).
     ipc::PublishForRequestMsg msg{std::string(identifier), std::string(token),
                                   std::string(key_authorization)};
     BH_ASSIGN(ipc::DecodedFrame reply,
@@ -31,9 +30,8 @@ class RemotePublisher final : public challenge::Publisher {
   }
 
   Status WaitReady() override {
-    if (challenge_type_ == "http-01") {
-      return OkStatus();
-    }
+    // For http-01 the role runs the pre-flight check here (or answers at
+    // once without it).
     BH_ASSIGN(ipc::DecodedFrame reply,
               channel_.Call(ipc::MessageType::kWaitReadyRequest, ipc::EncodeEmpty(),
                             ipc::MessageType::kOk, wait_ready_timeout_));

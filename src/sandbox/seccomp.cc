@@ -235,20 +235,27 @@ void AddRole(Filter& f, const Policy& policy) {
       break;
     case Role::kChallenge:
       AddFileWrites(f);
-      if (!policy.bind_ports.empty()) {
-        // The standalone http-01 server. No connect(): it only answers.
+      if (!policy.bind_ports.empty() || !policy.connect_ports.empty()) {
         AddInetSocket(f);
         AddStreamSocketIo(f);
+      }
+      if (!policy.bind_ports.empty()) {
+        // The standalone http-01 server. No connect() unless the pre-flight
+        // check below asks for it.
         f.AllowAll({"bind", "listen", "accept", "accept4", "timerfd_create", "timerfd_settime",
                     "timerfd_gettime"});
       }
       if (!policy.connect_ports.empty()) {
         // dns-01: DNS queries and RFC 2136 updates over UDP and TCP (and
-        // talking to the hook runner's socket). Landlock limits TCP
-        // connect to connect_ports; UDP destinations are not limited.
-        AddInetSocket(f);
-        AddStreamSocketIo(f);
+        // talking to the hook runner's socket); http-01 with the pre-flight
+        // check: fetching the own tokens. Landlock limits TCP connect to
+        // connect_ports; UDP destinations are not limited.
         f.Allow("connect");
+        // As for net: glibc's nscd probe and interface-address check fall
+        // back cleanly on EACCES; libcurl's wake-up pair reaches no one.
+        f.Fail(EACCES, "socket", {Int(0, AF_UNIX)});
+        f.Fail(EACCES, "socket", {Int(0, AF_NETLINK)});
+        f.Allow("socketpair", {Int(0, AF_UNIX)});
       }
       break;
     case Role::kNet:

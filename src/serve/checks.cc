@@ -40,7 +40,7 @@ Result<nlohmann::json> RunAndRecord(inventory::Inventory& inv, const store::Cert
     rec.endpoint_id = c.endpoint.id;
     if (rec.address.empty()) {
       // Unresolvable name: still recorded, under a placeholder address.
-      rec.address = "-";
+      rec.address.assign(1, '-');  // Not = "-": GCC 12 -O2 misreports it (-Wrestrict).
     }
     if (rec.checked_at == 0) {
       rec.checked_at = options.now;

@@ -227,7 +227,8 @@ _lab_try_start() {
 # lab_start DIR: starts the lab in DIR (created if missing) and exports
 # LAB_DIR LAB_URL LAB_CA LAB_ROOT LAB_INTERMEDIATE LAB_MGMT LAB_HTTP_PORT
 # LAB_WEBROOT LAB_DNS LAB_CHALL_MGMT (and LAB_EAB_KID LAB_EAB_KEY with
-# LAB_EAB=1). Returns non-zero, with the daemon's log on stderr, on failure.
+# LAB_EAB=1), and BULKHEAD_NO_PREFLIGHT=1. Returns non-zero, with the
+# daemon's log on stderr, on failure.
 lab_start() {
   local dir="${1:?lab_start DIR}"
   mkdir -p "$dir" || return 1
@@ -236,6 +237,11 @@ lab_start() {
   export LAB_CA="$dir/tls/cert.pem"
   export LAB_WEBROOT="$dir/www"
   mkdir -p "$LAB_WEBROOT" "$dir/state"
+  # The lab's names resolve only at challtestsrv and Pebble validates on
+  # LAB_HTTP_PORT, so the http-01 pre-flight check (port 80, system
+  # resolver) is off by default here; preflight_test.sh turns it on with
+  # --preflight-port "$LAB_HTTP_PORT" --dns-resolver "$LAB_DNS".
+  export BULKHEAD_NO_PREFLIGHT=1
   # nginx may drop privileges when run as root; let anyone traverse to the
   # webroot (the lab dir is usually a 0700 mktemp dir).
   chmod 0755 "$dir" "$LAB_WEBROOT"
