@@ -67,12 +67,19 @@ import re, sys
 trace, uid = sys.argv[1], sys.argv[2]
 events = {}
 first = None
+pending = {}  # Calls strace split into "<unfinished ...>" and "<... resumed>".
 for line in open(trace, errors="replace"):
-    m = re.match(r"^(\d+)\s+(.*)$", line)
+    m = re.match(r"^(\d+)\s+(.*)$", line.rstrip("\n"))
     if not m:
         continue
     pid, call = int(m.group(1)), m.group(2)
     first = pid if first is None else first
+    if call.endswith("<unfinished ...>"):
+        pending[pid] = call[: -len("<unfinished ...>")]
+        continue
+    r = re.match(r"^<\.\.\. (\w+) resumed>(.*)$", call)
+    if r:
+        call = pending.pop(pid, r.group(1) + "(") + r.group(2)
     ev = events.setdefault(pid, [])
     if call.startswith("setresuid(") and call.rstrip().endswith("= 0") and f"({uid}, {uid}, {uid})" in call:
         ev.append("switch")
