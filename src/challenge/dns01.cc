@@ -7,10 +7,11 @@
 #include <set>
 #include <thread>
 
-#include "dns/name.h"
 #include "crypto/key.h"
+#include "dns/name.h"
 #include "util/base64url.h"
 #include "util/log.h"
+#include "util/text.h"
 
 namespace bulkhead::challenge {
 namespace {
@@ -19,18 +20,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxTsigKeyFile = 16 * 1024;
 constexpr size_t kMaxShown = 64;
-
-std::string Printable(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, kMaxShown)) {
-    unsigned char u = static_cast<unsigned char>(c);
-    out += u >= 0x20 && u < 0x7f ? c : '?';
-  }
-  if (s.size() > kMaxShown) {
-    out += "...";
-  }
-  return out;
-}
 
 bool IsBase64Text(std::string_view s) {
   if (s.empty()) {
@@ -89,14 +78,14 @@ Result<std::vector<Token>> Tokenize(std::string_view s) {
 Status CheckKeyParts(const std::string& name, const std::string& algorithm,
                      std::string_view secret) {
   if (!dns::IsDnsName(name, /*allow_underscore=*/true)) {
-    return Err("TSIG key: the key name \"{}\" is not a DNS name", Printable(name));
+    return Err("TSIG key: the key name \"{}\" is not a DNS name", PrintableExcerpt(name, kMaxShown));
   }
   std::string alg = algorithm;
   std::transform(alg.begin(), alg.end(), alg.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (alg != "hmac-sha256" && alg != "hmac-sha256.") {
     return Err("TSIG key: algorithm \"{}\" is not supported (use hmac-sha256)",
-               Printable(algorithm));
+               PrintableExcerpt(algorithm, kMaxShown));
   }
   if (!IsBase64Text(secret)) {
     return Err("TSIG key: the secret is missing or not base64");
@@ -128,7 +117,7 @@ Result<TsigKey> ParseBindKey(std::string_view text) {
     } else if (t[i].text == "secret" && !t[i].quoted) {
       secret = t[i + 1].text;
     } else {
-      return Err("TSIG key: unexpected statement \"{}\"", Printable(t[i].text));
+      return Err("TSIG key: unexpected statement \"{}\"", PrintableExcerpt(t[i].text, kMaxShown));
     }
   }
   if (i >= t.size()) {
@@ -159,11 +148,11 @@ Result<std::string> ChallengeRecordName(std::string_view name) {
   if (!dns::IsDnsName(name, /*allow_underscore=*/false) || name.find_first_not_of("0123456789.") ==
                                                     std::string_view::npos) {
     return ErrCode(ErrorCode::kUsage, "\"{}\" is not a DNS name; dns-01 needs one",
-                   Printable(name));
+                   PrintableExcerpt(name, kMaxShown));
   }
   std::string record = dns::Canonical(std::string("_acme-challenge.") + std::string(name));
   if (!IsSafeRecordName(record)) {
-    return ErrCode(ErrorCode::kUsage, "\"{}\" is too long for a dns-01 record", Printable(name));
+    return ErrCode(ErrorCode::kUsage, "\"{}\" is too long for a dns-01 record", PrintableExcerpt(name, kMaxShown));
   }
   return record;
 }
@@ -254,7 +243,7 @@ class Dns01Publisher : public Publisher {
   Status PublishFor(std::string_view identifier, std::string_view token,
                     std::string_view key_authorization) override {
     if (!IsBase64UrlToken(token)) {
-      return Err("refusing challenge token \"{}\": not base64url", Printable(token));
+      return Err("refusing challenge token \"{}\": not base64url", PrintableExcerpt(token, kMaxShown));
     }
     BH_ASSIGN(std::string record, ChallengeRecordName(identifier));
     if (options_.follow_cnames) {
@@ -267,7 +256,7 @@ class Dns01Publisher : public Publisher {
       } else if (*target != record) {
         if (!IsSafeRecordName(*target)) {
           return Err("dns-01: {} is a CNAME to \"{}\", which is not a name we write", record,
-                     Printable(*target));
+                     PrintableExcerpt(*target, kMaxShown));
         }
         LogInfo("dns-01: {} is delegated to {} by CNAME; writing there", record, *target);
         record = *target;
@@ -380,7 +369,7 @@ class Dns01Publisher : public Publisher {
     }
     std::string listed;
     for (const std::string& s : served) {
-      listed += (listed.empty() ? "" : ", ") + fmt::format("\"{}\"", Printable(s));
+      listed += (listed.empty() ? "" : ", ") + fmt::format("\"{}\"", PrintableExcerpt(s, kMaxShown));
     }
     t.last = served.empty() ? "no TXT record" : "TXT " + listed;
     t.done = std::includes(served.begin(), served.end(), t.values.begin(), t.values.end());

@@ -14,27 +14,15 @@
 #include "util/log.h"
 
 // Last: ldns's headers define macros that clash with some C++ headers.
-#include <ldns/ldns.h>
+#include "dns/ldns_ptr.h"
 
 namespace bulkhead::challenge {
 namespace {
 
-struct RdfFree {
-  void operator()(ldns_rdf* p) const { ldns_rdf_deep_free(p); }
-};
-struct PktFree {
-  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
-};
-struct ResolverFree {
-  void operator()(ldns_resolver* p) const { ldns_resolver_deep_free(p); }
-};
-struct RrListFree {
-  void operator()(ldns_rr_list* p) const { ldns_rr_list_deep_free(p); }
-};
-using UniqueRdf = std::unique_ptr<ldns_rdf, RdfFree>;
-using UniquePkt = std::unique_ptr<ldns_pkt, PktFree>;
-using UniqueResolver = std::unique_ptr<ldns_resolver, ResolverFree>;
-using UniqueRrList = std::unique_ptr<ldns_rr_list, RrListFree>;
+using dns::UniquePkt;
+using dns::UniqueRdf;
+using dns::UniqueResolver;
+using dns::UniqueRrList;
 
 // kRcodeNames names the update rcodes an operator is likely to see.
 std::string RcodeName(int rcode) {

@@ -8,51 +8,19 @@
 #include <memory>
 #include <set>
 
-#include <ldns/ldns.h>
-
 #include "util/fs.h"
+#include "util/text.h"
+
+// Last: ldns's headers define macros that clash with some C++ headers.
+#include "dns/ldns_ptr.h"
 
 namespace bulkhead::dns {
 namespace {
-
-struct RdfFree {
-  void operator()(ldns_rdf* p) const { ldns_rdf_deep_free(p); }
-};
-struct PktFree {
-  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
-};
-struct ResolverFree {
-  void operator()(ldns_resolver* p) const { ldns_resolver_deep_free(p); }
-};
-struct BufferFree {
-  void operator()(ldns_buffer* p) const { ldns_buffer_free(p); }
-};
-struct CharFree {
-  void operator()(char* p) const { free(p); }
-};
-using UniqueRdf = std::unique_ptr<ldns_rdf, RdfFree>;
-using UniquePkt = std::unique_ptr<ldns_pkt, PktFree>;
-using UniqueResolver = std::unique_ptr<ldns_resolver, ResolverFree>;
-using UniqueBuffer = std::unique_ptr<ldns_buffer, BufferFree>;
-using UniqueChars = std::unique_ptr<char, CharFree>;
 
 constexpr size_t kMaxShown = 80;
 constexpr size_t kMaxResolvConf = 64 * 1024;
 constexpr size_t kMaxNsServers = 16;
 constexpr uint16_t kEdnsUdpSize = 1232;  // Avoids IP fragmentation.
-
-// Printable renders untrusted text for messages.
-std::string Printable(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, kMaxShown)) {
-    unsigned char u = static_cast<unsigned char>(c);
-    out += u >= 0x20 && u < 0x7f ? c : '?';
-  }
-  if (s.size() > kMaxShown) {
-    out += "...";
-  }
-  return out;
-}
 
 bool IsIpLiteral(const std::string& s, int* out_family) {
   std::array<unsigned char, 16> buf;
@@ -147,7 +115,7 @@ std::string Server::ToString() const {
 Result<Server> ParseServer(std::string_view text, uint16_t default_port) {
   auto bad = [&] {
     return ErrCode(ErrorCode::kUsage, "DNS server \"{}\": expected ADDR[:PORT] or [IPV6]:PORT",
-                   Printable(text));
+                   PrintableExcerpt(text, kMaxShown));
   };
   std::string host;
   std::string port;
@@ -235,12 +203,12 @@ Result<Response> Query(const Server& server, std::string_view name, uint16_t typ
   std::string qname = Canonical(name);
   UniqueRdf dname(ldns_dname_new_frm_str(qname.c_str()));
   if (!dname) {
-    return ErrCode(ErrorCode::kUsage, "invalid DNS name \"{}\"", Printable(name));
+    return ErrCode(ErrorCode::kUsage, "invalid DNS name \"{}\"", PrintableExcerpt(name, kMaxShown));
   }
   int family = 0;
   if (!IsIpLiteral(server.address, &family)) {
     return ErrCode(ErrorCode::kUsage, "DNS server \"{}\" is not an IP address",
-                   Printable(server.address));
+                   PrintableExcerpt(server.address, kMaxShown));
   }
   UniqueRdf ns(ldns_rdf_new_frm_str(family == AF_INET ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA,
                                     server.address.c_str()));
@@ -355,7 +323,7 @@ Result<std::string> FindZone(const Server& server, std::string_view name,
     }
     current = ParentName(current);
   }
-  return Err("no zone found for {}", Printable(name));
+  return Err("no zone found for {}", PrintableExcerpt(name, kMaxShown));
 }
 
 Result<std::vector<NamedServer>> FindAuthoritative(const Server& resolver, std::string_view name,
@@ -427,7 +395,7 @@ Result<std::string> FollowCnames(const Server& server, std::string_view name,
     }
     current = target;
   }
-  return Err("more than {} CNAMEs from {}", kMaxCnameHops, Printable(name));
+  return Err("more than {} CNAMEs from {}", kMaxCnameHops, PrintableExcerpt(name, kMaxShown));
 }
 
 }  // namespace bulkhead::dns

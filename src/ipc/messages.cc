@@ -7,10 +7,10 @@
 #include <utility>
 
 #include "acme/types.h"
-#include "acme/types.h"
 #include "store/cert_store.h"
 #include "util/base64url.h"
 #include "util/json.h"
+#include "util/text.h"
 
 namespace bulkhead::ipc {
 namespace {
@@ -146,19 +146,6 @@ constexpr Field kErrorFields[] = {
     {"code", Kind::kString, 16},
 };
 
-// Printable returns a short, printable rendering of a peer-chosen key name
-// for error messages, so a hostile key cannot flood or garble the log.
-std::string Printable(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 32)) {
-    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-  }
-  if (s.size() > 32) {
-    out += "...";
-  }
-  return out;
-}
-
 Status CheckString(const json& v, size_t max_len) {
   if (!v.is_string()) {
     return Err("is {}, expected a string", v.type_name());
@@ -231,7 +218,7 @@ Status CheckField(const json& v, const Field& f) {
         }
         Status s = CheckString(member, f.max_len);
         if (!s.ok()) {
-          return s.error().Wrap(fmt::format("member \"{}\"", Printable(key)));
+          return s.error().Wrap(fmt::format("member \"{}\"", PrintableExcerpt(key, 32)));
         }
       }
       return OkStatus();
@@ -287,7 +274,7 @@ Status CheckFields(const json& j, std::span<const Field> fields) {
       known = known || f.name == key;
     }
     if (!known) {
-      return Err("unknown key \"{}\"", Printable(key));
+      return Err("unknown key \"{}\"", PrintableExcerpt(key, 32));
     }
   }
   for (const Field& f : fields) {

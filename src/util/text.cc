@@ -23,6 +23,18 @@ std::string_view TrimBlanks(std::string_view s) {
   return s;
 }
 
+std::string PrintableExcerpt(std::string_view s, size_t max_bytes) {
+  std::string out;
+  for (char c : s.substr(0, max_bytes)) {
+    unsigned char u = static_cast<unsigned char>(c);
+    out += u >= 0x20 && u < 0x7f ? c : '?';
+  }
+  if (s.size() > max_bytes) {
+    out += "...";
+  }
+  return out;
+}
+
 std::string HexEncode(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;

@@ -14,6 +14,11 @@ std::string AsciiLower(std::string_view s);
 // TrimBlanks returns `s` without leading and trailing spaces, tabs, CR and LF.
 std::string_view TrimBlanks(std::string_view s);
 
+// PrintableExcerpt renders peer-chosen text for a message: at most
+// `max_bytes` bytes, anything but printable ASCII as '?', and "..." when cut,
+// so hostile input can neither flood nor garble a terminal or log.
+std::string PrintableExcerpt(std::string_view s, size_t max_bytes);
+
 // HexEncode returns the lower-case hex digits of `bytes`.
 std::string HexEncode(std::string_view bytes);
 

@@ -15,6 +15,11 @@ TEST(TextTest, TrimBlanksBothEnds) {
   EXPECT_EQ(TrimBlanks("a b"), "a b");
 }
 
+TEST(TextTest, PrintableExcerptCutsAndMasks) {
+  EXPECT_EQ(PrintableExcerpt("ok\x1b[2J\n", 64), "ok?[2J?");
+  EXPECT_EQ(PrintableExcerpt("abcdef", 3), "abc...");
+}
+
 TEST(TextTest, HexRoundTrip) {
   std::string bytes("\x00\x7f\x80\xff", 4);
   std::string hex = HexEncode(bytes);
