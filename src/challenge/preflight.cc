@@ -109,7 +109,8 @@ Result<std::vector<std::string>> Resolve(const std::string& host, const Prefligh
       }
     }
     if (out.empty()) {
-      return Err("{} has no A or AAAA record at {}{}", host, o.resolver->ToString(),
+      return ErrCode(ErrorCode::kTransient, "{} has no A or AAAA record at {}{}", host,
+                     o.resolver->ToString(),
                  nxdomain ? " (NXDOMAIN)" : "");
     }
     return out;
@@ -121,7 +122,7 @@ Result<std::vector<std::string>> Resolve(const std::string& host, const Prefligh
   struct addrinfo* res = nullptr;
   int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
   if (rc != 0) {
-    return Err("{} does not resolve: {}", host, ::gai_strerror(rc));
+    return ErrCode(ErrorCode::kTransient, "{} does not resolve: {}", host, ::gai_strerror(rc));
   }
   for (struct addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
     char text[INET6_ADDRSTRLEN] = {};
@@ -138,7 +139,7 @@ Result<std::vector<std::string>> Resolve(const std::string& host, const Prefligh
   }
   ::freeaddrinfo(res);
   if (out.empty()) {
-    return Err("{} has no IPv4 or IPv6 address", host);
+    return ErrCode(ErrorCode::kTransient, "{} has no IPv4 or IPv6 address", host);
   }
   return out;
 }
@@ -234,7 +235,10 @@ Result<Hop> FetchOnce(const std::string& url, const PreflightOptions& o, millise
     if (sink.headers_too_large) {
       return Err("{}: response headers larger than {} bytes", url, kMaxHeaderBytes);
     }
-    return Err("{}: {}", url, errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+    // No answer at all (refused, unreachable, timed out): kTransient, which
+    // Preflight treats as "could not check", not as a failure.
+    return ErrCode(ErrorCode::kTransient, "{}: {}", url,
+                   errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
   }
   Hop hop;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &hop.status);
@@ -379,7 +383,7 @@ Result<Served> FetchChallenge(std::string_view identifier, std::string_view toke
   for (;;) {
     auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     if (left <= milliseconds(0)) {
-      return Err("{}: no answer within {} s", served.url,
+      return ErrCode(ErrorCode::kTransient, "{}: no answer within {} s", served.url,
                  std::chrono::duration_cast<std::chrono::seconds>(options.identifier_timeout)
                      .count());
     }
@@ -412,6 +416,14 @@ Status Preflight(std::string_view identifier, std::string_view token,
         identifier, e.message);
   };
   auto served = FetchChallenge(identifier, token, options);
+  if (!served.ok() && served.error().code == ErrorCode::kTransient) {
+    // This host often cannot see itself the way the CA does (split DNS,
+    // no hairpin NAT, a lab whose names only the CA resolves): without an
+    // answer there is nothing to judge, so say so and let the CA decide.
+    LogWarn("pre-flight check for {} skipped: {} (the CA may reach it another way)", identifier,
+            served.error().message);
+    return OkStatus();
+  }
   if (!served.ok()) {
     return fail(served.error());
   }

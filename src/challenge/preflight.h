@@ -81,14 +81,18 @@ Status CheckRedirect(std::string_view location, uint16_t preflight_port);
 
 // FetchChallenge fetches the challenge URL for `identifier` (a DNS name or
 // an IP literal) and `token` as described above. Returns what was served
-// last, or an error when no answer could be had (name does not resolve,
-// connection refused, timeout, a redirect the CA would not follow, too many
-// redirects), naming the URL.
+// last, or an error naming the URL: kTransient when no answer could be had
+// (name does not resolve, connection refused, timeout), kFailure for a
+// redirect the CA would not follow or too many redirects.
 Result<Served> FetchChallenge(std::string_view identifier, std::string_view token,
                               const PreflightOptions& options);
 
 // Preflight fetches and checks one token: OK, or an error (from
 // FetchChallenge or CheckServed) that says nothing was answered at the CA.
+// When no answer can be had at all (FetchChallenge's kTransient errors: the
+// name does not resolve here, connection refused or timed out) it warns and
+// returns OK: this host may not see itself the way the CA does. An answer
+// that is wrong (status, body, a redirect the CA would not follow) fails.
 Status Preflight(std::string_view identifier, std::string_view token,
                  std::string_view key_authorization, const PreflightOptions& options);
 
