@@ -4,11 +4,13 @@
 #define BULKHEAD_CLI_CLI_H_
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <optional>
 #include <string>
 
+#include "manager/manager.h"
 #include "manager/session.h"
 #include "sandbox/identity.h"
 #include "store/cert_store.h"
@@ -70,6 +72,18 @@ std::string AbsolutePath(const std::string& path);
 // RolesRunAs resolves --user (see sandbox::DefaultRunAs): the user the roles
 // switch to, or none.
 Result<std::optional<sandbox::RunAs>> RolesRunAs(const GlobalFlags& flags);
+
+// InspectAllManaged inspects every certificate under <state-dir>/certs at
+// `now` and returns one JSON object per certificate built by `describe`
+// (name, state); a certificate that cannot be inspected is reported on
+// stderr and turns `*out_status` into a failure. Used by list and plan.
+nlohmann::json InspectAllManaged(
+    const store::CertStore& certs, int64_t now,
+    const std::function<nlohmann::json(const std::string&, const manager::CertState&)>& describe,
+    int* out_status);
+
+// PrintNoneManaged prints the line for an empty state directory.
+void PrintNoneManaged(const store::CertStore& certs);
 
 // CertStoreFor returns the store under <state-dir>/certs.
 store::CertStore CertStoreFor(const GlobalFlags& flags);

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <fmt/format.h>
+
 #include "cli/cli.h"
 #include "util/log.h"
 
@@ -43,6 +45,31 @@ Result<manager::CaConfig> CaFromFlags(const GlobalFlags& flags) {
 
 Result<std::optional<sandbox::RunAs>> RolesRunAs(const GlobalFlags& flags) {
   return sandbox::DefaultRunAs(flags.user);
+}
+
+nlohmann::json InspectAllManaged(
+    const store::CertStore& certs, int64_t now,
+    const std::function<nlohmann::json(const std::string&, const manager::CertState&)>& describe,
+    int* out_status) {
+  nlohmann::json out = nlohmann::json::array();
+  auto names = certs.List();
+  if (!names.ok()) {
+    *out_status = Fail(names.error());
+    return out;
+  }
+  for (const std::string& name : *names) {
+    auto st = manager::InspectCertificate(certs, name, now, -1, false);
+    if (!st.ok()) {
+      *out_status = Fail(st.error().Wrap(name));
+      continue;
+    }
+    out.push_back(describe(name, *st));
+  }
+  return out;
+}
+
+void PrintNoneManaged(const store::CertStore& certs) {
+  fmt::print("no managed certificates in {}\n", certs.root());
 }
 
 store::CertStore CertStoreFor(const GlobalFlags& flags) {

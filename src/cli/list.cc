@@ -13,19 +13,10 @@ namespace {
 
 int RunList(const GlobalFlags& flags, bool as_json) {
   store::CertStore certs = CertStoreFor(flags);
-  auto names = certs.List();
-  if (!names.ok()) {
-    return Fail(names.error());
-  }
   int64_t now = static_cast<int64_t>(std::time(nullptr));
-  nlohmann::json out = nlohmann::json::array();
   int status = kExitOk;
-  for (const std::string& name : *names) {
-    auto st = manager::InspectCertificate(certs, name, now, -1, false);
-    if (!st.ok()) {
-      status = Fail(st.error().Wrap(name));
-      continue;
-    }
+  auto describe = [&](const std::string& name, const manager::CertState& state) {
+    const manager::CertState* st = &state;
     nlohmann::json j = {{"name", name},
                         {"names", st->settings.names},
                         {"key_type", crypto::KeyTypeName(st->settings.key_type)},
@@ -44,14 +35,15 @@ int RunList(const GlobalFlags& flags, bool as_json) {
       j["issuer"] = st->leaf->issuer_cn;
       j["serial"] = st->leaf->serial_hex;
     }
-    out.push_back(std::move(j));
-  }
+    return j;
+  };
+  nlohmann::json out = InspectAllManaged(certs, now, describe, &status);
   if (as_json) {
     fmt::print("{}\n", out.dump(2));
     return status;
   }
   if (out.empty()) {
-    fmt::print("no managed certificates in {}\n", certs.root());
+    PrintNoneManaged(certs);
     return status;
   }
   fmt::print("{:<30} {:>5} {:<21} {:<8} {}\n", "NAME", "DAYS", "EXPIRES", "DUE", "NAMES");

@@ -31,19 +31,10 @@ std::string Basis(const manager::CertState& st) {
 
 int RunPlan(const GlobalFlags& flags, bool as_json) {
   store::CertStore certs = CertStoreFor(flags);
-  auto names = certs.List();
-  if (!names.ok()) {
-    return Fail(names.error());
-  }
   int64_t now = static_cast<int64_t>(std::time(nullptr));
-  nlohmann::json out = nlohmann::json::array();
   int status = kExitOk;
-  for (const std::string& name : *names) {
-    auto st = manager::InspectCertificate(certs, name, now, -1, false);
-    if (!st.ok()) {
-      status = Fail(st.error().Wrap(name));
-      continue;
-    }
+  auto describe = [&](const std::string& name, const manager::CertState& state) {
+    const manager::CertState* st = &state;
     nlohmann::json j = {{"name", name},
                         {"basis", Basis(*st)},
                         {"due", st->decision.due},
@@ -66,14 +57,15 @@ int RunPlan(const GlobalFlags& flags, bool as_json) {
         j["ari"]["explanation_url"] = st->ari->explanation_url;
       }
     }
-    out.push_back(std::move(j));
-  }
+    return j;
+  };
+  nlohmann::json out = InspectAllManaged(certs, now, describe, &status);
   if (as_json) {
     fmt::print("{}\n", out.dump(2));
     return status;
   }
   if (out.empty()) {
-    fmt::print("no managed certificates in {}\n", certs.root());
+    PrintNoneManaged(certs);
     return status;
   }
   fmt::print("{:<30} {:<21} {:<21} {:<14} {}\n", "NAME", "EXPIRES", "RENEW AT", "BASIS", "NOTE");
