@@ -32,6 +32,12 @@ served_serial() {
     openssl x509 -noout -serial 2>/dev/null | sed 's/^serial=//'
 }
 
+# serves_serial PORT SERIAL: the server on PORT serves SERIAL now (a
+# function, so that wait_for asks again on every poll).
+serves_serial() {
+  test "$(served_serial "$1")" = "$2"
+}
+
 # wait_for DESCRIPTION SECONDS CMD...: polls CMD until it succeeds.
 wait_for() {
   local desc="$1" secs="$2"
@@ -89,7 +95,7 @@ nginx -p "$TEST_TMP/tls" -c "$TEST_TMP/tls/nginx.conf" -e "$TEST_TMP/tls/error.l
   </dev/null >"$TEST_TMP/tls/nginx.out" 2>&1 &
 disown $!
 wait_for "nginx serves the issued certificate from live/" 15 \
-  test "$(served_serial "$TLS_PORT")" = "$s1"
+  serves_serial "$TLS_PORT" "$s1"
 
 # A TLS server that ignores SIGHUP, as servers that read their certificate
 # only at start do. nginx cannot play this part (it reloads), and
@@ -148,7 +154,7 @@ else
   not_ok "renewal gives a new serial" "before $s1 after $s2"
 fi
 wait_for "nginx serves the renewed serial after reload-watch signals it" 30 \
-  test "$(served_serial "$TLS_PORT")" = "$s2"
+  serves_serial "$TLS_PORT" "$s2"
 verify_ok() {
   grep -q '^bulkhead_verify_last_success{.*} 1$' "$TEST_TMP/metrics/nginx.prom"
 }
