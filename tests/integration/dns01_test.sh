@@ -66,14 +66,14 @@ check "rfc2136: the error names the update and the server" \
 DROP="$TEST_TMP/drop"
 mkdir -p "$DROP" "$TEST_TMP/applied"
 applier() {
-  local f name ttl class type value
+  local f name ttl type value
   declare -A seen
   while :; do
     for f in "$DROP"/*; do
       [ -f "$f" ] || continue
       case "$f" in *.tmp-* | *ignored*) continue ;; esac
       [ -n "${seen[$f]:-}" ] && continue
-      read -r name ttl class type value <"$f" || continue
+      read -r name ttl _ type value <"$f" || continue
       if knot_update "$K" "update add $name $ttl $type $value" >/dev/null 2>&1; then
         seen[$f]=1
         cp "$f" "$TEST_TMP/applied/"
