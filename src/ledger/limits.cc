@@ -102,7 +102,11 @@ Result<Limits> ParseLimits(std::string_view text, std::string_view source) {
   }
   Limits out = LetsEncryptLimits();
   out.source = std::string(source);
-  for (const auto& [key, value] : j.items()) {
+  for (const auto& item : j.items()) {
+    // Named copies, not a structured binding: lambdas may not capture those
+    // before C++20 compilers caught up (clang 14).
+    const std::string& key = item.key();
+    const nlohmann::json& value = item.value();
     const LimitKind* kind = std::find_if(std::begin(kAllKinds), std::end(kAllKinds),
                                          [&](LimitKind k) { return LimitKey(k) == key; });
     if (kind == std::end(kAllKinds)) {
