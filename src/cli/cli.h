@@ -82,8 +82,10 @@ nlohmann::json InspectAllManaged(
     const std::function<nlohmann::json(const std::string&, const manager::CertState&)>& describe,
     int* out_status);
 
-// PrintNoneManaged prints the line for an empty state directory.
-void PrintNoneManaged(const store::CertStore& certs);
+// PrintedJsonOrNone prints `out` as JSON when `as_json`, or the "no managed
+// certificates" line when `out` is empty, and says whether it printed: the
+// common head of list and plan, whose tables then differ.
+bool PrintedJsonOrNone(const store::CertStore& certs, const nlohmann::json& out, bool as_json);
 
 // CertStoreFor returns the store under <state-dir>/certs.
 store::CertStore CertStoreFor(const GlobalFlags& flags);

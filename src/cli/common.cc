@@ -68,8 +68,16 @@ nlohmann::json InspectAllManaged(
   return out;
 }
 
-void PrintNoneManaged(const store::CertStore& certs) {
-  fmt::print("no managed certificates in {}\n", certs.root());
+bool PrintedJsonOrNone(const store::CertStore& certs, const nlohmann::json& out, bool as_json) {
+  if (as_json) {
+    fmt::print("{}\n", out.dump(2));
+    return true;
+  }
+  if (out.empty()) {
+    fmt::print("no managed certificates in {}\n", certs.root());
+    return true;
+  }
+  return false;
 }
 
 store::CertStore CertStoreFor(const GlobalFlags& flags) {

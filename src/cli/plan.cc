@@ -60,12 +60,7 @@ int RunPlan(const GlobalFlags& flags, bool as_json) {
     return j;
   };
   nlohmann::json out = InspectAllManaged(certs, now, describe, &status);
-  if (as_json) {
-    fmt::print("{}\n", out.dump(2));
-    return status;
-  }
-  if (out.empty()) {
-    PrintNoneManaged(certs);
+  if (PrintedJsonOrNone(certs, out, as_json)) {
     return status;
   }
   fmt::print("{:<30} {:<21} {:<21} {:<14} {}\n", "NAME", "EXPIRES", "RENEW AT", "BASIS", "NOTE");
