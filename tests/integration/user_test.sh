@@ -75,13 +75,13 @@ for line in open(trace, errors="replace"):
     pid, call = int(m.group(1)), m.group(2)
     first = pid if first is None else first
     if call.endswith("<unfinished ...>"):
-        pending[pid] = call[: -len("<unfinished ...>")]
+        pending[pid] = call[: -len("<unfinished ...>")].rstrip()
         continue
     r = re.match(r"^<\.\.\. (\w+) resumed>(.*)$", call)
     if r:
         call = pending.pop(pid, r.group(1) + "(") + r.group(2)
     ev = events.setdefault(pid, [])
-    if call.startswith("setresuid(") and call.rstrip().endswith("= 0") and f"({uid}, {uid}, {uid})" in call:
+    if call.startswith("setresuid(") and call.rstrip().endswith("= 0") and re.search(rf"\(\s*{uid},\s*{uid},\s*{uid}\s*\)", call):
         ev.append("switch")
     elif call.startswith("openat(") and "account.key" in call and not re.search(r"= -1", call):
         ev.append("key")
