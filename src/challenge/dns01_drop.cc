@@ -20,7 +20,8 @@ class DropUpdater : public RecordUpdater {
 
   Status Add(const std::string& record_name, const std::string& value) override {
     BH_ASSIGN(std::string path, PathFor(record_name, value));
-    return WriteFileAtomic(path, DropFileContent(record_name, ttl_, value), 0644);
+    return WriteFileAtomic(path, DropFileContent(record_name, ttl_, value), 0644,
+                           Durability::kVisibleOnly);
   }
 
   Status Delete(const std::string& record_name, const std::string& value) override {

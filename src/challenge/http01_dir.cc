@@ -76,7 +76,7 @@ class DirectoryPublisher : public Publisher {
       return Err("refusing challenge token {}: not base64url", ShowToken(token));
     }
     std::string path = dir_ + "/" + std::string(token);
-    BH_TRY(WriteFileAtomic(path, key_authorization, 0644));
+    BH_TRY(WriteFileAtomic(path, key_authorization, 0644, Durability::kVisibleOnly));
     published_.insert(std::string(token));
     LogDebug("published challenge file {}", path);
     return OkStatus();

@@ -11,6 +11,7 @@
 #include "acme/issuance.h"
 #include "challenge/dns01.h"
 #include "challenge/preflight.h"
+#include "crypto/warmup.h"
 #include "dns/query.h"
 #include "ipc/channel.h"
 #include "ipc/messages.h"
@@ -464,6 +465,10 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
             ledger::Gate::Open(state_dir, ledger::Scope{ca.directory_url, job.account_url},
                                settings.names, job.now,
                                {settings.run.ignore_ledger, settings.run.ari_exempt}));
+
+  // OpenSSL's algorithm tables, filled once here and inherited by every
+  // role below instead of being built in each (see crypto/warmup.h).
+  crypto::WarmUpBeforeFork();
 
   // 1. The keys role: CSR out, key left in pending/ for the store.
   roles::KeyRequest key_request;

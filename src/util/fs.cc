@@ -149,7 +149,9 @@ Status FsyncDir(const std::string& path) {
   return OkStatus();
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode,
+                       Durability durability) {
+  const bool durable = durability == Durability::kDurable;
   // A hidden name: whoever scans the directory (a zone compiler reading a
   // dns-01 drop directory, a web server listing) skips it.
   size_t slash = path.rfind('/');
@@ -165,7 +167,7 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
   if (st.ok() && ::fchmod(fd.get(), mode) != 0) {
     st = Err("chmod {}: {}", tmp, ErrnoText(errno));
   }
-  if (st.ok() && ::fsync(fd.get()) != 0) {
+  if (st.ok() && durable && ::fsync(fd.get()) != 0) {
     st = Err("fsync {}: {}", tmp, ErrnoText(errno));
   }
   fd.reset();
@@ -176,7 +178,7 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
     ::unlink(tmp.c_str());
     return st;
   }
-  return FsyncDir(DirName(path));
+  return durable ? FsyncDir(DirName(path)) : OkStatus();
 }
 
 Status CreateFileExclusive(const std::string& path, std::string_view data, mode_t mode) {

@@ -50,11 +50,22 @@ Result<std::string> ReadFileCapped(const std::string& path, size_t max_bytes);
 // reallocation) and returned as a Secret. Same errors as ReadFileCapped.
 Result<Secret> ReadSecretFileCapped(const std::string& path, size_t max_bytes);
 
+// Durability says whether a write must survive a crash of the machine.
+enum class Durability {
+  kDurable,      // fsync the file and its directory: state, keys, certificates.
+  kVisibleOnly,  // No fsync: short-lived files whose readers only need them
+                 // complete while they exist (challenge tokens and dns-01
+                 // drop files, removed again within seconds and worthless
+                 // after a crash). Saves two fsyncs on the critical path.
+};
+
 // WriteFileAtomic writes `data` to a hidden temporary file beside `path`
-// (".<name>.tmp-<random>") with `mode`,
-// fsyncs it, renames it over `path` and fsyncs the directory. On failure the
-// temporary file is removed and `path` is unchanged.
-Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode);
+// (".<name>.tmp-<random>") with `mode` and renames it over `path`, so that a
+// reader sees either the old file or the complete new one. With kDurable
+// (the default) it fsyncs the file before the rename and the directory after
+// it. On failure the temporary file is removed and `path` is unchanged.
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode,
+                       Durability durability = Durability::kDurable);
 
 // CreateFileExclusive creates `path` with O_CREAT|O_EXCL and `mode` (so a
 // secret never lands in a file someone else prepared), writes `data` and

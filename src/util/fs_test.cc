@@ -57,6 +57,17 @@ TEST_F(FsTest, WriteFileAtomicWritesAndReplaces) {
   EXPECT_EQ(Entries(), std::vector<std::string>{"f"});
 }
 
+TEST_F(FsTest, WriteFileAtomicVisibleOnlyIsStillAtomic) {
+  std::string path = dir_ + "/token";
+  ASSERT_TRUE(WriteFileAtomic(path, "a", 0644, Durability::kVisibleOnly).ok());
+  ASSERT_TRUE(WriteFileAtomic(path, "bb", 0644, Durability::kVisibleOnly).ok());
+  EXPECT_EQ(*ReadFileCapped(path, 100), "bb");
+  EXPECT_EQ(Mode(path), 0644u);
+  EXPECT_EQ(Entries(), std::vector<std::string>{"token"});
+  EXPECT_FALSE(WriteFileAtomic(dir_ + "/no/such", "x", 0644, Durability::kVisibleOnly).ok());
+  EXPECT_EQ(Entries(), std::vector<std::string>{"token"});
+}
+
 TEST_F(FsTest, WriteFileAtomicFailureLeavesTargetAlone) {
   std::string path = dir_ + "/missing-dir/f";
   Status st = WriteFileAtomic(path, "x", 0600);

@@ -1,0 +1,58 @@
+#include "crypto/warmup.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include <array>
+
+#include "crypto/ossl.h"
+
+namespace bulkhead::crypto {
+namespace {
+
+using SslCtxPtr = OsslPtr<SSL_CTX, SSL_CTX_free>;
+
+// SignAndVerify runs one ES256-style signature and its verification, which
+// fetches the digest and signature implementations.
+void SignAndVerify(EVP_PKEY* key) {
+  static constexpr std::array<unsigned char, 4> kData = {'w', 'a', 'r', 'm'};
+  std::array<unsigned char, 128> sig{};
+  size_t sig_len = sig.size();
+  MdCtxPtr sign(EVP_MD_CTX_new());
+  if (!sign || EVP_DigestSignInit(sign.get(), nullptr, EVP_sha256(), nullptr, key) != 1 ||
+      EVP_DigestSign(sign.get(), sig.data(), &sig_len, kData.data(), kData.size()) != 1) {
+    return;
+  }
+  MdCtxPtr verify(EVP_MD_CTX_new());
+  if (verify && EVP_DigestVerifyInit(verify.get(), nullptr, EVP_sha256(), nullptr, key) == 1) {
+    EVP_DigestVerify(verify.get(), sig.data(), sig_len, kData.data(), kData.size());
+  }
+}
+
+// PemRoundTrip encodes the key as PKCS#8 PEM and decodes it again, which
+// fetches the encoders and decoders. The PEM lives in a secure-memory BIO,
+// wiped when freed.
+void PemRoundTrip(EVP_PKEY* key) {
+  BioPtr bio(BIO_new(BIO_s_secmem()));
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    return;
+  }
+  EVP_PKEY_free(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+}
+
+}  // namespace
+
+void WarmUpBeforeFork() {
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  if (key != nullptr) {
+    PemRoundTrip(key);
+    SignAndVerify(key);
+    EVP_PKEY_free(key);
+  }
+  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+  // Whatever failed above is of no interest to the errors reported later.
+  ERR_clear_error();
+}
+
+}  // namespace bulkhead::crypto
