@@ -1,7 +1,6 @@
 #include "crypto/warmup.h"
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include <array>
@@ -30,23 +29,11 @@ void SignAndVerify(EVP_PKEY* key) {
   }
 }
 
-// PemRoundTrip encodes the key as PKCS#8 PEM and decodes it again, which
-// fetches the encoders and decoders. The PEM lives in a secure-memory BIO,
-// wiped when freed.
-void PemRoundTrip(EVP_PKEY* key) {
-  BioPtr bio(BIO_new(BIO_s_secmem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
-    return;
-  }
-  EVP_PKEY_free(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-}
-
 }  // namespace
 
 void WarmUpBeforeFork() {
   EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
   if (key != nullptr) {
-    PemRoundTrip(key);
     SignAndVerify(key);
     EVP_PKEY_free(key);
   }
