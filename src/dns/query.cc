@@ -242,6 +242,9 @@ Result<Response> Query(const Server& server, std::string_view name, uint16_t typ
   if (options.dnssec_ok) {
     ldns_pkt_set_edns_do(q.get(), true);
   }
+  if (options.checking_disabled) {
+    ldns_pkt_set_cd(q.get(), true);
+  }
   ldns_pkt* raw = nullptr;
   ldns_status st = ldns_resolver_send_pkt(&raw, res.get(), q.get());
   UniquePkt reply(raw);

@@ -14,9 +14,9 @@
 //   - Answers are checked before use: the reply's ID and question must match
 //     the query (else an error), at most kMaxRecords records are kept per
 //     section.
-//   - Nothing is validated with DNSSEC here: Response::authenticated_data is
-//     only the AD bit as the server set it, meaningful only when the path to
-//     a validating resolver is trusted.
+//   - Nothing is validated with DNSSEC here (dnssec.h does that on top):
+//     Response::authenticated_data is only the AD bit as the server set it,
+//     meaningful only when the path to a validating resolver is trusted.
 //   - Errors are values (Result); a name error (NXDOMAIN) is not an error of
 //     Query, it is Response::rcode == kRcodeNxDomain.
 #ifndef BULKHEAD_DNS_QUERY_H_
@@ -39,6 +39,11 @@ inline constexpr uint16_t kTypeCname = 5;
 inline constexpr uint16_t kTypeSoa = 6;
 inline constexpr uint16_t kTypeTxt = 16;
 inline constexpr uint16_t kTypeAaaa = 28;
+inline constexpr uint16_t kTypeDs = 43;
+inline constexpr uint16_t kTypeRrsig = 46;
+inline constexpr uint16_t kTypeNsec = 47;
+inline constexpr uint16_t kTypeDnskey = 48;
+inline constexpr uint16_t kTypeNsec3 = 50;
 inline constexpr uint16_t kTypeTlsa = 52;
 inline constexpr int kRcodeNoError = 0;
 inline constexpr int kRcodeServFail = 2;
@@ -96,6 +101,9 @@ struct QueryOptions {
   std::chrono::milliseconds timeout{5000};  // Per attempt (UDP, then TCP).
   bool recursion_desired = true;  // RD bit; authoritative servers ignore it.
   bool dnssec_ok = false;         // EDNS DO bit (ask for RRSIGs).
+  // CD bit: a validating resolver then hands over what it would have
+  // rejected, so that the caller's own validation decides (RFC 4035 3.2.2).
+  bool checking_disabled = false;
 };
 
 // Query sends one question (`name` absolute or not, any case; class IN) to

@@ -8,7 +8,7 @@
 # endpoint. TLSA records published by a Knot server for the name checked
 # must be compared with the served chain (one matching, one not).
 #
-# The SMTP endpoint is a tiny python3 server (monitor_smtp.py below): no
+# The SMTP endpoint is a tiny python3 server (smtp_starttls.py): no
 # Debian mail server speaks STARTTLS on a loopback port without a full
 # mail-system configuration, and the dialogue is all that is being tested.
 set -uo pipefail
@@ -159,33 +159,7 @@ if ! nginx -p "$N" -c "$N/nginx.conf" 2>"$N/start.err"; then
   exit 1
 fi
 
-cat >"$TEST_TMP/monitor_smtp.py" <<'EOF'
-# A minimal SMTP server: greeting, EHLO, STARTTLS, then TLS and QUIT.
-import socket, ssl, sys, threading
-port, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(cert, key)
-srv = socket.create_server(("127.0.0.1", port))
-def serve(c):
-    try:
-        f = c.makefile("rb")
-        c.sendall(b"220 mail.test ESMTP test\r\n")
-        f.readline()
-        c.sendall(b"250-mail.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
-        if not f.readline().upper().startswith(b"STARTTLS"):
-            return
-        c.sendall(b"220 2.0.0 Ready to start TLS\r\n")
-        t = ctx.wrap_socket(c, server_side=True)
-        t.recv(100)
-    except Exception:
-        pass
-    finally:
-        c.close()
-while True:
-    c, _ = srv.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-EOF
-python3 "$TEST_TMP/monitor_smtp.py" "$SMTP_PORT" "$D/mail.full.pem" "$D/mail.key" 2>"$TEST_TMP/smtp.err" &
+python3 "$LAB_LIB_DIR/smtp_starttls.py" "$SMTP_PORT" "$D/mail.full.pem" "$D/mail.key" 2>"$TEST_TMP/smtp.err" &
 PIDS+=($!)
 
 cat >"$TEST_TMP/bb.yml" <<EOF
