@@ -431,11 +431,15 @@ Result<Order> Client::PollOrder(const std::string& url, bool wait_pending) {
   }
 }
 
-Result<std::vector<std::string>> Client::DownloadChains(const std::string& cert_url) {
+Result<std::vector<std::string>> Client::DownloadChains(const std::string& cert_url,
+                                                        bool with_alternates) {
   BH_TRY(CheckSameOrigin(cert_url, "certificate"));
   std::string context = fmt::format("downloading certificate {}", cert_url);
   BH_ASSIGN(HttpResponse resp, Post(cert_url, "", context));
   std::vector<std::string> chains{resp.body};
+  if (!with_alternates) {
+    return chains;
+  }
   std::vector<std::string> alternates = resp.Links("alternate", cert_url);
   if (alternates.size() > kMaxAlternates) {
     LogWarn("the CA offers {} alternate chains; considering the first {}", alternates.size(),

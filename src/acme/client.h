@@ -116,9 +116,12 @@ class Client {
   // may take a moment to reach the order), then returns it.
   Result<Order> PollOrder(const std::string& url, bool wait_pending);
 
-  // DownloadChains returns the default chain (PEM) first, then each
-  // alternate chain the CA links (at most kMaxAlternates).
-  Result<std::vector<std::string>> DownloadChains(const std::string& cert_url);
+  // DownloadChains returns the default chain (PEM) first, then, with
+  // `with_alternates`, each alternate chain the CA links (at most
+  // kMaxAlternates; each is one more request, so callers ask for them only
+  // when they will choose between chains).
+  Result<std::vector<std::string>> DownloadChains(const std::string& cert_url,
+                                                  bool with_alternates);
 
   // Revoke revokes `cert_der` with RFC 5280 `reason`. When `cert_key_signer`
   // is given, the request is signed with the certificate's own key (jwk),

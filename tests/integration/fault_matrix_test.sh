@@ -111,8 +111,7 @@ check "baseline certificate matches its key" key_matches
 check "the proxy saw the baseline requests" grep -q 'POST /finalize-order/' "$PX_LOG"
 
 # --- the matrix ----------------------------------------------------------------------
-STEPS=(directory newNonce newOrder authz-fetch challenge authz-poll order-ready finalize order-poll
-  cert-download)
+STEPS=(directory newNonce newOrder authz-fetch challenge authz-poll finalize order-poll cert-download)
 KINDS=(status500 status503_retry_after close_before_response close_after_forward truncated_body
   malformed_json html_body status429 slow oversized_body no_replay_nonce foreign_location)
 declare -A CELL DETAIL_ROWS
@@ -126,8 +125,9 @@ selected() {
 
 # step_rule STEP: the JSON rule fields matching STEP's request in a renewal
 # of two names: GET /dir, HEAD /nonce-plz, POST /order-plz, two /authZ/
-# fetches, two /chalZ/ answers, two /authZ/ polls, /my-order/ (waiting for
-# "ready"), /finalize-order/, /my-order/ (waiting for "valid"), /certZ/.
+# fetches, two /chalZ/ answers, two /authZ/ polls, /finalize-order/ (as soon
+# as both authorizations are valid, without reading the order first),
+# /my-order/ (waiting for "valid"), /certZ/.
 step_rule() {
   case "$1" in
     directory) echo '"path": "/dir", "method": "GET", "nth": 1' ;;
@@ -136,9 +136,8 @@ step_rule() {
     authz-fetch) echo '"path": "/authZ/", "nth": 1' ;;
     challenge) echo '"path": "/chalZ/", "nth": 1' ;;
     authz-poll) echo '"path": "/authZ/", "nth": 3' ;;
-    order-ready) echo '"path": "/my-order/", "nth": 1' ;;
     finalize) echo '"path": "/finalize-order/", "nth": 1' ;;
-    order-poll) echo '"path": "/my-order/", "nth": 2' ;;
+    order-poll) echo '"path": "/my-order/", "nth": 1' ;;
     cert-download) echo '"path": "/certZ/", "nth": 1' ;;
   esac
 }
@@ -149,13 +148,16 @@ step_rule() {
 # failure and a success are both acceptable).
 fault_case() {
   local step="$1" kind="$2" expect="$3" http_timeout="${4:-3}" extra="${5:-}" err_re="${6:-}"
-  local tag="$step/$kind" p="$TEST_TMP/case$CASE_NO"
+  local also_kind
+  also_kind="$(sed -n 's/.*"kind": "\([a-z_]*\)".*/\1/p' <<<"${FAULT_ALSO:-}")"
+  local tag="$step/$kind${also_kind:++$also_kind}" p="$TEST_TMP/case$CASE_NO"
   selected "$tag" || return 0
   CASE_NO=$((CASE_NO + 1))
   local problems=() outcome="" serial version mark rc t0 elapsed
   serial="$(cert_serial "$(live)/cert.pem")"
   version="$(live_version $NAME)"
-  set_rules "$tag" "{$(step_rule "$step"), \"kind\": \"$kind\"$extra}"
+  # FAULT_ALSO (optional): a second rule, e.g. for what the next request sees.
+  set_rules "$tag" "{$(step_rule "$step"), \"kind\": \"$kind\"$extra}" ${FAULT_ALSO:+"$FAULT_ALSO"}
   mark=$(($(wc -l <"$PX_LOG") + 1))
   t0=$EPOCHREALTIME
   rc=0
@@ -170,6 +172,9 @@ fault_case() {
 
   if ! grep -q "FAULT $kind .*\[$tag\]" "$p.log"; then
     problems+=("the fault was never injected: the step's request did not happen")
+  fi
+  if [ -n "$also_kind" ] && ! grep -q "FAULT $also_kind .*\[$tag\]" "$p.log"; then
+    problems+=("the second fault ($also_kind) was never injected")
   fi
   if [ "$kind" = foreign_location ] && grep -qE '(GET|HEAD|POST) https://127\.0\.0\.9' "$p.err"; then
     problems+=("sent a request to the foreign origin https://127.0.0.9:1")
@@ -240,7 +245,7 @@ fault_case() {
     detail_outcome="fails: $(IFS=';'; echo "${problems[*]}")"
   fi
   CELL["$step,$kind"]="$cell"
-  DETAIL_ROWS["$CASE_NO"]="| $step | $kind | $expect | $detail_outcome | ${err_line:+\`${err_line//|/\\|}\`} | $elapsed |"
+  DETAIL_ROWS["$CASE_NO"]="| $step | $kind${also_kind:+, then $also_kind} | $expect | $detail_outcome | ${err_line:+\`${err_line//|/\\|}\`} | $elapsed |"
 }
 
 for step in "${STEPS[@]}"; do
@@ -260,6 +265,12 @@ done
 fault_case newOrder close_after_forward retry
 fault_case finalize close_after_forward retry
 fault_case challenge close_after_forward retry
+# Finalizing without reading the order first: a CA that is not ready yet
+# says orderNotReady; bulkhead reads the order and finalizes again, at once
+# if it is ready by then, after waiting while it still shows "pending".
+fault_case finalize order_not_ready retry
+FAULT_ALSO='{"path": "/my-order/", "nth": 1, "kind": "order_pending"}' \
+  fault_case finalize order_not_ready retry
 # Once each.
 fault_case newOrder status429 retry
 fault_case directory slow retry 2 ', "seconds": 4'
@@ -272,7 +283,6 @@ origin_re='outside its own origin'
 fault_case directory foreign_location refuse 3 '' "$origin_re"
 fault_case newOrder foreign_location refuse 3 '' "$origin_re"
 fault_case authz-fetch foreign_location refuse 3 '' "$origin_re"
-fault_case order-ready foreign_location refuse 3 '' "$origin_re"
 fault_case order-poll foreign_location refuse 3 '' "$origin_re"
 
 # --- a run killed mid-order --------------------------------------------------------

@@ -26,12 +26,17 @@ and is re-read on every request; a change of content resets the counters.
 Kinds: status500, status503_retry_after, status429, close_before_response,
 close_after_forward, slow (sleeps "seconds", default 5, before answering),
 truncated_body, oversized_body, malformed_json, html_body, no_replay_nonce,
-foreign_location. Every injected fault is logged as a line starting "FAULT".
+foreign_location, order_not_ready (a 403 orderNotReady problem, as a CA
+answers a finalize it is not ready for), order_pending (the order as Pebble
+sends it, but with a "ready" status shown as "pending", as from a CA that
+applies valid authorizations to its orders late). Every injected fault is
+logged as a line starting "FAULT".
 """
 import argparse
 import http.client
 import http.server
 import json
+import re
 import signal
 import socket
 import ssl
@@ -44,9 +49,9 @@ FOREIGN_ORIGIN = b"https://127.0.0.9:1"
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 # Faults answered by the proxy alone: the request never reaches Pebble.
 LOCAL_KINDS = {"status500", "status503_retry_after", "status429", "close_before_response",
-               "html_body"}
+               "html_body", "order_not_ready"}
 KINDS = LOCAL_KINDS | {"close_after_forward", "slow", "truncated_body", "oversized_body",
-                       "malformed_json", "no_replay_nonce", "foreign_location"}
+                       "malformed_json", "no_replay_nonce", "foreign_location", "order_pending"}
 
 
 class Rules:
@@ -135,6 +140,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                      "Retry-After": "1"}, json.dumps({
                 "type": "urn:ietf:params:acme:error:rateLimited",
                 "detail": "injected rate limit"}).encode())
+        if kind == "order_not_ready":
+            return self.answer(403, {"Content-Type": "application/problem+json"}, json.dumps({
+                "type": "urn:ietf:params:acme:error:orderNotReady",
+                "detail": "injected: the order is not ready"}).encode())
         if kind == "html_body":
             return self.answer(502, {"Content-Type": "text/html"},
                                b"<html><head><title>502 Bad Gateway</title></head><body>"
@@ -161,6 +170,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             rbody = rbody[: len(rbody) // 2]
         elif kind == "no_replay_nonce":
             headers = [(k, v) for k, v in headers if k.lower() != "replay-nonce"]
+        elif kind == "order_pending":
+            rbody = re.sub(rb'"status":\s*"ready"', b'"status": "pending"', rbody, count=1)
         elif kind == "foreign_location":
             own = self.server.origin
             headers = [(k, v.replace(own, FOREIGN_ORIGIN.decode())) for k, v in headers]

@@ -8,11 +8,12 @@ lab_test_init
 lab_start_or_die "$TEST_TMP/lab"
 
 # state_snapshot: every file (with content hash) and link under the state
-# dir; the lock file's existence is not part of the comparison.
+# dir; the lock file's existence is not part of the comparison, nor the
+# ledger's SQLite shared-memory index (-shm), which every reader updates.
 state_snapshot() {
   (
     cd "$LAB_DIR/state" || exit 1
-    find . -type f ! -name lock -exec sha256sum {} + | sort
+    find . -type f ! -name lock ! -name '*.sqlite-shm' -exec sha256sum {} + | sort
     find . -type l -printf '%p -> %l\n' | sort
   )
 }
