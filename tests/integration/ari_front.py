@@ -31,17 +31,11 @@ a 500, "absent" removes renewalInfo from the directory. The log gets
 import argparse
 import base64
 import datetime
-import http.client
-import http.server
 import json
-import signal
-import ssl
 import sys
-import threading
 import time
-import urllib.parse
 
-HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+import pebble_front
 
 
 def rfc3339(t):
@@ -55,17 +49,9 @@ def b64url_json(text):
         return {}
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(pebble_front.FrontHandler):
     server_version = "ari-front"
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def log(self, line):
-        with self.server.log_lock:
-            self.server.log_file.write(line + "\n")
-            self.server.log_file.flush()
+    log_time = False  # ari_test.sh matches whole lines.
 
     def control(self):
         try:
@@ -74,13 +60,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (OSError, ValueError):
             return {"mode": "window", "start": 86400, "end": 2 * 86400}
 
-    def do_GET(self):
-        self.handle_any()
-
-    do_HEAD = do_POST = do_GET
-
-    def handle_any(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    def handle_any(self, body):
         ctl = self.control()
         if self.path.startswith("/renewal-info/"):
             return self.renewal_info(ctl)
@@ -121,75 +101,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                    "Retry-After": str(ctl.get("retry_after", 21600))}
         self.answer(200, headers, json.dumps(body).encode())
 
-    def forward(self, body):
-        up = self.server.upstream
-        conn = http.client.HTTPSConnection(up.hostname, up.port, timeout=30,
-                                           context=self.server.upstream_ctx)
-        headers = {k: v for k, v in self.headers.items()
-                   if k.lower() not in HOP_HEADERS and k.lower() != "expect"}
-        # Pebble checks the JWS "url" against Host, so it sees ours.
-        headers["Host"] = self.headers.get("Host", self.server.origin.split("//")[1])
-        try:
-            conn.request(self.command, self.path, body=body if body else None, headers=headers)
-            resp = conn.getresponse()
-            rbody = resp.read()
-            status, rheaders = resp.status, resp.getheaders()
-        finally:
-            conn.close()
-        pebble, own = self.server.upstream_origin, self.server.origin
-        rheaders = [(k, v.replace(pebble, own)) for k, v in rheaders
-                    if k.lower() not in HOP_HEADERS | {"date", "server"}]
-        return status, rheaders, rbody.replace(pebble.encode(), own.encode())
-
-    def answer(self, status, headers, body):
-        self.send_response(status)
-        for k, v in (headers.items() if isinstance(headers, dict) else headers):
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def finish_request(self, request, client_address):
-        request.settimeout(30)
-        try:
-            tls = self.tls_ctx.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        super().finish_request(tls, client_address)
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--upstream", required=True)
-    ap.add_argument("--upstream-ca", required=True)
-    ap.add_argument("--cert", required=True)
-    ap.add_argument("--key", required=True)
+    pebble_front.add_front_arguments(ap)
     ap.add_argument("--control", required=True)
-    ap.add_argument("--log", required=True)
     args = ap.parse_args()
-    server = Server(("127.0.0.1", 0), Handler)
-    port = server.server_address[1]
-    server.tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server.tls_ctx.load_cert_chain(args.cert, args.key)
-    server.upstream = urllib.parse.urlsplit(args.upstream)
-    server.upstream_origin = "%s://%s" % (server.upstream.scheme, server.upstream.netloc)
-    server.upstream_ctx = ssl.create_default_context(cafile=args.upstream_ca)
-    server.origin = "https://127.0.0.1:%d" % port
-    server.control_path = args.control
-    server.log_file = open(args.log, "a", encoding="utf-8")
-    server.log_lock = threading.Lock()
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    print(port, flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+
+    def setup(server):
+        server.control_path = args.control
+
+    pebble_front.run(Handler, args, setup)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -33,20 +33,15 @@ applies valid authorizations to its orders late). Every injected fault is
 logged as a line starting "FAULT".
 """
 import argparse
-import http.client
-import http.server
 import json
 import re
-import signal
-import socket
-import ssl
 import sys
 import threading
 import time
-import urllib.parse
+
+import pebble_front
 
 FOREIGN_ORIGIN = b"https://127.0.0.9:1"
-HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 # Faults answered by the proxy alone: the request never reaches Pebble.
 LOCAL_KINDS = {"status500", "status503_retry_after", "status429", "close_before_response",
                "html_body", "order_not_ready"}
@@ -101,25 +96,10 @@ class Rules:
             return fired, self.tag
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(pebble_front.FrontHandler):
     server_version = "faultproxy"
 
-    def log_message(self, fmt, *args):  # Requests go to our own log instead.
-        pass
-
-    def log(self, line):
-        with self.server.log_lock:
-            self.server.log_file.write("%.3f %s\n" % (time.time(), line))
-            self.server.log_file.flush()
-
-    def do_GET(self):
-        self.handle_any()
-
-    do_HEAD = do_POST = do_GET
-
-    def handle_any(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    def handle_any(self, body):
         rule, tag = self.server.rules.match(self.command, self.path)
         kind = rule["kind"] if rule else None
         if kind:
@@ -178,92 +158,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
             rbody = rbody.replace(own.encode(), FOREIGN_ORIGIN)
         self.answer(status, headers, rbody)
 
-    def forward(self, body):
-        """Sends the request to Pebble; returns (status, headers, body) with our origin."""
-        up = self.server.upstream
-        conn = http.client.HTTPSConnection(up.hostname, up.port, timeout=30,
-                                           context=self.server.upstream_ctx)
-        headers = {k: v for k, v in self.headers.items()
-                   if k.lower() not in HOP_HEADERS and k.lower() != "expect"}
-        # Pebble builds its URLs and checks the JWS "url" from Host, so it
-        # must see the proxy's host; the rewrite below catches the rest.
-        headers["Host"] = self.headers.get("Host", self.server.origin.split("//")[1])
-        try:
-            conn.request(self.command, self.path, body=body if body else None, headers=headers)
-            resp = conn.getresponse()
-            rbody = resp.read()
-            status, rheaders = resp.status, resp.getheaders()
-        finally:
-            conn.close()
-        pebble, own = self.server.upstream_origin, self.server.origin
-        rheaders = [(k, v.replace(pebble, own)) for k, v in rheaders
-                    if k.lower() not in HOP_HEADERS | {"date", "server"}]
-        return status, rheaders, rbody.replace(pebble.encode(), own.encode())
-
-    def answer(self, status, headers, body):
-        self.send_response(status)
-        for k, v in (headers.items() if isinstance(headers, dict) else headers):
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-        self.log("-> %d (%d bytes)" % (status, len(body)))
-
-
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def finish_request(self, request, client_address):
-        # The TLS handshake runs in the request's thread, so a stalled client
-        # cannot block the accept loop.
-        request.settimeout(30)
-        try:
-            tls = self.tls_ctx.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        super().finish_request(tls, client_address)
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--upstream", required=True)
-    ap.add_argument("--upstream-ca", required=True)
-    ap.add_argument("--cert", required=True)
-    ap.add_argument("--key", required=True)
-    ap.add_argument("--log", required=True)
+    pebble_front.add_front_arguments(ap)
     ap.add_argument("--rules", default="")
     ap.add_argument("--rule", action="append", default=[], help="PATH:NTH:KIND")
-    ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
 
     extra = []
     for spec in args.rule:
         path, nth, kind = spec.rsplit(":", 2)
         extra.append({"path": path, "nth": int(nth), "kind": kind})
-    server = Server(("127.0.0.1", args.port), Handler)
-    port = server.server_address[1]
-    server.rules = Rules(args.rules, extra)
-    server.tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server.tls_ctx.load_cert_chain(args.cert, args.key)
-    server.upstream = urllib.parse.urlsplit(args.upstream)
-    server.upstream_origin = "%s://%s" % (server.upstream.scheme, server.upstream.netloc)
-    server.upstream_ctx = ssl.create_default_context(cafile=args.upstream_ca)
-    server.origin = "https://127.0.0.1:%d" % port
-    server.log_file = open(args.log, "a", encoding="utf-8")
-    server.log_lock = threading.Lock()
 
-    def stop(signum, frame):
-        raise SystemExit(0)
+    def setup(server):
+        server.rules = Rules(args.rules, extra)
 
-    signal.signal(signal.SIGTERM, stop)
-    print(port, flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
-        server.log_file.close()
+    pebble_front.run(Handler, args, setup)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
