@@ -77,15 +77,25 @@ check_eq "--no-preflight with --preflight-port is a usage error" 2 "$RC"
 
 # --- (4) renew repeats the recorded check -----------------------------------
 rm "$TEST_TMP/site" && ln -s "$TEST_TMP/unserved" "$TEST_TMP/site"
-run_bh "$TEST_TMP/renew" renew --force --name pf.example.com
-check_eq "renew --force with the web root now unserved fails" 1 "$RC"
-check "renew ran the pre-flight check" grep -q "pre-flight check for pf.example.com failed" "$TEST_TMP/renew.err"
-check_eq "renew: no failed authorization in the ledger" 0 "$(failed_authz pf.example.com)"
+run_bh "$TEST_TMP/renew" -v renew --force --name pf.example.com
+# Pebble reuses a valid authorization now and then even with
+# PEBBLE_AUTHZREUSE=0 (its test is "random 0..99 > percent", so 1 time in
+# 100): then the new order is ready at once, no challenge is published and
+# there is nothing to check. The step is skipped in that case.
+if grep -q "order .* is ready" "$TEST_TMP/renew.err"; then
+  ok "# skip: Pebble reused the authorization (1 in 100), no challenge to check"
+  expected_version=3
+else
+  check_eq "renew --force with the web root now unserved fails" 1 "$RC"
+  check "renew ran the pre-flight check" grep -q "pre-flight check for pf.example.com failed" "$TEST_TMP/renew.err"
+  check_eq "renew: no failed authorization in the ledger" 0 "$(failed_authz pf.example.com)"
+  expected_version=2
+fi
 rm "$TEST_TMP/site" && ln -s "$LAB_WEBROOT" "$TEST_TMP/site"
 run_bh "$TEST_TMP/renew2" renew --force --name pf.example.com
 check_eq "renew --force passes once the web root is served again" 0 "$RC"
 [ "$RC" -eq 0 ] || cat "$TEST_TMP/renew2.err"
-check_eq "renew made version 2" 2 "$(live_version pf.example.com)"
+check_eq "renew made a new version" "$expected_version" "$(live_version pf.example.com)"
 
 # The --no-preflight choice is recorded too.
 run_bh "$TEST_TMP/off" issue -d off.example.com --webroot "$LAB_WEBROOT" --no-preflight
