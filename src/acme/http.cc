@@ -14,6 +14,8 @@
 #include <limits>
 #include <mutex>
 
+#include "acme/curl_ptr.h"
+
 namespace bulkhead::acme {
 namespace {
 
@@ -148,15 +150,6 @@ std::string Prefix(const UrlParts& b) {
 
 // ---- curl ----------------------------------------------------------------
 
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
-
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
 
 // GlobalInit runs curl_global_init once per process; it is not thread-safe
 // itself, hence call_once.

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "acme/curl_ptr.h"
 #include "util/log.h"
 
 namespace bulkhead::challenge {
@@ -20,15 +21,8 @@ using std::chrono::milliseconds;
 // kMaxHeaderBytes caps the response header lines of one request.
 constexpr size_t kMaxHeaderBytes = 32 * 1024;
 
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
-
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
+using acme::CurlPtr;
+using acme::SlistPtr;
 
 struct UrlDeleter {
   void operator()(CURLU* u) const { curl_url_cleanup(u); }
