@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "manager/dane.h"
 #include "manager/manager.h"
 #include "manager/session.h"
 #include "sandbox/identity.h"
@@ -68,6 +69,11 @@ Result<manager::CaConfig> CaFromFlags(const GlobalFlags& flags);
 // AbsolutePath makes `path` absolute against the working directory, since
 // settings are replayed later from anywhere.
 std::string AbsolutePath(const std::string& path);
+
+// PrintDaneRecords finishes a DANE key change after `s` was issued
+// (manager::FinishDaneKey) and prints the TLSA records to publish. Returns
+// an exit status.
+int PrintDaneRecords(const manager::DaneContext& dane, const manager::CertSettings& s);
 
 // RolesRunAs resolves --user (see sandbox::DefaultRunAs): the user the roles
 // switch to, or none.

@@ -89,4 +89,16 @@ int Fail(const Error& error) {
   return error.code == ErrorCode::kUsage ? kExitUsage : kExitFailure;
 }
 
+int PrintDaneRecords(const manager::DaneContext& dane, const manager::CertSettings& s) {
+  auto records = manager::FinishDaneKey(dane, s);
+  if (!records.ok()) {
+    return Fail(records.error().Wrap(fmt::format("{}: DANE", s.name)));
+  }
+  fmt::print("  TLSA records to publish (current and next key; keep both):\n");
+  for (const std::string& line : *records) {
+    fmt::print("    {}\n", line);
+  }
+  return kExitOk;
+}
+
 }  // namespace bulkhead::cli

@@ -1,4 +1,6 @@
 // bulkhead issue: obtain a certificate and remember how, for renew.
+#include <unistd.h>
+
 #include <algorithm>
 #include <ctime>
 #include <memory>
@@ -8,7 +10,9 @@
 #include "dns/query.h"
 #include "crypto/x509.h"
 #include "manager/compartments.h"
+#include "manager/dane.h"
 #include "manager/manager.h"
+#include "util/log.h"
 
 namespace bulkhead::cli {
 namespace {
@@ -35,6 +39,7 @@ struct IssueOptions {
   bool ignore_ledger = false;
   bool no_preflight = false;
   int preflight_port = 0;  // 0: not given (80).
+  std::vector<std::string> tlsa;  // HOST:PORT, repeatable.
 };
 
 // PrintIssued prints where the files are and what the certificate says.
@@ -95,7 +100,8 @@ Result<manager::CertSettings> BuildSettings(const GlobalFlags& flags, const Issu
     }
   } else if (o.dns_wait != 0 || o.dns_timeout != 300) {
     return ErrCode(ErrorCode::kUsage, "--dns-timeout and --dns-wait go with a dns-01 method");
-  } else if (o.no_preflight && (!o.dns_resolver.empty() || o.preflight_port != 0)) {
+  } else if (o.no_preflight && ((!o.dns_resolver.empty() && o.tlsa.empty()) ||
+                                 o.preflight_port != 0)) {
     return ErrCode(ErrorCode::kUsage,
                    "--dns-resolver and --preflight-port set up the pre-flight check, which "
                    "--no-preflight turns off");
@@ -109,7 +115,7 @@ Result<manager::CertSettings> BuildSettings(const GlobalFlags& flags, const Issu
       }
       s.preflight.port = o.preflight_port;
     }
-    if (!o.dns_resolver.empty()) {
+    if (!o.dns_resolver.empty() && !o.no_preflight) {
       BH_ASSIGN(dns::Server resolver, dns::ParseServer(o.dns_resolver));
       s.preflight.resolver = resolver.ToString();
     }
@@ -157,6 +163,24 @@ Result<manager::CertSettings> BuildSettings(const GlobalFlags& flags, const Issu
     return ErrCode(ErrorCode::kUsage, "--profile: a profile name is 1..64 letters, digits, '.', '_' or '-'");
   }
   s.profile = o.profile;
+  if (!o.tlsa.empty()) {
+    if (!o.csr.empty()) {
+      return ErrCode(ErrorCode::kUsage,
+                     "--tlsa goes with a key bulkhead makes: with --csr the key is yours, so "
+                     "publish its TLSA record yourself (bulkhead tlsa create)");
+    }
+    for (const std::string& endpoint : o.tlsa) {
+      BH_ASSIGN(std::string canonical, manager::ParseTlsaEndpoint(endpoint));
+      if (std::find(s.dane.endpoints.begin(), s.dane.endpoints.end(), canonical) ==
+          s.dane.endpoints.end()) {
+        s.dane.endpoints.push_back(std::move(canonical));
+      }
+    }
+    if (!o.dns_resolver.empty()) {
+      BH_ASSIGN(dns::Server resolver, dns::ParseServer(o.dns_resolver));
+      s.dane.resolver = resolver.ToString();
+    }
+  }
   s.run.ignore_ledger = o.ignore_ledger;
   BH_ASSIGN(manager::CaConfig ca, CaFromFlags(flags));
   s.server = ca.directory_url;
@@ -185,12 +209,37 @@ int RunIssue(const GlobalFlags& flags, const IssueOptions& o) {
   if (!run_as.ok()) {
     return Fail(run_as.error());
   }
-  auto out = manager::IssueInCompartments(StateDir(flags), ca, certs, *settings,
-                                          /*fresh_key=*/false, flags.require_sandbox, *run_as);
+  roles::KeyChoice key = manager::KeyChoiceFor(*settings, /*fresh_key=*/false);
+  manager::DaneContext dane{&certs, static_cast<int64_t>(std::time(nullptr)),
+                            flags.require_sandbox,
+                            ::geteuid() == 0 ? *run_as : std::nullopt};
+  if (manager::DaneActive(*settings)) {
+    // Reissuing a certificate with TLSA records changes its key only as
+    // safely as a renewal would.
+    auto state = manager::InspectCertificate(certs, settings->name, dane.now, -1, false);
+    std::optional<crypto::CertInfo> leaf;
+    if (state.ok()) {
+      leaf = state->leaf;
+    }
+    auto plan = manager::PlanDaneKey(dane, *settings, leaf, false);
+    if (!plan.ok()) {
+      return Fail(plan.error());
+    }
+    if (!plan->warning.empty()) {
+      LogWarn("{}: {}", settings->name, plan->warning);
+    }
+    fmt::print("{}\n", plan->status);
+    key = plan->key;
+  }
+  auto out = manager::IssueInCompartments(StateDir(flags), ca, certs, *settings, key,
+                                          flags.require_sandbox, *run_as);
   if (!out.ok()) {
     return Fail(out.error());
   }
   PrintIssued(settings->name, *out);
+  if (manager::DaneActive(*settings)) {
+    return PrintDaneRecords(dane, *settings);
+  }
   return kExitOk;
 }
 
@@ -236,6 +285,9 @@ void AddIssueCommand(CLI::App& app, Cli& cli) {
       ->envname("BULKHEAD_NO_PREFLIGHT");
   cmd->add_option("--preflight-port", o->preflight_port,
                   "http-01: port the CA validates on, for the pre-flight check (default 80)");
+  cmd->add_option("--tlsa", o->tlsa,
+                  "HOST:PORT whose TLSA (DANE) record names this key: key changes wait until "
+                  "the next key's record is published (repeatable; recorded for renew)");
   cmd->callback([&cli, o] { cli.run = [&cli, o] { return RunIssue(cli.flags, *o); }; });
 }
 

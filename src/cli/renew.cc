@@ -1,4 +1,6 @@
 // bulkhead renew: renew every managed certificate that is due.
+#include <unistd.h>
+
 #include <ctime>
 #include <map>
 #include <memory>
@@ -62,17 +64,36 @@ int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
         LogWarn("{}: {}", name, refreshed.error().message);
       }
     }
+    // DANE: every run looks whether the next key's TLSA record is
+    // published, so its wait is over by the time renewal is due.
+    manager::CertSettings& s = state->settings;
+    bool fresh_key = !s.reuse_key || s.revoked_key_compromise;
+    roles::KeyChoice key = manager::KeyChoiceFor(s, fresh_key);
+    manager::DaneContext dane{&certs, now, flags.require_sandbox,
+                              ::geteuid() == 0 ? *run_as : std::nullopt};
+    if (manager::DaneActive(s)) {
+      auto plan = manager::PlanDaneKey(dane, s, state->leaf, s.revoked_key_compromise);
+      if (!plan.ok()) {
+        status = Fail(plan.error().Wrap(name));
+        continue;
+      }
+      if (!plan->warning.empty()) {
+        LogWarn("{}: {}", name, plan->warning);
+      }
+      if (!o.cron) {
+        fmt::print("{}: {}\n", name, plan->status);
+      }
+      key = plan->key;
+    }
     if (!state->decision.due) {
       if (!o.cron) {
         fmt::print("{}: {}\n", name, state->decision.reason);
       }
       continue;
     }
-    manager::CertSettings& s = state->settings;
     if (flags.ca_bundle_given) {
       s.ca_bundle = AbsolutePath(flags.ca_bundle);
     }
-    bool fresh_key = !s.reuse_key || s.revoked_key_compromise;
     s.run.ignore_ledger = o.ignore_ledger;
     if (state->leaf && state->ari && state->ari->supported) {
       // RFC 9773: name the certificate this one replaces, and renewals
@@ -80,13 +101,17 @@ int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
       s.run.replaces = state->ari->cert_id;
       s.run.ari_exempt = renew::InsideWindow(&*state->ari, state->ari->cert_id, now);
     }
-    auto out = manager::IssueInCompartments(StateDir(flags), {s.server, s.ca_bundle, flags.http_timeout_seconds * 1000L}, certs, s,
-                                            fresh_key, flags.require_sandbox, *run_as);
+    manager::CaConfig ca{s.server, s.ca_bundle, flags.http_timeout_seconds * 1000L};
+    auto out = manager::IssueInCompartments(StateDir(flags), ca, certs, s, key,
+                                            flags.require_sandbox, *run_as);
     if (!out.ok()) {
       status = Fail(out.error().Wrap("renewing"));
       continue;
     }
     fmt::print("renewed {} (expires {})\n", name, crypto::FormatTime(out->leaf.not_after));
+    if (manager::DaneActive(s) && PrintDaneRecords(dane, s) != kExitOk) {
+      status = kExitFailure;
+    }
   }
   return status;
 }

@@ -158,6 +158,32 @@ Result<std::string> PrivateKey::PublicKeyDer() const {
   return ToDer(pkey_.get(), i2d_PUBKEY, "encoding public key");
 }
 
+Result<std::string> PrivateKey::PublicKeyPem() const {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PUBKEY(bio.get(), pkey_.get()) != 1) {
+    return OsslErr("writing public key PEM");
+  }
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  if (len <= 0 || data == nullptr) {
+    return Err("writing public key PEM: no output");
+  }
+  return std::string(data, static_cast<size_t>(len));
+}
+
+Result<std::string> SpkiFromPublicKeyPem(std::string_view pem) {
+  BioPtr bio = MemBio(pem);
+  if (!bio) {
+    return Err("public key PEM too large");
+  }
+  using PkeyPtr = OsslPtr<EVP_PKEY, EVP_PKEY_free>;
+  PkeyPtr key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) {
+    return OsslErr("reading PEM public key");
+  }
+  return ToDer(key.get(), i2d_PUBKEY, "encoding public key");
+}
+
 std::string Sha256(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;

@@ -45,6 +45,11 @@ class PrivateKey {
   // PublicKeyDer returns the DER SubjectPublicKeyInfo of the key.
   Result<std::string> PublicKeyDer() const;
 
+  // PublicKeyPem returns the SubjectPublicKeyInfo as a "PUBLIC KEY" PEM
+  // block (what `openssl pkey -pubout` prints). Fails only on an OpenSSL
+  // error.
+  Result<std::string> PublicKeyPem() const;
+
   KeyType type() const { return type_; }
   EVP_PKEY* get() const { return pkey_.get(); }
 
@@ -53,6 +58,11 @@ class PrivateKey {
   PkeyPtr pkey_;
   KeyType type_;
 };
+
+// SpkiFromPublicKeyPem returns the DER SubjectPublicKeyInfo of a "PUBLIC
+// KEY" PEM block (as PrivateKey::PublicKeyPem writes). Fails if `pem` holds
+// no such block.
+Result<std::string> SpkiFromPublicKeyPem(std::string_view pem);
 
 // Sha256 returns the raw 32-byte SHA-256 digest of `data`.
 std::string Sha256(std::string_view data);

@@ -152,5 +152,23 @@ TEST(DigestTest, HmacSha256EmptyKey) {
   EXPECT_EQ(Hex(*mac), "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }
 
+TEST(PrivateKeyTest, PublicKeyPemDecodesToTheSameSpki) {
+  auto key = PrivateKey::Generate(KeyType::kEc256);
+  ASSERT_TRUE(key.ok());
+  auto pem = key->PublicKeyPem();
+  ASSERT_TRUE(pem.ok()) << pem.error().message;
+  EXPECT_EQ(pem->rfind("-----BEGIN PUBLIC KEY-----\n", 0), 0u);
+  BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
+  EVP_PKEY* parsed = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
+  ASSERT_NE(parsed, nullptr);
+  unsigned char* der = nullptr;
+  int len = i2d_PUBKEY(parsed, &der);
+  ASSERT_GT(len, 0);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(der), static_cast<size_t>(len)),
+            *key->PublicKeyDer());
+  OPENSSL_free(der);
+  EVP_PKEY_free(parsed);
+}
+
 }  // namespace
 }  // namespace bulkhead::crypto

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 
+#include "crypto/key.h"
 #include "crypto/ossl.h"
 #include "crypto/x509.h"
 #include "dns/dane_rollover.h"
@@ -182,20 +183,6 @@ Result<std::string> ReadDropEntry(int dir_fd, const char* name) {
   }
   out.resize(got);
   return out;
-}
-
-// SpkiFromPem returns the DER SubjectPublicKeyInfo of a PEM public key.
-Result<std::string> SpkiFromPem(std::string_view pem) {
-  crypto::BioPtr bio = crypto::MemBio(pem);
-  if (!bio) {
-    return Err("public key file too large");
-  }
-  using PkeyPtr = crypto::OsslPtr<EVP_PKEY, EVP_PKEY_free>;
-  PkeyPtr key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-  if (!key) {
-    return crypto::OsslErr("reading PEM public key");
-  }
-  return crypto::ToDer(key.get(), i2d_PUBKEY, "encoding public key");
 }
 
 }  // namespace
@@ -426,7 +413,7 @@ Result<std::string> TlsaMapRecords(const std::vector<TlsaMapEntry>& entries, uin
     if (pem.find("-----BEGIN PUBLIC KEY-----") != std::string::npos &&
         pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
       // A next key, published before any certificate for it exists.
-      auto spki = SpkiFromPem(pem);
+      auto spki = crypto::SpkiFromPublicKeyPem(pem);
       if (!spki.ok()) {
         return spki.error().Wrap(entry.cert_file);
       }

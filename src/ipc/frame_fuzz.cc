@@ -90,6 +90,10 @@ std::string ReEncode(const DecodedFrame& frame) {
       auto m = DecodeRenewalInfo(frame);
       return m.ok() ? Encode(*m) : "";
     }
+    case MessageType::kTlsaObservation: {
+      auto m = DecodeTlsaObservation(frame);
+      return m.ok() ? Encode(*m) : "";
+    }
     case MessageType::kKeyChangeRequest: {
       auto m = DecodeKeyChangeRequest(frame);
       return m.ok() ? Encode(*m) : "";

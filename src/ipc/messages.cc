@@ -117,6 +117,12 @@ constexpr Field kRenewalInfoFields[] = {
     {"retry_after", Kind::kUint, 366 * 86400},
     {"explanation", Kind::kString, kMaxUrlLen},
 };
+// A TTL above 2^31-1 is treated as 0 by resolvers (RFC 2181 section 8).
+constexpr Field kTlsaObservationFields[] = {
+    {"published", Kind::kBool, 0},
+    {"ttl", Kind::kUint, 2147483647},
+    {"detail", Kind::kString, kMaxTextLen},
+};
 constexpr Field kKeyChangeRequestFields[] = {
     {"url", Kind::kString, kMaxUrlLen},
     {"account", Kind::kString, kMaxUrlLen},
@@ -476,6 +482,8 @@ std::string_view MessageTypeName(MessageType type) {
       return "OrderReport";
     case MessageType::kRenewalInfo:
       return "RenewalInfo";
+    case MessageType::kTlsaObservation:
+      return "TlsaObservation";
     case MessageType::kKeyChangeRequest:
       return "KeyChangeRequest";
     case MessageType::kEabRequest:
@@ -607,6 +615,14 @@ std::string Encode(const RenewalInfoMsg& msg) {
   j["end"] = msg.end < 0 ? 0 : msg.end;
   j["retry_after"] = msg.retry_after < 0 ? 0 : msg.retry_after;
   j["explanation"] = msg.explanation;
+  return Dump(j);
+}
+
+std::string Encode(const TlsaObservationMsg& msg) {
+  json j = json::object();
+  j["published"] = msg.published;
+  j["ttl"] = msg.ttl;
+  j["detail"] = msg.detail;
   return Dump(j);
 }
 
@@ -821,6 +837,15 @@ Result<RenewalInfoMsg> DecodeRenewalInfo(const DecodedFrame& frame) {
   return msg;
 }
 
+Result<TlsaObservationMsg> DecodeTlsaObservation(const DecodedFrame& frame) {
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kTlsaObservation, kTlsaObservationFields));
+  TlsaObservationMsg msg;
+  msg.published = j["published"].get<bool>();
+  msg.ttl = static_cast<uint32_t>(j["ttl"].get<uint64_t>());
+  msg.detail = Str(j, "detail");
+  return msg;
+}
+
 Result<ErrorMsg> DecodeError(const DecodedFrame& frame) {
   BH_ASSIGN(json j, ParseChecked(frame, MessageType::kError, kErrorFields));
   ErrorMsg msg{Str(j, "message")};
@@ -958,6 +983,8 @@ Status ValidatePayload(const DecodedFrame& frame) {
       return keep_status(DecodeOrderReport(frame));
     case MessageType::kRenewalInfo:
       return keep_status(DecodeRenewalInfo(frame));
+    case MessageType::kTlsaObservation:
+      return keep_status(DecodeTlsaObservation(frame));
     case MessageType::kKeyChangeRequest:
       return keep_status(DecodeKeyChangeRequest(frame));
     case MessageType::kEabRequest:

@@ -57,6 +57,8 @@ enum class MessageType : uint16_t {
                                  //  sent before kIssueResult or kError.
   kRenewalInfo = 0x0503,         // {supported, start, end, retry_after, explanation}:
                                  //  the CA's ARI answer (RFC 9773), checked.
+  kTlsaObservation = 0x0505,     // {published, ttl, detail}: whether the next key's TLSA
+                                 //  record is served (DANE rollover), checked.
   kAccountResult = 0x0504,       // {outcome, url, status, contact[]}: what the CA said about
                                  //  the account (account register/show/rollover/deactivate).
   // account: the signer of an account command, the only role that may write
@@ -223,6 +225,17 @@ struct RenewalInfoMsg {
   bool operator==(const RenewalInfoMsg&) const = default;
 };
 
+// TlsaObservationMsg is what a DNS role found about a certificate's next
+// key (manager/dane.h): `published` when every asked server serves its
+// TLSA record for every configured endpoint; `ttl` the largest TTL of
+// those RRsets; `detail` one line saying what was (not) seen.
+struct TlsaObservationMsg {
+  bool published = false;
+  uint32_t ttl = 0;
+  std::string detail;
+  bool operator==(const TlsaObservationMsg&) const = default;
+};
+
 // KeyChangeRequestMsg asks the signer of `account account rollover` for the
 // inner JWS of a keyChange (RFC 8555 7.3.5): the signer builds the payload
 // {"account": account, "oldKey": <its old JWK>} itself and signs it with the
@@ -316,6 +329,7 @@ std::string Encode(const SavePendingOrderMsg& msg);
 std::string Encode(const IssueResultMsg& msg);
 std::string Encode(const OrderReportMsg& msg);
 std::string Encode(const RenewalInfoMsg& msg);
+std::string Encode(const TlsaObservationMsg& msg);
 std::string Encode(const ErrorMsg& msg);
 std::string Encode(const KeyChangeRequestMsg& msg);
 std::string Encode(const EabRequestMsg& msg);
@@ -346,6 +360,7 @@ Result<SavePendingOrderMsg> DecodeSavePendingOrder(const DecodedFrame& frame);
 Result<IssueResultMsg> DecodeIssueResult(const DecodedFrame& frame);
 Result<OrderReportMsg> DecodeOrderReport(const DecodedFrame& frame);
 Result<RenewalInfoMsg> DecodeRenewalInfo(const DecodedFrame& frame);
+Result<TlsaObservationMsg> DecodeTlsaObservation(const DecodedFrame& frame);
 Result<ErrorMsg> DecodeError(const DecodedFrame& frame);
 Result<KeyChangeRequestMsg> DecodeKeyChangeRequest(const DecodedFrame& frame);
 Result<EabRequestMsg> DecodeEabRequest(const DecodedFrame& frame);

@@ -44,7 +44,7 @@ TEST(MessagesTest, EveryTypeHasANameAndIsKnown) {
         MessageType::kDescribeResponse, MessageType::kPrepareKeyRequest,
         MessageType::kPrepareKeyResponse, MessageType::kCommitRequest,
         MessageType::kCommitResponse, MessageType::kSavePendingOrder,
-        MessageType::kIssueResult}) {
+        MessageType::kIssueResult, MessageType::kTlsaObservation}) {
     EXPECT_TRUE(IsKnownMessageType(static_cast<uint16_t>(t)));
     EXPECT_NE(MessageTypeName(t), "unknown");
   }
@@ -218,6 +218,22 @@ TEST(MessagesTest, IssueResultRoundTrips) {
   j["not_after"] = 253402300800;  // One second past year 9999.
   ExpectRejected(DecodeIssueResult(Raw(MessageType::kIssueResult, j.dump())),
                  "key \"not_after\": exceeds the maximum");
+}
+
+TEST(MessagesTest, TlsaObservationRoundTripsAndChecksTheTtl) {
+  TlsaObservationMsg m{true, 300, "served"};
+  auto back = DecodeTlsaObservation(Wire(MessageType::kTlsaObservation, Encode(m)));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, m);
+  ExpectRejected(DecodeTlsaObservation(Raw(MessageType::kTlsaObservation,
+                                           R"({"published":true,"ttl":2147483648,"detail":""})")),
+                 "ttl");
+  ExpectRejected(DecodeTlsaObservation(
+                     Raw(MessageType::kTlsaObservation, R"({"published":1,"ttl":1,"detail":""})")),
+                 "published");
+  ExpectRejected(
+      DecodeTlsaObservation(Raw(MessageType::kTlsaObservation, R"({"published":true,"ttl":1})")),
+      "detail");
 }
 
 TEST(MessagesTest, ErrorRoundTripsEveryCode) {

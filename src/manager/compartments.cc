@@ -423,10 +423,14 @@ Status ReportSandboxGapsOnce(bool require_full) {
   return OkStatus();
 }
 
+roles::KeyChoice KeyChoiceFor(const CertSettings& settings, bool fresh_key) {
+  return settings.reuse_key && !fresh_key ? roles::KeyChoice::kLive : roles::KeyChoice::kFresh;
+}
+
 Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaConfig& ca,
                                          const store::CertStore& certs,
-                                         const CertSettings& settings, bool fresh_key,
-                                         bool require_full_sandbox,
+                                         const CertSettings& settings,
+                                         roles::KeyChoice key_choice, bool require_full_sandbox,
                                          const std::optional<sandbox::RunAs>& run_as_arg) {
   BH_TRY(ReportSandboxGapsOnce(require_full_sandbox));
   const std::string& name = settings.name;
@@ -474,8 +478,7 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   roles::KeyRequest key_request;
   key_request.names = settings.names;
   key_request.type = settings.key_type;
-  roles::KeyChoice choice = settings.reuse_key && !fresh_key ? roles::KeyChoice::kLive
-                                                             : roles::KeyChoice::kFresh;
+  roles::KeyChoice choice = key_choice;
   if (PendingUsable(certs, settings, job.now, &job.resume_url)) {
     choice = roles::KeyChoice::kPending;
   }

@@ -16,6 +16,7 @@
 #include "manager/manager.h"
 #include "manager/session.h"
 #include "manager/settings.h"
+#include "roles/compartments.h"
 #include "sandbox/identity.h"
 #include "store/cert_store.h"
 #include "util/result.h"
@@ -24,8 +25,8 @@ namespace bulkhead::manager {
 
 // IssueInCompartments runs one order for `settings` and commits the result.
 // It takes the certificate's lock (failing at once if another run holds
-// it); the keys role prepares the key (the live key when settings.reuse_key
-// and !fresh_key; the pending key when resuming an interrupted order); the
+// it); the keys role prepares the key as `key` says (KeyChoiceFor gives the
+// usual choice; the pending key whenever an interrupted order resumes); the
 // net role orders, answers http-01 through the challenge role, checks the
 // chain and has the store role commit it. On any failure the live set is
 // untouched and no token file remains; an order that reached the CA stays
@@ -40,8 +41,13 @@ namespace bulkhead::manager {
 // all the same), since only root may bind there.
 Result<IssueOutcome> IssueInCompartments(
     const std::string& state_dir, const CaConfig& ca, const store::CertStore& certs,
-    const CertSettings& settings, bool fresh_key, bool require_full_sandbox,
+    const CertSettings& settings, roles::KeyChoice key, bool require_full_sandbox,
     const std::optional<sandbox::RunAs>& run_as = std::nullopt);
+
+// KeyChoiceFor is the key a certificate without TLSA records uses: the live
+// key with --reuse-key (unless `fresh_key`, e.g. after keyCompromise), else
+// a new one. Certificates with TLSA records ask manager/dane.h instead.
+roles::KeyChoice KeyChoiceFor(const CertSettings& settings, bool fresh_key);
 
 // ReportSandboxGapsOnce prints, once per process, what the kernel cannot
 // enforce (so a weaker sandbox is never silent). Returns an error if

@@ -1,6 +1,12 @@
 #include "manager/settings.h"
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
 #include "acme/types.h"
+#include "dns/query.h"
+#include "dns/tlsa.h"
 #include "store/cert_store.h"
 
 namespace bulkhead::manager {
@@ -23,6 +29,28 @@ std::string_view ChallengeMethodName(ChallengeMethod m) {
       return "dns-hook";
   }
   return "webroot";
+}
+
+Result<std::string> ParseTlsaEndpoint(std::string_view text) {
+  size_t colon = text.rfind(':');
+  int port = 0;
+  if (colon == std::string_view::npos || colon + 1 == text.size() || text.size() > 300) {
+    return ErrCode(ErrorCode::kUsage, "--tlsa \"{}\": expected HOST:PORT", text.substr(0, 300));
+  }
+  auto [end, ec] = std::from_chars(text.data() + colon + 1, text.data() + text.size(), port);
+  if (ec != std::errc() || end != text.data() + text.size() || port < 1 || port > 65535) {
+    return ErrCode(ErrorCode::kUsage, "--tlsa \"{}\": the port must be 1..65535", text);
+  }
+  std::string host(text.substr(0, colon));
+  if (!host.empty() && host.back() == '.') {
+    host.pop_back();
+  }
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (host.empty() || !dns::TlsaOwner(host, port).ok()) {
+    return ErrCode(ErrorCode::kUsage, "--tlsa \"{}\": \"{}\" is not a DNS name", text, host);
+  }
+  return fmt::format("{}:{}", host, port);
 }
 
 bool IsDnsMethod(ChallengeMethod m) {
@@ -69,6 +97,12 @@ json CertSettings::ToJson() const {
   }
   if (!profile.empty()) {
     j["profile"] = profile;
+  }
+  if (!dane.endpoints.empty()) {
+    j["dane"] = {{"tlsa", dane.endpoints}};
+    if (!dane.resolver.empty()) {
+      j["dane"]["resolver"] = dane.resolver;
+    }
   }
   if (!revoked_serial.empty()) {
     j["revoked"] = {{"serial", revoked_serial}, {"key_compromise", revoked_key_compromise}};
@@ -199,6 +233,28 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
   BH_TRY(str("ca_bundle", &s.ca_bundle, false));
   BH_TRY(str("account", &s.account, false));
   BH_TRY(str("profile", &s.profile, false));
+  auto dane = j.find("dane");
+  if (dane != j.end()) {
+    auto tlsa = dane->is_object() ? dane->find("tlsa") : dane->end();
+    if (tlsa == dane->end() || !tlsa->is_array() || tlsa->empty() || tlsa->size() > 64) {
+      return bad("dane.tlsa");
+    }
+    for (const json& e : *tlsa) {
+      auto endpoint = e.is_string() ? ParseTlsaEndpoint(e.get<std::string>())
+                                    : Result<std::string>(Err("not a string"));
+      if (!endpoint.ok()) {
+        return bad("dane.tlsa");
+      }
+      s.dane.endpoints.push_back(std::move(endpoint).value());
+    }
+    auto resolver = dane->find("resolver");
+    if (resolver != dane->end()) {
+      if (!resolver->is_string() || !dns::ParseServer(resolver->get<std::string>()).ok()) {
+        return bad("dane.resolver");
+      }
+      s.dane.resolver = resolver->get<std::string>();
+    }
+  }
   auto revoked = j.find("revoked");
   if (revoked != j.end() && revoked->is_object()) {
     auto serial = revoked->find("serial");

@@ -41,6 +41,19 @@ struct PreflightSettings {
   bool operator==(const PreflightSettings&) const = default;
 };
 
+// DaneSettings are the TLSA records that describe this certificate's key
+// (DANE, RFC 7671). With any, a key change is made DANE-safe: the next key
+// is generated ahead of time and used only once its record has been
+// published long enough (manager/dane.h).
+struct DaneSettings {
+  // Each "host:port" (host canonical, without the trailing dot): the record
+  // _port._tcp.host carries this certificate's 3 1 1 record.
+  std::vector<std::string> endpoints;
+  std::string resolver;  // ADDR:PORT asked for the records, or "" (the
+                         // zone's authoritative servers).
+  bool operator==(const DaneSettings&) const = default;
+};
+
 struct CertSettings {
   std::string name;
   std::vector<std::string> names;
@@ -49,6 +62,7 @@ struct CertSettings {
                                  // RFC 2136, or the hook program.
   DnsSettings dns;               // Only for the dns-01 methods.
   PreflightSettings preflight;   // Only for the http-01 methods.
+  DaneSettings dane;             // Empty endpoints: no TLSA records.
   crypto::KeyType key_type = crypto::KeyType::kEc256;
   bool reuse_key = false;
   std::string csr_file;
@@ -78,6 +92,11 @@ struct CertSettings {
 };
 
 std::string_view ChallengeMethodName(ChallengeMethod m);
+
+// ParseTlsaEndpoint checks "HOST:PORT" as given to `issue --tlsa` (HOST a
+// DNS name, PORT 1..65535) and returns it canonical: host lower-case
+// without a trailing dot. Fails (kUsage) naming the input.
+Result<std::string> ParseTlsaEndpoint(std::string_view text);
 
 }  // namespace bulkhead::manager
 

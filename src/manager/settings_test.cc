@@ -32,6 +32,37 @@ TEST(CertSettings, RoundTrips) {
   EXPECT_EQ(back->ca_bundle, "/etc/ca.pem");
 }
 
+TEST(CertSettings, TlsaEndpointsAreCanonical) {
+  EXPECT_EQ(*ParseTlsaEndpoint("Mail.Example.COM.:25"), "mail.example.com:25");
+  EXPECT_EQ(*ParseTlsaEndpoint("x.example:65535"), "x.example:65535");
+  for (const char* bad : {"mail.example.com", "mail.example.com:", ":25", "a:0", "a:65536",
+                          "a:25x", "a..b:25", "a b:25", "a:-1"}) {
+    auto r = ParseTlsaEndpoint(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kUsage) << bad;
+  }
+}
+
+TEST(CertSettings, DaneRoundTripsAndIsChecked) {
+  CertSettings s = Sample();
+  s.dane.endpoints = {"mail.example.com:25", "mail.example.com:465"};
+  s.dane.resolver = "127.0.0.1:5353";
+  nlohmann::json j = s.ToJson();
+  auto back = CertSettings::FromJson(j, "test");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->dane, s.dane);
+  EXPECT_TRUE(CertSettings::FromJson(Sample().ToJson(), "test")->dane.endpoints.empty());
+  for (nlohmann::json bad : {nlohmann::json("x"), nlohmann::json::object(),
+                             nlohmann::json{{"tlsa", nlohmann::json::array()}},
+                             nlohmann::json{{"tlsa", {"no-port"}}},
+                             nlohmann::json{{"tlsa", {"a.example:25"}}, {"resolver", "nowhere"}}}) {
+    j["dane"] = bad;
+    auto r = CertSettings::FromJson(j, "settings.json");
+    ASSERT_FALSE(r.ok()) << bad.dump();
+    EXPECT_NE(r.error().message.find("dane"), std::string::npos) << r.error().message;
+  }
+}
+
 TEST(CertSettings, RejectsTamperedFiles) {
   nlohmann::json j = Sample().ToJson();
   for (const char* key : {"name", "names", "challenge", "key_type", "server"}) {

@@ -80,6 +80,7 @@ enum class KeyChoice {
   kFresh,    // Generate a new key.
   kLive,     // Reuse the live key (a fresh one if there is none yet).
   kPending,  // Reuse pending/privkey.pem: resuming an interrupted order.
+  kNext,     // Use next/privkey.pem, the key made ahead for a DANE rollover.
 };
 
 // RunKeysRole prepares the domain key (reading only the certificate
@@ -88,6 +89,13 @@ enum class KeyChoice {
 // CSR in `request` no key is made.
 int RunKeysRole(ipc::Channel channel, const store::CertStore& certs, const std::string& name,
                 KeyRequest request, KeyChoice choice, bool require_full);
+
+// RunNextKeyRole makes the certificate's next key (DANE rollover, see
+// manager/dane.h): a fresh key of `type`, stored by CertStore::WriteNextKey
+// (writing only next/); answers kOk (the parent reads next/pubkey.pem) or
+// kError.
+int RunNextKeyRole(ipc::Channel channel, const store::CertStore& certs, const std::string& name,
+                   crypto::KeyType type, bool require_full);
 
 // ReceivePreparedKey reads the keys role's answer (key_pem stays empty: the
 // key itself never leaves the keys role).

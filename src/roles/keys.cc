@@ -107,6 +107,14 @@ Status PrepareInRole(ipc::Channel& channel, const store::CertStore& certs, const
     BH_ASSIGN(request.existing_pem, certs.ReadPendingKey(name));
     request.reuse = true;
   } else {
+    if (choice == KeyChoice::kNext) {
+      auto next = certs.ReadNextKey(name);
+      if (!next.ok()) {
+        return next.error().Wrap("the pre-generated next key");
+      }
+      request.existing_pem = std::move(next).value();
+      request.reuse = true;
+    }
     // Not resuming: an older pending order must not be picked up later.
     std::string stale = pending + "/order.json";
     if (::unlink(stale.c_str()) != 0 && errno != ENOENT) {
@@ -154,6 +162,36 @@ int RunKeysRole(ipc::Channel channel, const store::CertStore& certs, const std::
     return 1;
   }
   return 0;
+}
+
+int RunNextKeyRole(ipc::Channel channel, const store::CertStore& certs, const std::string& name,
+                   crypto::KeyType type, bool require_full) {
+  std::string next = certs.NextDir(name);
+  if (!MakeDirs(next, 0755).ok()) {
+    return 1;
+  }
+  sandbox::Policy policy;
+  policy.role = sandbox::Role::kKeys;
+  policy.write_dirs = {next};
+  policy.ipc_fd = channel.fd();
+  if (!EnterSandbox(policy, require_full)) {
+    return 1;
+  }
+  auto run = [&]() -> Status {
+    BH_ASSIGN(crypto::PrivateKey key, crypto::PrivateKey::Generate(type));
+    BH_ASSIGN(Secret pem, key.ToPem());
+    BH_ASSIGN(std::string public_pem, key.PublicKeyPem());
+    Status stored = certs.WriteNextKey(name, pem, public_pem);
+    pem.Wipe();
+    return stored;
+  };
+  Status st = run();
+  if (!st.ok()) {
+    (void)channel.Send(ipc::MessageType::kError,
+                       ipc::Encode(ipc::ErrorMsg{st.error().message, st.error().code}));
+    return 1;
+  }
+  return channel.Send(ipc::MessageType::kOk, ipc::EncodeEmpty()).ok() ? 0 : 1;
 }
 
 Result<PreparedKey> ReceivePreparedKey(ipc::Channel& channel) {

@@ -394,19 +394,48 @@ std::string CertStore::PendingDir(std::string_view name) const {
   return CertDir(name) + "/pending";
 }
 
-Status CertStore::WritePendingKey(std::string_view name, const Secret& key_pem) const {
-  BH_TRY(CheckName(name));
-  std::string dir = PendingDir(name);
-  BH_TRY(MakeDirs(dir, 0700));
-  std::string tmp = fmt::format("{}/privkey.pem.tmp-{}", dir, RandomSuffix());
-  BH_TRY(CreateFileExclusive(tmp, key_pem.view(), 0600));
-  std::string dst = dir + "/privkey.pem";
+namespace {
+
+// ReplaceExclusive creates dir/file under a temporary name with O_EXCL and
+// `mode`, then renames it over dir/file.
+Status ReplaceExclusive(const std::string& dir, std::string_view file, std::string_view data,
+                        mode_t mode) {
+  std::string tmp = fmt::format("{}/{}.tmp-{}", dir, file, RandomSuffix());
+  BH_TRY(CreateFileExclusive(tmp, data, mode));
+  std::string dst = fmt::format("{}/{}", dir, file);
   if (::rename(tmp.c_str(), dst.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     return Err("renaming {} to {}: {}", tmp, dst, ErrnoText(err));
   }
+  return OkStatus();
+}
+
+}  // namespace
+
+Status CertStore::WritePendingKey(std::string_view name, const Secret& key_pem) const {
+  BH_TRY(CheckName(name));
+  std::string dir = PendingDir(name);
+  BH_TRY(MakeDirs(dir, 0700));
+  BH_TRY(ReplaceExclusive(dir, "privkey.pem", key_pem.view(), 0600));
   return FsyncDir(dir);
+}
+
+std::string CertStore::NextDir(std::string_view name) const { return CertDir(name) + "/next"; }
+
+Status CertStore::WriteNextKey(std::string_view name, const Secret& key_pem,
+                               std::string_view public_pem) const {
+  BH_TRY(CheckName(name));
+  std::string dir = NextDir(name);
+  BH_TRY(MakeDirs(dir, 0755));
+  BH_TRY(ReplaceExclusive(dir, "privkey.pem", key_pem.view(), 0600));
+  BH_TRY(ReplaceExclusive(dir, "pubkey.pem", public_pem, 0644));
+  return FsyncDir(dir);
+}
+
+Result<Secret> CertStore::ReadNextKey(std::string_view name) const {
+  BH_TRY(CheckName(name));
+  return ReadSecretFileCapped(NextDir(name) + "/privkey.pem", kMaxKeyFile);
 }
 
 Result<Secret> CertStore::ReadPendingKey(std::string_view name) const {

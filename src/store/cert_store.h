@@ -11,6 +11,11 @@
 //   <name>/pending/          an order in progress (0700): order.json and the
 //                            new key (privkey.pem, 0600), so an interrupted
 //                            run resumes the same order with the same key
+//   <name>/next/             with TLSA records (DANE): the key the next
+//                            certificate will use, made ahead of time
+//                            (privkey.pem 0600) and its public half
+//                            (pubkey.pem 0644) for the zone's TLSA record
+//   <name>/dane.json         the rollover state (manager/dane.h)
 #ifndef BULKHEAD_STORE_CERT_STORE_H_
 #define BULKHEAD_STORE_CERT_STORE_H_
 
@@ -103,6 +108,19 @@ class CertStore {
   // is in progress); Load gives kNotFound if there is none.
   Status SavePendingOrder(std::string_view name, const nlohmann::json& order) const;
   Result<nlohmann::json> LoadPendingOrder(std::string_view name) const;
+
+  // NextDir is <name>/next.
+  std::string NextDir(std::string_view name) const;
+
+  // WriteNextKey stores a pre-generated next key and its public key PEM,
+  // replacing any earlier one: each file is created O_EXCL under a
+  // temporary name (key 0600, public key 0644) and renamed into place, the
+  // key first, so pubkey.pem never names a key that is not stored.
+  Status WriteNextKey(std::string_view name, const Secret& key_pem,
+                      std::string_view public_pem) const;
+
+  // ReadNextKey returns next/privkey.pem; kNotFound if absent.
+  Result<Secret> ReadNextKey(std::string_view name) const;
 
   // ClearPending removes pending/ entirely. Missing is not an error.
   Status ClearPending(std::string_view name) const;

@@ -231,6 +231,23 @@ TEST_F(CertStoreTest, CommitWritesCompleteSetWithModes) {
   EXPECT_EQ(Entries(dir), (std::vector<std::string>{"1", "live"}));
 }
 
+TEST_F(CertStoreTest, NextKeyIsPrivateAndReplacedWhole) {
+  CertStore store(Root());
+  EXPECT_EQ(store.ReadNextKey("example.com").error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(store.WriteNextKey("example.com", Secret(std::string("KEY A\n")), "PUB A\n").ok());
+  std::string next = store.NextDir("example.com");
+  EXPECT_EQ(Mode(next + "/privkey.pem"), 0600u);
+  EXPECT_EQ(Mode(next + "/pubkey.pem"), 0644u);
+  ASSERT_TRUE(store.WriteNextKey("example.com", Secret(std::string("KEY B\n")), "PUB B\n").ok());
+  auto key = store.ReadNextKey("example.com");
+  ASSERT_TRUE(key.ok()) << key.error().message;
+  EXPECT_EQ(key->view(), "KEY B\n");
+  EXPECT_EQ(Entries(next), (std::vector<std::string>{"privkey.pem", "pubkey.pem"}));
+  // A commit leaves next/ alone: it is not a version or a leftover.
+  ASSERT_TRUE(store.Commit("example.com", MakeFiles(1)).ok());
+  EXPECT_EQ(Entries(next), (std::vector<std::string>{"privkey.pem", "pubkey.pem"}));
+}
+
 TEST_F(CertStoreTest, CommitWithoutKey) {
   CertStore store(Root());
   ASSERT_TRUE(store.Commit("csr", MakeFiles(1, /*with_key=*/false)).ok());
