@@ -29,6 +29,25 @@ std::string Basis(const manager::CertState& st) {
   return "lifetime rule";
 }
 
+// DaneSummary describes, from dane.json alone (no DNS), which key the next
+// renewal of a certificate with TLSA records would use.
+nlohmann::json DaneSummary(const store::CertStore& certs, const std::string& name, int64_t now) {
+  auto state = manager::LoadDaneState(manager::DanePath(certs, name));
+  if (!state.ok()) {
+    return {{"error", state.error().message}};
+  }
+  dns::RolloverDecision d = dns::DecideRollover(*state, /*reuse_key=*/false, now);
+  nlohmann::json j = {{"next_key", !state->next_spki.empty()},
+                      {"reason", d.reason}};
+  if (state->next_published_since > 0) {
+    j["next_record_served_since"] = crypto::FormatTime(state->next_published_since);
+    j["ttl"] = state->ttl;
+    j["next_key_usable_from"] = crypto::FormatTime(d.not_before);
+  }
+  j["renewal_key"] = d.action == dns::RolloverAction::kRollNow ? "next" : "current";
+  return j;
+}
+
 int RunPlan(const GlobalFlags& flags, bool as_json) {
   store::CertStore certs = CertStoreFor(flags);
   int64_t now = static_cast<int64_t>(std::time(nullptr));
@@ -49,6 +68,9 @@ int RunPlan(const GlobalFlags& flags, bool as_json) {
       j["at_risk"] = st->decision.renew_at > st->leaf->not_after - margin;
       j["margin_seconds"] = margin;
     }
+    if (manager::DaneActive(st->settings)) {
+      j["dane"] = DaneSummary(certs, name, now);
+    }
     if (st->ari && st->ari->supported) {
       j["ari"] = {{"window_start", crypto::FormatTime(st->ari->window_start)},
                   {"window_end", crypto::FormatTime(st->ari->window_end)},
@@ -66,6 +88,14 @@ int RunPlan(const GlobalFlags& flags, bool as_json) {
   fmt::print("{:<30} {:<21} {:<21} {:<14} {}\n", "NAME", "EXPIRES", "RENEW AT", "BASIS", "NOTE");
   for (const auto& j : out) {
     std::string note = j["due"].get<bool>() ? "due now" : "";
+    if (j.contains("dane") && j["dane"].contains("renewal_key")) {
+      const nlohmann::json& d = j["dane"];
+      note += std::string(note.empty() ? "" : "; ") +
+              (d["renewal_key"] == "next" ? std::string("DANE: renews with the next key")
+               : d.contains("next_key_usable_from")
+                   ? "DANE: current key until " + d["next_key_usable_from"].get<std::string>()
+                   : std::string("DANE: next key's TLSA record not served yet"));
+    }
     if (j["at_risk"].get<bool>()) {
       note += std::string(note.empty() ? "" : "; ") + "AT RISK: renewal planned too close to expiry";
     }

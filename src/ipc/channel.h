@@ -41,6 +41,11 @@ class Channel {
   int fd() const { return fd_.get(); }
   bool broken() const { return !broken_reason_.empty(); }
 
+  // Close closes the socket now, e.g. the parent's copy of an end that a
+  // child process owns, so that the peer sees EOF when the child exits.
+  // Later operations fail as on a closed descriptor.
+  void Close() { fd_ = ScopedFd(); }
+
   // Send writes one frame. It fails, without writing, if the payload is
   // larger than kMaxPayload; it fails naming the peer if the peer has closed
   // the channel or does not accept the bytes within `timeout`.

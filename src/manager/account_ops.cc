@@ -51,9 +51,6 @@ sandbox::Policy NetPolicy(const CaConfig& ca, int parent_fd) {
   return policy;
 }
 
-// Drop closes this process's copy of a channel end that belongs to a child.
-void Drop(ipc::Channel& channel) { channel = ipc::Channel(ScopedFd(), channel.peer_name()); }
-
 void SendError(ipc::Channel& channel, const Error& e) {
   (void)channel.Send(ipc::MessageType::kError,
                      ipc::Encode(ipc::ErrorMsg{e.message.substr(0, ipc::kMaxTextLen), e.code}));
@@ -357,10 +354,10 @@ Result<AccountReport> RunAccountCommand(const std::string& state_dir, const CaCo
                                  net_job, require_full_sandbox);
       },
       net_run_as);
-  Drop(net_signer->first);
-  Drop(net_signer->second);
-  Drop(parent_net->second);
-  Drop(parent_account->second);
+  net_signer->first.Close();
+  net_signer->second.Close();
+  parent_net->second.Close();
+  parent_account->second.Close();
   if (!net.ok()) {
     remove_created();
     return net.error();
@@ -473,9 +470,9 @@ Status RevokeInCompartments(const std::string& state_dir, const CaConfig& ca,
               return RunRevokeNetRole(std::move(net_to_parent), std::move(net_to_signer), job,
                                       require_full_sandbox);
             }, run_as));
-  Drop(signer_end);
-  Drop(net_to_signer);
-  Drop(net_to_parent);
+  signer_end.Close();
+  net_to_signer.Close();
+  net_to_parent.Close();
   auto reply = parent_net.first.Receive(kCommandTimeout);
   std::string failures = WaitAll({&net, &signer});
   Status out = OkStatus();

@@ -329,9 +329,6 @@ bool PendingUsable(const store::CertStore& certs, const CertSettings& s, int64_t
   return usable;
 }
 
-// Drop closes the parent's copy of a channel end that belongs to a child.
-void Drop(ipc::Channel& channel) { channel = ipc::Channel(ScopedFd(), channel.peer_name()); }
-
 // Roles holds the started role processes; destroying it stops any that are
 // still running.
 struct Roles {
@@ -499,7 +496,7 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
                                         std::move(key_request), choice, require_full_sandbox);
             },
             run_as));
-  Drop(keys_end);
+  keys_end.Close();
 
   // 2. The roles of the order itself.
   BH_ASSIGN(auto net_signer, ipc::MakeChannelPair("signer", "net"));
@@ -597,10 +594,10 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
                 run_as));
   // The parent keeps only its own end to the net role.
   for (auto* pair : {&net_signer, &net_challenge, &net_store}) {
-    Drop(pair->first);
-    Drop(pair->second);
+    pair->first.Close();
+    pair->second.Close();
   }
-  Drop(parent_net.second);
+  parent_net.second.Close();
   ipc::Channel to_net = std::move(parent_net.first);
 
   // Relay the keys role's CSR to net, or tell net to give up.
@@ -760,7 +757,7 @@ Result<ipc::RenewalInfoMsg> FetchRenewalInfo(const CaConfig& ca, const std::stri
   BH_ASSIGN(roles::RoleProcess net, roles::RoleProcess::Start("net", {net_end.fd()}, [&] {
               return RunRenewalInfoRole(std::move(net_end), ca, cert_id, require_full_sandbox);
             }, run_as));
-  Drop(net_end);
+  net_end.Close();
   auto reply = to_net.Receive(kRenewalInfoTimeout);
   Status waited = net.Wait(seconds(10));
   if (!reply.ok()) {

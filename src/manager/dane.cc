@@ -28,9 +28,6 @@ constexpr seconds kQueryTimeout{5};
 // kMaxStateFile caps dane.json (two public keys and two numbers).
 constexpr size_t kMaxStateFile = 64 * 1024;
 
-// CloseEnd closes the parent's copy of a channel end that a child owns.
-void CloseEnd(ipc::Channel& channel) { channel = ipc::Channel(ScopedFd(), channel.peer_name()); }
-
 Result<std::vector<std::string>> Owners(const CertSettings& s) {
   std::vector<std::string> owners;
   for (const std::string& endpoint : s.dane.endpoints) {
@@ -86,7 +83,7 @@ Status MakeNextKey(const DaneContext& ctx, const CertSettings& s, dns::RolloverS
               return roles::RunNextKeyRole(std::move(keys_end), *ctx.certs, s.name, s.key_type,
                                            ctx.require_full_sandbox);
             }, ctx.run_as));
-  CloseEnd(keys_end);
+  keys_end.Close();
   auto reply = to_keys.Receive(kRoleTimeout);
   Status waited = keys.Wait(seconds(10));
   if (!reply.ok()) {
@@ -148,7 +145,7 @@ Result<ipc::TlsaObservationMsg> ObserveInRole(const DaneContext& ctx, const Cert
               return dns_end.Send(ipc::MessageType::kTlsaObservation, ipc::Encode(msg)).ok() ? 0
                                                                                              : 1;
             }, ctx.run_as));
-  CloseEnd(dns_end);
+  dns_end.Close();
   auto reply = to_dns.Receive(kRoleTimeout);
   Status waited = role.Wait(seconds(10));
   if (!reply.ok()) {

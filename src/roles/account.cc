@@ -290,7 +290,7 @@ int RunAccountRole(ipc::Channel net, ipc::Channel parent, AccountRoleJob job, bo
   AccountSigner signer(store, job, std::move(keys).value());
   bool served = signer.Serve(net);
   int ipc_fd = net.fd();
-  net = ipc::Channel(ScopedFd(), net.peer_name());
+  net.Close();
   auto moved = TakeOverFd(std::move(parent), ipc_fd);
   if (!served || !moved.ok()) {
     signer.Discard();

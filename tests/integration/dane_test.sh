@@ -108,11 +108,12 @@ check "  says the next key's record is not served yet" grep -q "not served yet" 
 check_eq "  the renewed certificate keeps the current key" "$CUR1" "$(pub_of_cert "$D/live/cert.pem")"
 check_eq "  the next key is unchanged" "$NEXT1" "$(cat "$D/next/pubkey.pem")"
 check_eq "  no publication is recorded" 0 "$(state_field next_published_since)"
+check "  plan notes that the record is not served" grep -q "TLSA record not served yet" <(bh plan)
 
 # --- only one endpoint published: still not served ------------------------------
 printf '%s %s %s\n' "$D/live/cert.pem" mail.example.test 25 "$D/live/cert.pem" mail.example.test 465 \
   "$D/next/pubkey.pem" mail.example.test 25 >"$TEST_TMP/half.map"
-publish_map "$TEST_TMP/half.map"
+check "the half map is published" publish_map "$TEST_TMP/half.map"
 check_eq "Knot serves two records at port 25" 2 "$(tlsa_at _25._tcp.mail.example.test | wc -l)"
 run_bh "$TEST_TMP/r2" renew --name mail
 check_eq "renew (not due) exits 0" 0 "$RC"
@@ -120,7 +121,7 @@ check "  the missing endpoint is named" grep -q "_465._tcp.mail.example.test. at
 check_eq "  no publication is recorded" 0 "$(state_field next_published_since)"
 
 # --- published everywhere: the wait starts, then ends ------------------------
-publish_map "$TEST_TMP/tlsa.map"
+check "the full map is published" publish_map "$TEST_TMP/tlsa.map"
 run_bh "$TEST_TMP/r3" renew --name mail
 check_eq "renew after publishing exits 0" 0 "$RC"
 check "  says the record is served" grep -qE "is served|served long enough" "$TEST_TMP/r3.out"
@@ -139,6 +140,10 @@ while [ $SECONDS -lt $deadline ]; do
   sleep 0.5
 done
 check_eq "after twice the TTL the next key is ready" 1 "$ready"
+check_eq "  plan --json says the renewal uses the next key" next \
+  "$(bh plan --json | python3 -c 'import json,sys
+print([c for c in json.load(sys.stdin) if c["name"] == "mail"][0]["dane"]["renewal_key"])')"
+check "  plan says so too" grep -q "DANE: renews with the next key" <(bh plan)
 check_eq "  a run that is not due does not change the key" "$CUR1" "$(pub_of_cert "$D/live/cert.pem")"
 
 run_bh "$TEST_TMP/r5" renew --name mail --force
@@ -156,7 +161,7 @@ check_eq "  four records to publish are printed" 4 "$(grep -c "IN	TLSA	3 1 1" "$
 
 # --- DNS failure: a warning, the state stays as it was ------------------------
 # The settings are pointed at a loopback port where nothing answers.
-publish_map "$TEST_TMP/tlsa.map"
+check "the full map is published again" publish_map "$TEST_TMP/tlsa.map"
 run_bh "$TEST_TMP/r6" renew --name mail
 cp "$D/dane.json" "$TEST_TMP/dane.before"
 cp "$D/settings.json" "$TEST_TMP/settings.before"
@@ -175,9 +180,10 @@ cp "$TEST_TMP/settings.before" "$D/settings.json"
 # Its record is withdrawn first, so its wait has not begun.
 printf '%s %s %s\n' "$D/live/cert.pem" mail.example.test 25 "$D/live/cert.pem" mail.example.test 465 \
   >"$TEST_TMP/live.map"
-publish_map "$TEST_TMP/live.map"
+check "the map without the next key is published" publish_map "$TEST_TMP/live.map"
 run_bh "$TEST_TMP/r7b" renew --name mail
 check_eq "a withdrawn record restarts the wait" 0 "$(state_field next_published_since)"
+[ "$(state_field next_published_since)" = 0 ] || cat "$TEST_TMP/r7b.out" "$TEST_TMP/r7b.err"
 run_bh "$TEST_TMP/rv" revoke --name mail --reason keyCompromise
 check_eq "revoke keyCompromise exits 0" 0 "$RC"
 run_bh "$TEST_TMP/r8" renew --name mail
