@@ -404,28 +404,51 @@ Result<std::vector<TlsaMapEntry>> ParseTlsaMap(std::string_view text) {
   return entries;
 }
 
+namespace {
+
+// MapFileRecord returns the 3 1 1 record of one certificate file (leaf
+// first; a fullchain file is fine) or PEM public key file.
+Result<TlsaRecord> MapFileRecord(const std::string& file) {
+  BH_ASSIGN(std::string pem, ReadFileCapped(file, 1 << 20));
+  TlsaRecord record;  // 3 1 1 by default.
+  if (pem.find("-----BEGIN PUBLIC KEY-----") != std::string::npos &&
+      pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    // A next key, published before any certificate for it exists.
+    auto spki = crypto::SpkiFromPublicKeyPem(pem);
+    if (!spki.ok()) {
+      return spki.error().Wrap(file);
+    }
+    return SpkiRecord(*spki);
+  }
+  auto chain = crypto::ParsePemChain(pem);
+  if (!chain.ok()) {
+    return chain.error().Wrap(file);
+  }
+  BH_TRY(ComputeTlsa(*chain, &record));
+  return record;
+}
+
+}  // namespace
+
 Result<std::string> TlsaMapRecords(const std::vector<TlsaMapEntry>& entries, uint32_t ttl) {
   std::vector<std::string> lines;
   for (const TlsaMapEntry& entry : entries) {
-    BH_ASSIGN(std::string pem, ReadFileCapped(entry.cert_file, 1 << 20));
     BH_ASSIGN(std::string owner, TlsaOwner(entry.host, entry.port));
-    TlsaRecord record;  // 3 1 1 by default.
-    if (pem.find("-----BEGIN PUBLIC KEY-----") != std::string::npos &&
-        pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-      // A next key, published before any certificate for it exists.
-      auto spki = crypto::SpkiFromPublicKeyPem(pem);
-      if (!spki.ok()) {
-        return spki.error().Wrap(entry.cert_file);
+    std::vector<std::string> files = {entry.cert_file};
+    struct stat st;
+    if (::stat(entry.cert_file.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      // A bulkhead certificate directory: the live certificate and, during
+      // a DANE rollover, the next key (see manager/dane.h).
+      files = {entry.cert_file + "/live/cert.pem"};
+      std::string next = entry.cert_file + "/next/pubkey.pem";
+      if (::stat(next.c_str(), &st) == 0) {
+        files.push_back(next);
       }
-      BH_ASSIGN(record, SpkiRecord(*spki));
-    } else {
-      auto chain = crypto::ParsePemChain(pem);
-      if (!chain.ok()) {
-        return chain.error().Wrap(entry.cert_file);
-      }
-      BH_TRY(ComputeTlsa(*chain, &record));
     }
-    lines.push_back(FormatTlsa(owner, ttl, record));
+    for (const std::string& file : files) {
+      BH_ASSIGN(TlsaRecord record, MapFileRecord(file));
+      lines.push_back(FormatTlsa(owner, ttl, record));
+    }
   }
   std::sort(lines.begin(), lines.end());
   lines.erase(std::unique(lines.begin(), lines.end()), lines.end());

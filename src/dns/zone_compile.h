@@ -100,9 +100,12 @@ Result<std::vector<TlsaMapEntry>> ParseTlsaMap(std::string_view text);
 
 // TlsaMapRecords reads each mapped certificate (leaf first; a fullchain file
 // is fine) or PEM public key (a pre-generated next key, see
-// dane_rollover.h) and returns the sorted 3 1 1 TLSA records for all of them, one
-// line each, with `ttl`. Fails naming the first certificate file that
-// cannot be read or parsed.
+// dane_rollover.h) and returns the sorted, de-duplicated 3 1 1 TLSA records
+// for all of them, one line each, with `ttl`. A mapped directory is a
+// bulkhead certificate directory: its live/cert.pem and, when present, its
+// next/pubkey.pem (so the zone carries the current and the next key through
+// every rollover without editing the map). Fails naming the first file
+// that cannot be read or parsed.
 Result<std::string> TlsaMapRecords(const std::vector<TlsaMapEntry>& entries, uint32_t ttl);
 
 // EscapeFileName renders a directory entry name for a one-line message:

@@ -99,6 +99,13 @@ check_eq "issue prints the four records zone compile makes from live/ and next/"
   "$(bh zone compile --drop-dir "$TEST_TMP/emptydrop" --allow example.test \
     --tlsa-map "$TEST_TMP/tlsa.map" | sort)" \
   "$(sed -n 's/^    \(_[0-9]*\._tcp\.\)/\1/p' "$TEST_TMP/i1.out" | sort)"
+# The same from the certificate directory alone: live/cert.pem and next/pubkey.pem.
+printf '%s %s %s\n' "$D" mail.example.test 25 "$D" mail.example.test 465 >"$TEST_TMP/dir.map"
+check_eq "a certificate directory in the map gives the same records" \
+  "$(bh zone compile --drop-dir "$TEST_TMP/emptydrop" --allow example.test \
+    --tlsa-map "$TEST_TMP/tlsa.map")" \
+  "$(bh zone compile --drop-dir "$TEST_TMP/emptydrop" --allow example.test \
+    --tlsa-map "$TEST_TMP/dir.map")"
 check "settings record the endpoints" grep -q '"mail.example.test:465"' "$D/settings.json"
 
 # --- renewal before the next record is published keeps the current key -------
@@ -121,7 +128,7 @@ check "  the missing endpoint is named" grep -q "_465._tcp.mail.example.test. at
 check_eq "  no publication is recorded" 0 "$(state_field next_published_since)"
 
 # --- published everywhere: the wait starts, then ends ------------------------
-check "the full map is published" publish_map "$TEST_TMP/tlsa.map"
+check "the full map is published" publish_map "$TEST_TMP/dir.map"
 run_bh "$TEST_TMP/r3" renew --name mail
 check_eq "renew after publishing exits 0" 0 "$RC"
 check "  says the record is served" grep -qE "is served|served long enough" "$TEST_TMP/r3.out"
@@ -161,8 +168,10 @@ check_eq "  four records to publish are printed" 4 "$(grep -c "IN	TLSA	3 1 1" "$
 
 # --- DNS failure: a warning, the state stays as it was ------------------------
 # The settings are pointed at a loopback port where nothing answers.
-check "the full map is published again" publish_map "$TEST_TMP/tlsa.map"
+check "the map follows the rollover by itself" publish_map "$TEST_TMP/dir.map"
 run_bh "$TEST_TMP/r6" renew --name mail
+since="$(state_field next_published_since)"
+if [ "$since" -gt 0 ] 2>/dev/null; then ok "  the new next key is seen served"; else not_ok "  the new next key is seen served" "$since"; fi
 cp "$D/dane.json" "$TEST_TMP/dane.before"
 cp "$D/settings.json" "$TEST_TMP/settings.before"
 DEAD="127.0.0.1:$(python3 "$LAB_LIB_DIR/freeport.py" 1)"
