@@ -188,7 +188,8 @@ std::vector<std::pair<std::string, FileFacts>> CertTreeDirs(const std::string& s
   return dirs;
 }
 
-// PrivateKeys lists privkey.pem in every version directory and pending/.
+// PrivateKeys lists privkey.pem in every directory of the certificate:
+// versions, pending/ and next/ (a DANE rollover's next key).
 std::vector<std::pair<std::string, FileFacts>> PrivateKeys(const std::string& cert_dir) {
   std::vector<std::pair<std::string, FileFacts>> keys;
   for (const std::string& entry : Entries(cert_dir)) {

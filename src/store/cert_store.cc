@@ -428,6 +428,14 @@ Status CertStore::WriteNextKey(std::string_view name, const Secret& key_pem,
   BH_TRY(CheckName(name));
   std::string dir = NextDir(name);
   BH_TRY(MakeDirs(dir, 0755));
+  // A run killed between create and rename leaves a temporary copy.
+  if (auto entries = ListEntries(dir); entries.ok()) {
+    for (const std::string& entry : *entries) {
+      if (entry.find(".tmp-") != std::string::npos) {
+        (void)::unlink((dir + "/" + entry).c_str());
+      }
+    }
+  }
   BH_TRY(ReplaceExclusive(dir, "privkey.pem", key_pem.view(), 0600));
   BH_TRY(ReplaceExclusive(dir, "pubkey.pem", public_pem, 0644));
   return FsyncDir(dir);

@@ -238,6 +238,8 @@ TEST_F(CertStoreTest, NextKeyIsPrivateAndReplacedWhole) {
   std::string next = store.NextDir("example.com");
   EXPECT_EQ(Mode(next + "/privkey.pem"), 0600u);
   EXPECT_EQ(Mode(next + "/pubkey.pem"), 0644u);
+  // What a run killed between create and rename leaves behind goes.
+  ASSERT_TRUE(WriteFileAtomic(next + "/privkey.pem.tmp-abc", "OLD", 0600).ok());
   ASSERT_TRUE(store.WriteNextKey("example.com", Secret(std::string("KEY B\n")), "PUB B\n").ok());
   auto key = store.ReadNextKey("example.com");
   ASSERT_TRUE(key.ok()) << key.error().message;
