@@ -90,8 +90,11 @@ Status Channel::SendUntil(MessageType type, std::string_view payload,
         continue;
       }
       if (IsPeerGone(errno)) {
-        return Break(Err("sending {}: peer {} closed the channel", MessageTypeName(type),
-                         peer_name_));
+        // With nothing of this frame written the stream is still in step:
+        // what the peer sent before it closed (often its report of why)
+        // can still be received.
+        Error e = Err("sending {}: peer {} closed the channel", MessageTypeName(type), peer_name_);
+        return sent > 0 ? Break(e) : e;
       }
       return Break(Err("sending {} to peer {}: {}", MessageTypeName(type), peer_name_,
                        std::strerror(errno)));

@@ -143,6 +143,28 @@ TEST(ChannelTest, PeerClosedIsAClearError) {
       << send.error().message;
 }
 
+TEST(ChannelTest, WhatAPeerSentBeforeClosingOutlivesAFailedSend) {
+  // A role that fails early reports why and exits; the parent may only
+  // then try to send it something. The report must still be readable.
+  auto [parent, net] = Pair();
+  {
+    Channel gone = std::move(net);
+    ASSERT_TRUE(gone.Send(MessageType::kError, Encode(ErrorMsg{"no such profile",
+                                                                ErrorCode::kUsage}))
+                    .ok());
+  }
+  Status send = parent.Send(MessageType::kOk, EncodeEmpty());
+  ASSERT_FALSE(send.ok());
+  EXPECT_FALSE(parent.broken());
+  auto frame = parent.Receive(kGenerous);
+  ASSERT_TRUE(frame.ok()) << frame.error().message;
+  auto e = DecodeError(*frame);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->message, "no such profile");
+  EXPECT_EQ(e->code, ErrorCode::kUsage);
+  EXPECT_EQ(parent.Receive(kGenerous).error().message, "peer signer closed the channel");
+}
+
 TEST(ChannelTest, ReceiveAfterCloseStaysClear) {
   auto [net, signer] = Pair();
   { Channel gone = std::move(signer); }

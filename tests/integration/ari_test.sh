@@ -161,6 +161,7 @@ check_eq "the profile is kept in settings.json" "shortlived" \
   "$(json_get "$(cert_dir prof.example.com)/settings.json" "j['profile']")"
 run_bha "$TEST_TMP/p2" issue -d bogus.example.com --webroot "$LAB_WEBROOT" --profile nosuch
 check_eq "an unknown profile is a usage error" 2 "$RC"
+[ "$RC" -eq 2 ] || cat "$TEST_TMP/p2.err"
 check "the refusal lists the offered profiles" grep -q "offers: classic, shortlived" "$TEST_TMP/p2.err"
 
 lab_finish
