@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ldns/ldns.h>
-#include <openssl/pem.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,7 +20,6 @@
 #include <memory>
 
 #include "crypto/key.h"
-#include "crypto/ossl.h"
 #include "crypto/x509.h"
 #include "dns/dane_rollover.h"
 #include "dns/name.h"

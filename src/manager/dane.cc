@@ -105,6 +105,21 @@ Status MakeNextKey(const DaneContext& ctx, const CertSettings& s, dns::RolloverS
   return OkStatus();
 }
 
+// SettleKeys brings `state` in line with what is on disk: `current_spki` is
+// the live certificate's key; the next key is what next/ holds; if the live
+// key is the next key, the rollover is complete (also when a crash kept
+// that from being recorded); with no next key left, one is made. Fails only
+// if making the next key fails (the state is still consistent then).
+Status SettleKeys(const DaneContext& ctx, const CertSettings& s, const std::string& current_spki,
+                  dns::RolloverState* state) {
+  state->current_spki = current_spki;
+  SyncNextKey(*ctx.certs, s.name, state);
+  if (state->next_spki == state->current_spki) {
+    dns::CompleteRollover(state);
+  }
+  return state->next_spki.empty() ? MakeNextKey(ctx, s, state) : OkStatus();
+}
+
 // ObserveInRole asks DNS, from a sandboxed role that may only talk DNS,
 // whether the next key's record is served.
 Result<ipc::TlsaObservationMsg> ObserveInRole(const DaneContext& ctx, const CertSettings& s,
@@ -232,17 +247,9 @@ Result<DanePlan> PlanDaneKey(const DaneContext& ctx, const CertSettings& s,
   BH_ASSIGN(FileLock lock, ctx.certs->Lock(s.name, /*wait=*/false));
   std::string path = DanePath(*ctx.certs, s.name);
   BH_ASSIGN(dns::RolloverState state, LoadDaneState(path));
-  state.current_spki = live_leaf->public_key_der;
-  SyncNextKey(*ctx.certs, s.name, &state);
-  if (state.next_spki == state.current_spki) {
-    // The rollover happened but its end was not recorded.
-    dns::CompleteRollover(&state);
-  }
-  if (state.next_spki.empty()) {
-    Status made = MakeNextKey(ctx, s, &state);
-    if (!made.ok()) {
-      plan.warning = made.error().message;
-    }
+  Status settled = SettleKeys(ctx, s, live_leaf->public_key_der, &state);
+  if (!settled.ok()) {
+    plan.warning = settled.error().message;
   }
   std::string seen = "no next key";
   if (!state.next_spki.empty()) {
@@ -304,16 +311,9 @@ Result<std::vector<std::string>> FinishDaneKey(const DaneContext& ctx, const Cer
   BH_ASSIGN(dns::RolloverState state, LoadDaneState(path));
   BH_ASSIGN(store::LiveSet live, ctx.certs->LoadLive(s.name));
   BH_ASSIGN(crypto::CertInfo leaf, crypto::ParseCertPem(live.cert_pem));
-  SyncNextKey(*ctx.certs, s.name, &state);
-  state.current_spki = leaf.public_key_der;
-  if (state.next_spki == state.current_spki) {
-    dns::CompleteRollover(&state);
-  }
-  if (state.next_spki.empty()) {
-    Status made = MakeNextKey(ctx, s, &state);
-    if (!made.ok()) {
-      LogWarn("{}: {}; the next run tries again", s.name, made.error().message);
-    }
+  Status settled = SettleKeys(ctx, s, leaf.public_key_der, &state);
+  if (!settled.ok()) {
+    LogWarn("{}: {}; the next run tries again", s.name, settled.error().message);
   }
   BH_TRY(SaveDaneState(path, state));
   return DaneRecords(s, state, state.ttl > 0 ? state.ttl : dns::kDefaultTlsaTtl);
