@@ -16,7 +16,11 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Unit tests and integration tests against a real Pebble, nginx and friends.
-test: build
+# Tests build the hostile-role hooks in (src/roles/hostile.h); release
+# builds leave them out.
+test: deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DBULKHEAD_TEST_HOOKS=ON
+	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 unit: build
@@ -24,7 +28,7 @@ unit: build
 
 # The same suite built with AddressSanitizer + UBSan.
 test-asan: deps
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DBULKHEAD_SANITIZE=ON
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DBULKHEAD_SANITIZE=ON -DBULKHEAD_TEST_HOOKS=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)

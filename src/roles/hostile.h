@@ -1,0 +1,64 @@
+// Hostile actions for tests ("attack your own compartments").
+//
+// A test build (cmake -DBULKHEAD_TEST_HOOKS=ON; off by default and in every
+// release build) lets an integration test make one role behave as if an
+// attacker had taken it over: right after the role entered its sandbox (or
+// at a later, named point), it performs one real attack and reports on
+// stderr whether the attack was blocked. The test then checks that the run
+// ended with a clear error and that nothing lasting happened (the live
+// certificate, the account key and the account at the CA are unchanged).
+//
+// The attack is chosen by the environment, inherited by every role:
+//
+//   BULKHEAD_TEST_HOSTILE=ROLE:ACTION[:ARG]
+//
+// e.g. `net:mptcp-connect:127.0.0.1:5353` or `net:sign-keychange`. Without
+// test hooks the variable is ignored: Requested() always returns nothing.
+//
+// The role prints exactly one line:
+//   bulkhead: hostile ROLE ACTION: blocked: WHY
+//   bulkhead: hostile ROLE ACTION: SUCCEEDED: WHAT
+// (or is killed by seccomp, whose own message names the system call), and
+// then ends with kHostileExit, so the run fails whichever way it went.
+#ifndef BULKHEAD_ROLES_HOSTILE_H_
+#define BULKHEAD_ROLES_HOSTILE_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "util/result.h"
+
+namespace bulkhead::roles::hostile {
+
+// kHostileExit is the exit status of a role that performed a hostile action.
+inline constexpr int kHostileExit = 97;
+
+// Request is one hostile action asked of one role.
+struct Request {
+  std::string role;    // "net", "signer", "store", ...
+  std::string action;  // e.g. "open-account-key", "sign-keychange".
+  std::string arg;     // Whatever follows the second colon ("" if none).
+};
+
+// Enabled says whether this build has test hooks at all.
+bool Enabled();
+
+// Requested returns the action BULKHEAD_TEST_HOSTILE asks of `role`, or
+// nothing (always nothing without test hooks, or for another role).
+std::optional<Request> Requested(std::string_view role);
+
+// Finish prints the one report line for `request` (`outcome` ok: the attack
+// succeeded, described by `outcome`'s value; an error: it was blocked, for
+// the error's reason) and ends the process with kHostileExit.
+[[noreturn]] void Finish(const Request& request, const Result<std::string>& outcome);
+
+// RunAfterSandbox performs, in a role that has just entered its sandbox, an
+// action that needs nothing but the process itself (files, sockets, other
+// processes). Returns false if `request.action` is not such an action (the
+// role performs it later, at its own site). Never returns when it is.
+bool RunAfterSandbox(const Request& request);
+
+}  // namespace bulkhead::roles::hostile
+
+#endif  // BULKHEAD_ROLES_HOSTILE_H_
