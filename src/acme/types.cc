@@ -119,6 +119,28 @@ Identifier IdentifierFor(std::string_view name) {
   return Identifier{"dns", lower};
 }
 
+std::string CanonicalName(std::string_view name) {
+  std::string text(name);
+  in6_addr addr;
+  char buf[INET6_ADDRSTRLEN];
+  if (inet_pton(AF_INET6, text.c_str(), &addr) == 1 &&
+      inet_ntop(AF_INET6, &addr, buf, sizeof(buf)) != nullptr) {
+    return buf;
+  }
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+std::vector<std::string> CanonicalNameSet(std::vector<std::string> names) {
+  for (std::string& name : names) {
+    name = CanonicalName(name);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
 Status ValidateName(std::string_view name) {
   if (IsIpLiteral(name)) {
     return OkStatus();

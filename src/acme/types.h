@@ -42,6 +42,14 @@ struct Identifier {
 // anything else "dns" (lower-cased).
 Identifier IdentifierFor(std::string_view name);
 
+// CanonicalName lower-cases a DNS name and writes an IPv6 literal in its
+// standard text form, so that "2001:DB8:0::1" matches "2001:db8::1".
+std::string CanonicalName(std::string_view name);
+
+// CanonicalNameSet canonicalises and sorts `names` and drops duplicates:
+// two sets of names are the same names exactly when these are equal.
+std::vector<std::string> CanonicalNameSet(std::vector<std::string> names);
+
 // ValidateName checks a requested name: a DNS name (optionally "*." wildcard)
 // of at most 253 characters with LDH labels, or an IP literal. The error is
 // ErrorCode::kUsage and names the offending input.

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/cli.h"
+#include "roles/hostile.h"
 #include "util/interrupt.h"
 #include "util/log.h"
 
@@ -40,6 +41,12 @@ int main(int argc, char** argv) {
                  "(default: the user 'bulkhead' if it exists)")
       ->envname("BULKHEAD_USER");
 
+  // A build with test hooks says so, so that nobody deploys one unawares
+  // and the tests can tell (src/roles/hostile.h).
+  app.set_version_flag("--version", bulkhead::roles::hostile::Enabled()
+                                        ? "bulkhead " BULKHEAD_VERSION " (test hooks)"
+                                        : "bulkhead " BULKHEAD_VERSION);
+
   // The command table: one file per subcommand.
   bulkhead::cli::AddAccountCommand(app, cli);
   bulkhead::cli::AddIssueCommand(app, cli);
@@ -60,6 +67,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);

@@ -628,7 +628,10 @@ std::string Encode(const TlsaObservationMsg& msg) {
 
 std::string Encode(const ErrorMsg& msg) {
   json j = json::object();
-  j["message"] = msg.message;
+  // Cut here, where the decoder's cap is known: a long CA problem (up to
+  // 100 subproblems) must reach the user as its first lines, not as a
+  // schema error about its length.
+  j["message"] = TruncateUtf8(msg.message, kMaxTextLen);
   j["code"] = ErrorCodeName(msg.code);
   return Dump(j);
 }

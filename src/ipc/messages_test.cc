@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "acme/problem.h"
 #include "ipc/frame.h"
 
 namespace bulkhead::ipc {
@@ -289,6 +290,44 @@ TEST(MessagesTest, RejectsFrameOfWrongType) {
 TEST(MessagesTest, ValidatePayloadDispatchesOnType) {
   EXPECT_TRUE(ValidatePayload(Raw(MessageType::kRemoveRequest, "{\"token\":\"a\"}")).ok());
   EXPECT_FALSE(ValidatePayload(Raw(MessageType::kCommitResponse, "{\"token\":\"a\"}")).ok());
+}
+
+}  // namespace
+}  // namespace bulkhead::ipc
+
+namespace bulkhead::ipc {
+namespace {
+
+// A CA may answer with up to 100 subproblems; the user must see the first
+// of them, not a complaint about the message's length.
+TEST(MessagesTest, LongErrorIsCutByTheEncoderNotRejectedByTheDecoder) {
+  nlohmann::json doc = {{"type", "urn:ietf:params:acme:error:rejectedIdentifier"},
+                        {"detail", "Error creating new order"},
+                        {"subproblems", nlohmann::json::array()}};
+  for (int i = 0; i < 100; ++i) {
+    doc["subproblems"].push_back(
+        {{"type", "urn:ietf:params:acme:error:rejectedIdentifier"},
+         {"detail", "Domain name \"host" + std::to_string(i) +
+                        ".example.org\" is forbidden by policy: é " + std::string(40, 'x')},
+         {"identifier", {{"type", "dns"}, {"value", "host" + std::to_string(i) + ".example.org"}}}});
+  }
+  acme::Problem p = acme::ParseProblem(doc.dump(), 400);
+  std::string message = p.Message();
+  ASSERT_GT(message.size(), kMaxTextLen);
+  auto decoded = DecodeError(Wire(MessageType::kError, Encode(ErrorMsg{message, ErrorCode::kUsage})));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_LE(decoded->message.size(), kMaxTextLen);
+  EXPECT_NE(decoded->message.find("Error creating new order"), std::string::npos);
+  EXPECT_NE(decoded->message.find("host0.example.org"), std::string::npos);
+  EXPECT_EQ(decoded->code, ErrorCode::kUsage);
+}
+
+TEST(MessagesTest, ErrorCutNeverSplitsACharacter) {
+  std::string message(kMaxTextLen - 1, 'a');
+  message += "é";  // Two bytes straddling the cap.
+  auto decoded = DecodeError(Wire(MessageType::kError, Encode(ErrorMsg{message, ErrorCode::kFailure})));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded->message, std::string(kMaxTextLen - 1, 'a'));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "ipc/channel.h"
 #include "manager/compartments.h"
 #include "roles/compartments.h"
+#include "roles/hostile.h"
 #include "roles/process.h"
 #include "sandbox/sandbox.h"
 #include "store/account_store.h"
@@ -165,6 +166,9 @@ Result<ipc::AccountResultMsg> RunAccountInNet(const AccountNetJob& job, ipc::Cha
     return Register(job, client, signer_ch);
   }
   client.SetAccountUrl(job.account_url);
+  if (auto attack = roles::hostile::Requested("net"); attack) {
+    roles::hostile::RunInNet(*attack, {&client, signer.get(), nullptr, {}, ""});
+  }
   switch (job.command) {
     case AccountCommand::kShow: {
       BH_ASSIGN(acme::Account acct, client.FetchAccount());
@@ -272,6 +276,32 @@ Result<std::optional<sandbox::RunAs>> NetRunAs(const CaConfig& ca,
   return run_as;
 }
 
+// AccountSignPolicy is what the account role may sign for `request`: only
+// the command the user gave (acme/sign_policy.h).
+acme::SignPolicy AccountSignPolicy(const AccountRequest& request, const CaConfig& ca,
+                                   const std::string& account_url) {
+  acme::SignPolicy p;
+  p.origin = acme::UrlOrigin(ca.directory_url);
+  p.account_url = account_url;
+  switch (request.command) {
+    case AccountCommand::kRegister:
+      p.operation = acme::SignOperation::kRegister;
+      p.contact = request.contact;
+      p.agree_tos = request.agree_tos;
+      break;
+    case AccountCommand::kShow:
+      p.operation = acme::SignOperation::kShow;
+      break;
+    case AccountCommand::kDeactivate:
+      p.operation = acme::SignOperation::kDeactivate;
+      break;
+    case AccountCommand::kRollover:
+      p.operation = acme::SignOperation::kRollover;
+      break;
+  }
+  return p;
+}
+
 }  // namespace
 
 Result<AccountReport> RunAccountCommand(const std::string& state_dir, const CaConfig& ca,
@@ -320,6 +350,7 @@ Result<AccountReport> RunAccountCommand(const std::string& state_dir, const CaCo
     }
   }
   request.eab_hmac_key.Wipe();
+  role_job.policy = AccountSignPolicy(request, ca, net_job.account_url);
 
   auto remove_created = [&] {
     for (const std::string& d : created_dirs) {
@@ -454,6 +485,14 @@ Status RevokeInCompartments(const std::string& state_dir, const CaConfig& ca,
     BH_ASSIGN(job.account_url, RegisteredAccountUrl(account, ca));
     key_path = account.KeyPath();
   }
+  roles::SignerJob signer_job;
+  signer_job.key_path = key_path;
+  signer_job.policy.operation = acme::SignOperation::kRevoke;
+  signer_job.policy.origin = acme::UrlOrigin(ca.directory_url);
+  signer_job.policy.account_url = job.account_url;
+  signer_job.policy.revoke_cert_der = job.cert_der;
+  signer_job.policy.revoke_reason = job.reason;
+  signer_job.policy.with_cert_key = job.with_cert_key;
   BH_ASSIGN(auto net_signer, ipc::MakeChannelPair("signer", "net"));
   BH_ASSIGN(auto parent_net, ipc::MakeChannelPair("net", "parent"));
   ipc::Channel& signer_end = net_signer.first;
@@ -463,7 +502,8 @@ Status RevokeInCompartments(const std::string& state_dir, const CaConfig& ca,
   // a sandbox without files or sockets.
   BH_ASSIGN(roles::RoleProcess signer,
             roles::RoleProcess::Start("signer", {signer_end.fd()}, [&] {
-              return roles::RunSignerRole(std::move(signer_end), key_path, require_full_sandbox);
+              return roles::RunSignerRole(std::move(signer_end), std::nullopt,
+                                          std::move(signer_job), require_full_sandbox);
             }, run_as));
   BH_ASSIGN(roles::RoleProcess net,
             roles::RoleProcess::Start("net", {net_to_signer.fd(), net_to_parent.fd()}, [&] {

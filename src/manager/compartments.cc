@@ -18,6 +18,7 @@
 #include "ledger/gate.h"
 #include "renew/ari.h"
 #include "roles/compartments.h"
+#include "roles/hostile.h"
 #include "roles/process.h"
 #include "sandbox/sandbox.h"
 #include "util/fs.h"
@@ -137,10 +138,12 @@ Result<std::unique_ptr<challenge::Publisher>> WithPreflight(
 }
 
 // NewDnsPublisher builds the dns-01 publisher inside the challenge role.
-// `tsig` (RFC 2136) was read by the parent; `runner` (hook) was forked
+// `tsig` (RFC 2136) was read by this role before its sandbox; `runner`
+// (hook) was forked
 // before the sandbox.
 Result<std::unique_ptr<challenge::Publisher>> NewDnsPublisher(
-    const CertSettings& s, challenge::TsigKey* tsig, Result<challenge::HookRunner>* runner) {
+    const CertSettings& s, Result<challenge::TsigKey>* tsig,
+    Result<challenge::HookRunner>* runner) {
   challenge::Dns01Options o;
   if (!s.dns.resolver.empty()) {
     BH_ASSIGN(dns::Server resolver, dns::ParseServer(s.dns.resolver));
@@ -154,7 +157,10 @@ Result<std::unique_ptr<challenge::Publisher>> NewDnsPublisher(
     BH_ASSIGN(updater, challenge::NewDropUpdater(s.challenge_target, challenge::kDefaultTxtTtl));
   } else if (s.method == ChallengeMethod::kDnsRfc2136) {
     BH_ASSIGN(dns::Server server, dns::ParseServer(s.challenge_target));
-    BH_ASSIGN(updater, challenge::NewRfc2136Updater(server, std::move(*tsig),
+    if (!tsig->ok()) {
+      return tsig->error();
+    }
+    BH_ASSIGN(updater, challenge::NewRfc2136Updater(server, std::move(*tsig).value(),
                                                     challenge::kDefaultTxtTtl, kDnsQueryTimeout));
   } else {
     if (runner == nullptr || !runner->ok()) {
@@ -163,6 +169,20 @@ Result<std::unique_ptr<challenge::Publisher>> NewDnsPublisher(
     updater = (*runner)->NewUpdater(kDnsHookTimeout);
   }
   return challenge::NewDns01Publisher(std::move(updater), std::move(o));
+}
+
+// IssueSignPolicy is what the signer may sign for one order of `s`: its
+// names, profile and replaces, on the CA's origin, for its account.
+acme::SignPolicy IssueSignPolicy(const CaConfig& ca, const std::string& account_url,
+                                 const CertSettings& s) {
+  acme::SignPolicy p;
+  p.operation = acme::SignOperation::kIssue;
+  p.origin = acme::UrlOrigin(ca.directory_url);
+  p.account_url = account_url;
+  p.names = s.names;
+  p.profile = s.profile;
+  p.replaces = s.run.replaces;
+  return p;
 }
 
 // NetJob is everything the net role needs, inherited through fork().
@@ -215,6 +235,9 @@ Status RunOrderInNet(NetJob& job, ipc::Channel& parent, ipc::Channel& signer_ch,
   // its CSR (relayed by the parent) is needed before the order exists, so
   // a key that cannot be made never leaves an order behind at the CA.
   BH_ASSIGN(job.key, roles::ReceivePreparedKey(parent));
+  if (auto attack = roles::hostile::Requested("net"); attack) {
+    roles::hostile::RunInNet(*attack, {&client, signer.get(), &store_ch, job.settings.names, job.settings.name});
+  }
 
   acme::OrderHooks hooks;
   hooks.resume_url = job.resume_url;
@@ -511,15 +534,10 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   sandbox::Policy challenge_policy;
   challenge_policy.role = sandbox::Role::kChallenge;
   std::string token_dir;
-  challenge::TsigKey tsig_key;
   if (settings.method == ChallengeMethod::kStandalone) {
     challenge_policy.bind_ports = {StandalonePort(settings.challenge_target)};
   } else if (IsDnsMethod(settings.method)) {
     AddDnsRules(settings, &challenge_policy);
-    if (settings.method == ChallengeMethod::kDnsRfc2136) {
-      // Read here, as the invoking user: the key file is usually private.
-      BH_ASSIGN(tsig_key, challenge::LoadTsigKey(settings.dns.tsig_key_file));
-    }
   } else {
     token_dir = settings.method == ChallengeMethod::kWebroot
                     ? settings.challenge_target + "/.well-known/acme-challenge"
@@ -531,16 +549,35 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   }
 
   Roles r;
-  std::string key_path = account.KeyPath();
   std::string thumbprint = info.value("thumbprint", "");
-  BH_ASSIGN(r.signer, roles::RoleProcess::Start("signer", {net_signer.first.fd()}, [&] {
-              return roles::RunSignerRole(std::move(net_signer.first), key_path,
-                                          require_full_sandbox);
-            }, run_as));
+  // The signer hears from net, and once from the parent: the CSR that
+  // finalize may carry.
+  BH_ASSIGN(auto parent_signer, ipc::MakeChannelPair("signer", "parent"));
+  roles::SignerJob signer_job;
+  signer_job.key_path = account.KeyPath();
+  signer_job.expected_thumbprint = thumbprint;
+  signer_job.policy = IssueSignPolicy(ca, job.account_url, settings);
+  BH_ASSIGN(r.signer,
+            roles::RoleProcess::Start(
+                "signer", {net_signer.first.fd(), parent_signer.second.fd()}, [&] {
+                  return roles::RunSignerRole(std::move(net_signer.first),
+                                              std::move(parent_signer.second),
+                                              std::move(signer_job), require_full_sandbox);
+                },
+                run_as));
+  parent_signer.second.Close();
+  ipc::Channel& to_signer = parent_signer.first;
   BH_ASSIGN(r.challenge, roles::RoleProcess::Start("challenge", {net_challenge.first.fd()}, [&] {
               if (settings.method == ChallengeMethod::kWebroot) {
                 // Created before the sandbox, which only grants this directory.
                 (void)MakeDirs(token_dir, 0755);
+              }
+              // The TSIG key is read here, by the one role that uses it,
+              // before its sandbox and user switch (the key file is usually
+              // private): no other role, and not the parent, ever holds it.
+              Result<challenge::TsigKey> tsig_key = Err("no TSIG key");
+              if (settings.method == ChallengeMethod::kDnsRfc2136) {
+                tsig_key = challenge::LoadTsigKey(settings.dns.tsig_key_file);
               }
               // The hook runs outside the sandbox, in a runner forked now.
               Result<challenge::HookRunner> hook_runner = Err("no hook");
@@ -578,7 +615,8 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
                   });
             }, ChallengeRunAs(settings, run_as)));
   BH_ASSIGN(r.store, roles::RoleProcess::Start("store", {net_store.first.fd()}, [&] {
-              return roles::RunStoreRole(std::move(net_store.first), certs, name, settings_json,
+              return roles::RunStoreRole(std::move(net_store.first), certs,
+                                         {name, settings.names, settings_json},
                                          require_full_sandbox);
             }, run_as));
   BH_ASSIGN(r.net,
@@ -604,8 +642,11 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   auto key = roles::ReceivePreparedKey(to_keys);
   Status keys_waited = keys.Wait(std::chrono::seconds(30));
   if (key.ok() && keys_waited.ok()) {
-    (void)to_net.Send(ipc::MessageType::kPrepareKeyResponse,
-                      ipc::Encode(ipc::PrepareKeyResponseMsg{key->csr_der, key->public_key_der}));
+    // The signer first: it then signs a finalize with exactly this CSR.
+    std::string answer =
+        ipc::Encode(ipc::PrepareKeyResponseMsg{key->csr_der, key->public_key_der});
+    (void)to_signer.Send(ipc::MessageType::kPrepareKeyResponse, answer);
+    (void)to_net.Send(ipc::MessageType::kPrepareKeyResponse, answer);
   } else {
     (void)to_net.Send(ipc::MessageType::kError,
                       ipc::Encode(ipc::ErrorMsg{"the keys role failed", ErrorCode::kFailure}));

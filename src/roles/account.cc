@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <utility>
 
 #include "jose/jwk.h"
@@ -113,6 +114,13 @@ class AccountSigner {
           auto req = ipc::DecodeSignRequest(*frame);
           if (!req.ok()) {
             return Reject(net, req.error());
+          }
+          Status allowed =
+              acme::CheckSignRequest(job_.policy, {req->url, req->nonce, req->kid, req->payload});
+          if (!allowed.ok()) {
+            std::fprintf(stderr, "bulkhead: account role: %s\n", allowed.error().message.c_str());
+            jws = allowed.error();
+            break;
           }
           jws = SignWith(k, req->url, req->nonce, req->kid, req->payload);
           break;
@@ -228,6 +236,7 @@ class AccountSigner {
     if (job_.account_url.empty() || req.account != job_.account_url) {
       return Err("keyChange asked for another account than {}", job_.account_url);
     }
+    BH_TRY(acme::CheckKeyChangeInner(job_.policy, req.url, req.account));
     if (!next_written_) {
       Status st = CreateFileExclusive(NextPath(), keys_.fresh->pem.view(), 0400);
       if (!st.ok()) {

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 
+#include "acme/sign_policy.h"
 #include "challenge/http01.h"
 #include "ipc/channel.h"
 #include "ipc/messages.h"
@@ -36,8 +37,21 @@ inline constexpr std::chrono::minutes kRoleIdleTimeout{30};
 // stderr on failure. Returns false if the role must exit.
 bool EnterSandbox(const sandbox::Policy& policy, bool require_full);
 
-// RunSignerRole reads the account key at `key_path`, then serves signatures.
-int RunSignerRole(ipc::Channel channel, const std::string& key_path, bool require_full);
+// SignerJob is what the signer starts with, inherited through fork from
+// the parent (never from net).
+struct SignerJob {
+  std::string key_path;             // The account key.
+  std::string expected_thumbprint;  // account.json's record; "" skips the check.
+  acme::SignPolicy policy;          // What this run may sign (acme/sign_policy.h).
+};
+
+// RunSignerRole reads the account key at `job.key_path`, refuses to serve
+// if it is not the registered key (thumbprint differs), then signs for net
+// what `job.policy` allows and refuses the rest, naming the request. With
+// `parent` (issuing runs), the CSR finalize may carry arrives from the
+// parent as a PrepareKeyResponse, the same answer the parent relays to net.
+int RunSignerRole(ipc::Channel net, std::optional<ipc::Channel> parent, SignerJob job,
+                  bool require_full);
 
 // NewRemoteSigner waits for the signer's hello (JWK, thumbprint) and returns
 // a Signer that forwards each Sign over `channel` (which must outlive it).
@@ -58,11 +72,21 @@ Result<std::unique_ptr<challenge::Publisher>> NewRemotePublisher(
     ipc::Channel& channel, const std::string& challenge_type = "http-01",
     std::chrono::seconds wait_ready_timeout = std::chrono::seconds(30));
 
-// RunStoreRole writes only `certs.CertDir(name)`: it records pending orders
-// and, on CommitRequest, saves `settings`, commits the set with the key taken
-// from pending/ (never read) and clears pending/.
-int RunStoreRole(ipc::Channel channel, const store::CertStore& certs, const std::string& name,
-                 const nlohmann::json& settings, bool require_full);
+// StoreJob is what the store role starts with (from the parent, by fork).
+struct StoreJob {
+  std::string name;                // The certificate it serves.
+  std::vector<std::string> names;  // The names its certificate must carry.
+  nlohmann::json settings;         // Saved as settings.json on commit.
+};
+
+// RunStoreRole writes only `certs.CertDir(job.name)`: it records pending
+// orders and, on CommitRequest, checks the certificate (it parses, carries
+// exactly `job.names` and the key in pending/pubkey.der), saves the
+// settings, commits the set with the key taken from pending/ (never read)
+// and clears pending/. A refused certificate is an error reply; nothing
+// is written.
+int RunStoreRole(ipc::Channel channel, const store::CertStore& certs, const StoreJob& job,
+                 bool require_full);
 
 // RemoteStore is the net role's handle on the store role.
 class RemoteStore {
@@ -119,6 +143,7 @@ struct AccountRoleJob {
   std::optional<crypto::KeyType> new_key_type;  // Unset: the old key's type.
   std::string eab_kid;      // With eab_hmac_key: answers EabRequest.
   Secret eab_hmac_key;      // base64url, as the CA issued it.
+  acme::SignPolicy policy;  // What net may have signed (acme/sign_policy.h).
 };
 
 // RunAccountRole is the signer of `account register|show|rollover|

@@ -7,6 +7,12 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+
+#include "crypto/csr.h"
+#include "crypto/key.h"
+#include "ipc/messages.h"
+#include "util/base64url.h"
 
 namespace bulkhead::roles::hostile {
 
@@ -52,9 +58,86 @@ bool RunAfterSandbox(const Request& request) {
   return false;
 }
 
+namespace {
+
+// SignedAndSent describes an attack the CA accepted, or passes on the error
+// that blocked it.
+Result<std::string> Outcome(const Status& st, const std::string& what) {
+  if (!st.ok()) {
+    return st.error();
+  }
+  return what;
+}
+
+Result<std::string> NetAttack(const Request& r, const NetContext& net) {
+  acme::Client& client = *net.client;
+  if (r.action == "sign-keychange") {
+    BH_ASSIGN(crypto::PrivateKey key, crypto::PrivateKey::Generate(crypto::KeyType::kEc256));
+    BH_ASSIGN(std::unique_ptr<Signer> attacker, NewSignerFromKey(std::move(key)));
+    return Outcome(client.ChangeKey(*attacker), "the account now belongs to the attacker's key");
+  }
+  if (r.action == "sign-deactivate") {
+    auto acct = client.DeactivateAccount();
+    return Outcome(acct.ok() ? OkStatus() : Status(acct.error()), "the account was deactivated");
+  }
+  if (r.action == "sign-contact") {
+    auto acct = client.UpdateAccount({"mailto:attacker@example.net"});
+    return Outcome(acct.ok() ? OkStatus() : Status(acct.error()), "the contact was changed");
+  }
+  if (r.action == "sign-revoke") {
+    BH_ASSIGN(std::string der, Base64UrlDecode(r.arg));
+    return Outcome(client.Revoke(der, 0, nullptr), "the certificate was revoked");
+  }
+  if (r.action == "sign-foreign-order") {
+    auto order = client.NewOrder({acme::IdentifierFor(r.arg.empty() ? "evil.example.net" : r.arg)});
+    return Outcome(order.ok() ? OkStatus() : Status(order.error()),
+                   "an order for a foreign name was created");
+  }
+  if (r.action == "sign-finalize-csr") {
+    std::vector<acme::Identifier> ids;
+    for (const std::string& n : net.names) {
+      ids.push_back(acme::IdentifierFor(n));
+    }
+    BH_ASSIGN(acme::Order order, client.NewOrder(ids));
+    BH_ASSIGN(crypto::PrivateKey key, crypto::PrivateKey::Generate(crypto::KeyType::kEc256));
+    BH_ASSIGN(std::string csr, crypto::MakeCsr(key, net.names));
+    auto done = client.Finalize(order, csr);
+    return Outcome(done.ok() ? OkStatus() : Status(done.error()),
+                   "the order was finalized with the attacker's CSR");
+  }
+  if (r.action == "sign-inner-jws") {
+    SignRequest inner{client.directory().key_change, "", "", "{}"};
+    auto jws = net.signer->Sign(inner);
+    return Outcome(jws.ok() ? OkStatus() : Status(jws.error()), "a JWS without a nonce was made");
+  }
+  if (r.action == "store-foreign-cert") {
+    if (net.store == nullptr) {
+      return Err("no store in this run");
+    }
+    ipc::CommitRequestMsg commit{net.cert_name, r.arg, "", r.arg, ipc::KeySource::kPending};
+    BH_ASSIGN(ipc::DecodedFrame reply,
+              net.store->Call(ipc::MessageType::kCommitRequest, ipc::Encode(commit),
+                              ipc::MessageType::kCommitResponse, std::chrono::seconds(60)));
+    BH_ASSIGN(ipc::CommitResponseMsg resp, ipc::DecodeCommitResponse(reply));
+    return fmt::format("the store made the foreign certificate live as version {}",
+                       resp.version);
+  }
+  return Err("unknown net action");
+}
+
+}  // namespace
+
+bool RunInNet(const Request& request, const NetContext& net) {
+  if (request.action.rfind("sign-", 0) != 0 && request.action.rfind("store-", 0) != 0) {
+    return false;
+  }
+  Finish(request, NetAttack(request, net));
+}
+
 #else
 
 bool Enabled() { return false; }
+bool RunInNet(const Request&, const NetContext&) { return false; }
 std::optional<Request> Requested(std::string_view) { return std::nullopt; }
 void Finish(const Request&, const Result<std::string>&) { ::_exit(kHostileExit); }
 bool RunAfterSandbox(const Request&) { return false; }

@@ -27,6 +27,9 @@
 #include <string>
 #include <string_view>
 
+#include "acme/client.h"
+#include "ipc/channel.h"
+#include "roles/roles.h"
 #include "util/result.h"
 
 namespace bulkhead::roles::hostile {
@@ -58,6 +61,32 @@ std::optional<Request> Requested(std::string_view role);
 // processes). Returns false if `request.action` is not such an action (the
 // role performs it later, at its own site). Never returns when it is.
 bool RunAfterSandbox(const Request& request);
+
+// NetContext is what a (hostile) net role of an order or an account
+// command holds: its client (connected, with the account URL set), the
+// signer proxy, the store channel (orders only) and the run's names and
+// certificate name.
+struct NetContext {
+  acme::Client* client = nullptr;
+  Signer* signer = nullptr;
+  ipc::Channel* store = nullptr;
+  std::vector<std::string> names;
+  std::string cert_name;
+};
+
+// RunInNet performs, in the net role, an attack through another role:
+//   sign-keychange         roll the account over to a key the attacker made
+//   sign-deactivate        deactivate the account
+//   sign-contact           change the account's contact
+//   sign-revoke:B64DER     revoke the certificate given (base64url DER)
+//   sign-foreign-order:N   order a certificate for name N
+//   sign-finalize-csr      finalize the run's order with the attacker's CSR
+//   sign-inner-jws         have the signer make a JWS without a nonce
+//   store-foreign-cert:PEM have the store commit a certificate (PEM, e.g.
+//                          self-signed for the run's names with another key)
+// A request the signer signs is sent to the CA, so the attack is real.
+// Returns false for an action of another site; never returns otherwise.
+bool RunInNet(const Request& request, const NetContext& net);
 
 }  // namespace bulkhead::roles::hostile
 

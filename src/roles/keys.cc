@@ -10,6 +10,7 @@
 #include <cstring>
 #include <utility>
 
+#include "acme/types.h"
 #include "crypto/csr.h"
 #include "roles/compartments.h"
 #include "roles/roles.h"
@@ -19,30 +20,6 @@
 namespace bulkhead::roles {
 namespace {
 
-// CanonicalName lower-cases a DNS name and rewrites an IPv6 literal in its
-// standard text form, so that "2001:DB8:0::1" matches "2001:db8::1".
-std::string CanonicalName(std::string name) {
-  in6_addr addr;
-  char text[INET6_ADDRSTRLEN];
-  if (inet_pton(AF_INET6, name.c_str(), &addr) == 1 &&
-      inet_ntop(AF_INET6, &addr, text, sizeof(text)) != nullptr) {
-    return text;
-  }
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return name;
-}
-
-// NameSet canonicalises and sorts `names` and drops duplicates.
-std::vector<std::string> NameSet(std::vector<std::string> names) {
-  for (std::string& name : names) {
-    name = CanonicalName(std::move(name));
-  }
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  return names;
-}
-
 // FromUserCsr validates a user CSR; the user keeps its key, so no key PEM
 // is returned.
 Result<PreparedKey> FromUserCsr(const KeyRequest& request) {
@@ -50,7 +27,7 @@ Result<PreparedKey> FromUserCsr(const KeyRequest& request) {
   if (!csr.ok()) {
     return csr.error().Wrap("user CSR");
   }
-  if (NameSet(csr->names) != NameSet(request.names)) {
+  if (acme::CanonicalNameSet(csr->names) != acme::CanonicalNameSet(request.names)) {
     return ErrCode(ErrorCode::kUsage, "user CSR names ({}) differ from the requested names ({})",
                    fmt::join(csr->names, ", "), fmt::join(request.names, ", "));
   }
@@ -135,6 +112,9 @@ Status PrepareInRole(ipc::Channel& channel, const store::CertStore& certs, const
     BH_TRY(certs.WritePendingKey(name, key.key_pem));
   }
   key.key_pem.Wipe();
+  // What the store checks the CA's certificate against (it never reads
+  // the private key).
+  BH_TRY(certs.WritePendingPublicKey(name, key.public_key_der));
   return channel.Send(ipc::MessageType::kPrepareKeyResponse,
                       ipc::Encode(ipc::PrepareKeyResponseMsg{key.csr_der, key.public_key_der}));
 }

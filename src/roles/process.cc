@@ -67,6 +67,9 @@ Result<RoleProcess> RoleProcess::Start(std::string name, std::vector<int> keep,
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) {
       ::_exit(1);
     }
+    // "bh-signer", ...: what `ps` and the operator see (15 bytes at most).
+    std::string comm = ("bh-" + name).substr(0, 15);
+    (void)::prctl(PR_SET_NAME, comm.c_str());
     CloseFdsExcept(std::move(keep));
     SetRoleIdentity(run_as);
     int rc = body();

@@ -1,4 +1,6 @@
 // The store role: the only process that writes the certificate directory.
+#include "acme/types.h"
+#include "crypto/x509.h"
 #include "roles/compartments.h"
 #include "util/fs.h"
 
@@ -9,11 +11,54 @@ void Reply(ipc::Channel& channel, const Error& e) {
   (void)channel.Send(ipc::MessageType::kError, ipc::Encode(ipc::ErrorMsg{e.message, e.code}));
 }
 
-Result<int> Commit(const store::CertStore& certs, const std::string& name,
-                   const nlohmann::json& settings, const ipc::CommitRequestMsg& req) {
+// CheckCertificate checks what net asks the store to commit, as hostile
+// input: the PEM parses, the full chain starts with the leaf, the leaf
+// carries the key the keys role made for this order (pending/pubkey.der)
+// and exactly the run's names. Net parses the CA's answers, so a net role
+// under an attacker's control must not be able to make anything else live.
+Status CheckCertificate(const store::CertStore& certs, const StoreJob& job,
+                        const ipc::CommitRequestMsg& req) {
+  auto leaf = crypto::ParseCertPem(req.cert_pem);
+  if (!leaf.ok()) {
+    return leaf.error().Wrap("store role: the certificate to commit");
+  }
+  auto full = crypto::ParsePemChain(req.fullchain_pem);
+  if (!full.ok()) {
+    return full.error().Wrap("store role: the full chain to commit");
+  }
+  if (full->front().der != leaf->der) {
+    return Err("store role: the full chain does not start with the certificate");
+  }
+  if (!req.chain_pem.empty()) {
+    auto chain = crypto::ParsePemChain(req.chain_pem);
+    if (!chain.ok()) {
+      return chain.error().Wrap("store role: the chain to commit");
+    }
+  }
+  auto expected_key = certs.ReadPendingPublicKey(job.name);
+  if (!expected_key.ok()) {
+    return expected_key.error().Wrap("store role: the public key of this order");
+  }
+  if (leaf->public_key_der != *expected_key) {
+    return Err("store role: refusing a certificate for another key than the one made for "
+               "this order (serial {})",
+               leaf->serial_hex.substr(0, 64));
+  }
+  if (acme::CanonicalNameSet(leaf->names) != acme::CanonicalNameSet(job.names)) {
+    return Err("store role: refusing a certificate for {} when this order is for {}",
+               fmt::join(leaf->names, ", "), fmt::join(job.names, ", "));
+  }
+  return OkStatus();
+}
+
+Result<int> Commit(const store::CertStore& certs, const StoreJob& job,
+                   const ipc::CommitRequestMsg& req) {
+  const std::string& name = job.name;
+  const nlohmann::json& settings = job.settings;
   if (req.name != name) {
     return Err("store role: commit for \"{}\" but this role serves \"{}\"", req.name, name);
   }
+  BH_TRY(CheckCertificate(certs, job, req));
   store::CertFiles files;
   files.key_from_pending = req.key_source == ipc::KeySource::kPending;
   files.cert_pem = req.cert_pem;
@@ -27,8 +72,9 @@ Result<int> Commit(const store::CertStore& certs, const std::string& name,
 
 }  // namespace
 
-int RunStoreRole(ipc::Channel channel, const store::CertStore& certs, const std::string& name,
-                 const nlohmann::json& settings, bool require_full) {
+int RunStoreRole(ipc::Channel channel, const store::CertStore& certs, const StoreJob& job,
+                 bool require_full) {
+  const std::string& name = job.name;
   std::string dir = certs.CertDir(name);
   if (!MakeDirs(dir, 0700).ok()) {
     return 1;
@@ -60,7 +106,7 @@ int RunStoreRole(ipc::Channel channel, const store::CertStore& certs, const std:
       Reply(channel, req.error());
       return 1;
     }
-    auto version = Commit(certs, name, settings, *req);
+    auto version = Commit(certs, job, *req);
     if (!version.ok()) {
       Reply(channel, version.error());
       continue;

@@ -52,6 +52,9 @@ struct Policy {
   // carry file descriptors) are allowed on this descriptor only; read and
   // write work on any open descriptor.
   int ipc_fd = -1;
+  // Further channels with the same rights as ipc_fd (a role that hears from
+  // two peers, e.g. the signer: net's requests and the parent's CSR).
+  std::vector<int> extra_ipc_fds;
   // When set and the process is root, Enter first switches to this user
   // and group (DropPrivileges). Ignored when not root: the process already
   // runs unprivileged.

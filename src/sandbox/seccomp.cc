@@ -174,8 +174,13 @@ void AddBase(Filter& f, const Policy& policy) {
   f.Allow("ioctl", {Int(1, FIONREAD)});
   f.Allow("ioctl", {Int(1, FIONBIO)});
   // The socket to the parent (sendmsg/recvmsg may carry descriptors).
-  if (policy.ipc_fd >= 0) {
-    uint32_t fd = static_cast<uint32_t>(policy.ipc_fd);
+  std::vector<int> ipc_fds = policy.extra_ipc_fds;
+  ipc_fds.push_back(policy.ipc_fd);
+  for (int ipc_fd : ipc_fds) {
+    if (ipc_fd < 0) {
+      continue;
+    }
+    uint32_t fd = static_cast<uint32_t>(ipc_fd);
     for (const char* name : {"sendmsg", "recvmsg", "sendto", "recvfrom", "shutdown"}) {
       f.Allow(name, {Int(0, fd)});
     }

@@ -451,6 +451,18 @@ Result<Secret> CertStore::ReadPendingKey(std::string_view name) const {
   return ReadSecretFileCapped(PendingDir(name) + "/privkey.pem", kMaxKeyFile);
 }
 
+Status CertStore::WritePendingPublicKey(std::string_view name, std::string_view spki_der) const {
+  BH_TRY(CheckName(name));
+  std::string dir = PendingDir(name);
+  BH_TRY(MakeDirs(dir, 0700));
+  return ReplaceExclusive(dir, "pubkey.der", spki_der, 0644);
+}
+
+Result<std::string> CertStore::ReadPendingPublicKey(std::string_view name) const {
+  BH_TRY(CheckName(name));
+  return ReadFileCapped(PendingDir(name) + "/pubkey.der", 16 * 1024);
+}
+
 Status CertStore::SavePendingOrder(std::string_view name, const nlohmann::json& order) const {
   BH_TRY(CheckName(name));
   std::string dir = PendingDir(name);

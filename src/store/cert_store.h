@@ -104,6 +104,15 @@ class CertStore {
   // ReadPendingKey returns pending/privkey.pem; kNotFound if absent.
   Result<Secret> ReadPendingKey(std::string_view name) const;
 
+  // WritePendingPublicKey stores pending/pubkey.der (SubjectPublicKeyInfo,
+  // 0644): the key the certificate of the order in progress must carry,
+  // written by the keys role, read by the store before it commits.
+  Status WritePendingPublicKey(std::string_view name, std::string_view spki_der) const;
+
+  // ReadPendingPublicKey returns pending/pubkey.der (at most 16 KiB);
+  // kNotFound if absent.
+  Result<std::string> ReadPendingPublicKey(std::string_view name) const;
+
   // SavePendingOrder / LoadPendingOrder keep pending/order.json (what order
   // is in progress); Load gives kNotFound if there is none.
   Status SavePendingOrder(std::string_view name, const nlohmann::json& order) const;

@@ -19,6 +19,10 @@ std::string_view TrimBlanks(std::string_view s);
 // so hostile input can neither flood nor garble a terminal or log.
 std::string PrintableExcerpt(std::string_view s, size_t max_bytes);
 
+// TruncateUtf8 returns at most `max_bytes` bytes of `s`, cut before a
+// UTF-8 continuation byte so a multi-byte character is never split.
+std::string TruncateUtf8(std::string_view s, size_t max_bytes);
+
 // HexEncode returns the lower-case hex digits of `bytes`.
 std::string HexEncode(std::string_view bytes);
 
