@@ -487,8 +487,9 @@ class DoctorRunTest : public ::testing::Test {
     ASSERT_TRUE(CreateFileExclusive(key, "k", 0600).ok());
   }
 
-  std::vector<CheckResult> Run(const std::string& web_user = "", const std::string& cert = "") {
-    auto r = RunDoctor(DoctorOptions{state_, web_user, cert, std::nullopt, false});
+  std::vector<CheckResult> Run(const std::string& web_user = "", const std::string& cert = "",
+                               const std::optional<sandbox::RunAs>& run_as = std::nullopt) {
+    auto r = RunDoctor(DoctorOptions{state_, web_user, cert, run_as, false});
     EXPECT_TRUE(r.ok()) << r.error().message;
     return r.ok() ? *r : std::vector<CheckResult>{};
   }
@@ -591,14 +592,14 @@ TEST_F(DoctorRunTest, AccountDirsAreJudgedForTheUserGivenWithUser) {
   renewer.user = "renewer";
   renewer.group = "renewer";
   SetAccountDirsMode(0700);
-  std::vector<CheckResult> rs = *RunDoctor(DoctorOptions{state_, "", "", renewer, false});
+  std::vector<CheckResult> rs = Run("", "", renewer);
   const CheckResult* r = Find(rs, "account dir 127.0.0.1_14000/default");
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(r->status, CheckStatus::kPass) << r->detail;
   EXPECT_EQ(Find(rs, "account key 127.0.0.1_14000/default")->status, CheckStatus::kPass);
 
   ASSERT_EQ(::chmod((state_ + "/accounts/127.0.0.1_14000").c_str(), 0777), 0);
-  rs = *RunDoctor(DoctorOptions{state_, "", "", renewer, false});
+  rs = Run("", "", renewer);
   r = Find(rs, "account dir 127.0.0.1_14000/default");
   EXPECT_EQ(r->status, CheckStatus::kFail);
   EXPECT_NE(r->detail.find("/accounts/127.0.0.1_14000 is writable by renewer"),
@@ -612,7 +613,7 @@ TEST_F(DoctorRunTest, AccountDirsAreJudgedForTheUserGivenWithUser) {
   // The key file itself, writable by everyone (and so by the renewer).
   ASSERT_EQ(::chmod((state_ + "/accounts/127.0.0.1_14000").c_str(), 0700), 0);
   ASSERT_EQ(::chmod(key_.c_str(), 0602), 0);
-  rs = *RunDoctor(DoctorOptions{state_, "", "", renewer, false});
+  rs = Run("", "", renewer);
   r = Find(rs, "account key 127.0.0.1_14000/default");
   EXPECT_EQ(r->status, CheckStatus::kFail);
   EXPECT_NE(r->detail.find("writable by the user running renew"), std::string::npos) << r->detail;
