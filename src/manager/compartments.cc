@@ -815,4 +815,15 @@ Result<ipc::RenewalInfoMsg> FetchRenewalInfo(const CaConfig& ca, const std::stri
   return ipc::DecodeRenewalInfo(*reply);
 }
 
+std::vector<uint16_t> ChallengeConnectPorts(const CertSettings& settings) {
+  // The same conditions as the challenge policy in IssueInCompartments.
+  sandbox::Policy p;
+  if (IsDnsMethod(settings.method)) {
+    AddDnsRules(settings, &p);
+  } else if (settings.preflight.enabled) {
+    AddPreflightRules(settings, &p);
+  }
+  return p.connect_ports;
+}
+
 }  // namespace bulkhead::manager

@@ -11,7 +11,9 @@
 #define BULKHEAD_MANAGER_COMPARTMENTS_H_
 
 #include <optional>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "manager/manager.h"
 #include "manager/session.h"
@@ -48,6 +50,13 @@ Result<IssueOutcome> IssueInCompartments(
 // key with --reuse-key (unless `fresh_key`, e.g. after keyCompromise), else
 // a new one. Certificates with TLSA records ask manager/dane.h instead.
 roles::KeyChoice KeyChoiceFor(const CertSettings& settings, bool fresh_key);
+
+// ChallengeConnectPorts returns the TCP ports the challenge role of
+// `settings` may connect to, from the same rules IssueInCompartments
+// grants it: the dns-01 ports, or the http-01 pre-flight check's; empty
+// when the role may open no connection. Never fails (an unparsable
+// resolver address adds no port, as for the role itself).
+std::vector<uint16_t> ChallengeConnectPorts(const CertSettings& settings);
 
 // ReportSandboxGapsOnce prints, once per process, what the kernel cannot
 // enforce (so a weaker sandbox is never silent). Returns an error if

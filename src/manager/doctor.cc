@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,8 +13,13 @@
 #include <filesystem>
 #include <memory>
 
+#include "crypto/key.h"
+#include "jose/jwk.h"
+#include "manager/compartments.h"
 #include "manager/settings.h"
+#include "store/account_store.h"
 #include "store/cert_store.h"
+#include "util/text.h"
 
 namespace bulkhead::manager {
 namespace {
@@ -113,22 +119,148 @@ std::vector<std::pair<std::string, FileFacts>> AncestorChain(const std::string& 
 
 // ---- gathering -----------------------------------------------------------
 
-void CheckAccounts(const std::string& state_dir, std::vector<CheckResult>* out) {
+// ReadOnlyFs reports whether `path` lies on a read-only mount (for
+// instance systemd's ReadOnlyPaths=), which stops every user.
+bool ReadOnlyFs(const std::string& path) {
+  struct statvfs vfs;
+  return ::statvfs(path.c_str(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY) != 0;
+}
+
+// Renewer is the user issue/renew's roles run as, the "renewing user".
+struct Renewer {
+  UserIdentity id;
+  bool is_doctor = true;  // It is the user running doctor (no --user).
+};
+
+// RenewerFor returns the --user identity when given, else doctor's own.
+Renewer RenewerFor(const std::optional<sandbox::RunAs>& run_as) {
+  Renewer r;
+  if (run_as) {
+    r.is_doctor = false;
+    r.id.name = run_as->user;
+    r.id.uid = run_as->uid;
+    r.id.gids = run_as->groups;
+    r.id.gids.push_back(run_as->gid);
+    return r;
+  }
+  r.id.uid = ::geteuid();
+  struct passwd* pw = ::getpwuid(r.id.uid);
+  r.id.name = pw != nullptr ? std::string(pw->pw_name) : fmt::format("uid {}", r.id.uid);
+  r.id.gids.push_back(::getegid());
+  int n = ::getgroups(0, nullptr);
+  if (n > 0) {
+    std::vector<gid_t> groups(static_cast<size_t>(n));
+    n = ::getgroups(n, groups.data());
+    groups.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    r.id.gids.insert(r.id.gids.end(), groups.begin(), groups.end());
+  }
+  return r;
+}
+
+// JudgeWritable fills a WritablePath for `path`, as the renewing user sees it.
+WritablePath JudgeWritable(const std::string& path, const FileFacts& facts, const Renewer& who) {
+  const int want = S_ISDIR(facts.mode) ? W_OK | X_OK : W_OK;
+  bool may = RenewerMayWrite(facts, who.is_doctor ? nullptr : &who.id, ::geteuid() == 0,
+                             who.is_doctor && EffectiveAccess(path, want), ReadOnlyFs(path));
+  return WritablePath{path, facts, may};
+}
+
+// AccountThumbprint reads account.json's thumbprint and computes the one of
+// account.key. The key is held only here: its PEM is a Secret and the
+// parsed key is freed (and cleansed by OpenSSL) on return.
+KeyThumbprint AccountThumbprint(const std::string& dir) {
+  store::AccountStore account(dir);
+  KeyThumbprint t;
+  auto info = account.LoadInfo();
+  if (info.ok() && info->contains("thumbprint") && (*info)["thumbprint"].is_string()) {
+    t.recorded = (*info)["thumbprint"].get<std::string>();
+  }
+  if (!EffectiveAccess(account.KeyPath(), R_OK)) {
+    t.read_error = std::strerror(errno);
+    return t;
+  }
+  Result<Secret> pem = account.ReadKey();
+  if (!pem.ok()) {
+    t.read_error = pem.error().message;
+    return t;
+  }
+  Result<std::string> thumbprint = [&]() -> Result<std::string> {
+    BH_ASSIGN(crypto::PrivateKey key, crypto::PrivateKey::FromPem(pem->view()));
+    BH_ASSIGN(nlohmann::json jwk, jose::PublicJwk(key));
+    return jose::Thumbprint(jwk);
+  }();
+  if (thumbprint.ok()) {
+    t.found = *thumbprint;
+  } else {
+    t.parse_error = thumbprint.error().message;
+  }
+  return t;
+}
+
+// AccountTreeDirs lists accounts/, accounts/<ca> and accounts/<ca>/<name>
+// for every account directory, as far as they exist.
+std::vector<std::pair<std::string, FileFacts>> AccountTreeDirs(const std::string& state_dir) {
+  std::vector<std::pair<std::string, FileFacts>> dirs;
+  auto add = [&](const std::string& path) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      dirs.emplace_back(path, FileFacts{st.st_mode, st.st_uid, st.st_gid});
+      return true;
+    }
+    return false;
+  };
+  std::string root = state_dir + "/accounts";
+  if (!add(root)) {
+    return dirs;
+  }
+  for (const std::string& ca : Entries(root)) {
+    if (!add(root + "/" + ca)) {
+      continue;
+    }
+    for (const std::string& name : Entries(root + "/" + ca)) {
+      add(root + "/" + ca + "/" + name);
+    }
+  }
+  return dirs;
+}
+
+void CheckAccounts(const std::string& state_dir, const Renewer& renewer,
+                   std::vector<CheckResult>* out) {
   std::string root = state_dir + "/accounts";
   bool any = false;
   for (const std::string& ca : Entries(root)) {
     for (const std::string& name : Entries(root + "/" + ca)) {
-      std::string path = root + "/" + ca + "/" + name + "/account.key";
+      std::string dir = root + "/" + ca + "/" + name;
+      std::string path = dir + "/account.key";
       FileFacts facts;
       if (!StatFacts(path, &facts)) {
         continue;
       }
       any = true;
+      std::string label = ca + "/" + name;
       RunnerAccess runner;
       runner.is_root = ::geteuid() == 0;
       runner.may_read = EffectiveAccess(path, R_OK);
       runner.may_write = EffectiveAccess(path, W_OK);
-      out->push_back(EvaluateAccountKey(ca + "/" + name, path, facts, runner));
+      if (!renewer.is_doctor) {
+        // Doctor (root) reads the key as the signer does before it drops
+        // to --user; writing is up to the --user identity.
+        runner.is_root = false;
+        runner.may_write = JudgeWritable(path, facts, renewer).renewer_may_write;
+      }
+      out->push_back(EvaluateAccountKey(label, path, facts, runner));
+
+      std::vector<WritablePath> dirs;
+      for (const std::string& d : {root, root + "/" + ca, dir}) {
+        FileFacts f;
+        if (StatFacts(d, &f)) {
+          dirs.push_back(JudgeWritable(d, f, renewer));
+        }
+      }
+      out->push_back(EvaluateAccountDirs(label, renewer.id, dirs));
+      if (S_ISREG(facts.mode)) {
+        out->push_back(EvaluateAccountThumbprint(label, path, AccountThumbprint(dir)));
+      }
     }
   }
   if (!any) {
@@ -294,6 +426,182 @@ CheckResult EvaluateAccountKey(std::string_view label, std::string_view path,
                          Mode(facts), facts.uid));
 }
 
+bool RenewerMayWrite(const FileFacts& facts, const UserIdentity* other, bool doctor_is_root,
+                     bool doctor_may_write, bool read_only_fs) {
+  if (read_only_fs) {
+    return false;
+  }
+  if (other != nullptr) {
+    return ModeAllows(facts, *other, S_ISDIR(facts.mode) ? W_OK | X_OK : W_OK);
+  }
+  if (doctor_is_root) {
+    // As for the account key: root passes every permission check, so the
+    // write bits say whether the directory is meant to be written.
+    return (facts.mode & 0222) != 0 && doctor_may_write;
+  }
+  return doctor_may_write;
+}
+
+CheckResult EvaluateAccountDirs(std::string_view label, const UserIdentity& renewer,
+                                const std::vector<WritablePath>& dirs) {
+  Verdict v;
+  std::string accounts;
+  // The owner (and root) loses its write bit; anyone else's comes from the
+  // group or other bits.
+  std::vector<std::string> own, others;
+  for (const WritablePath& d : dirs) {
+    if (accounts.empty()) {
+      accounts = d.path;  // The first is <state>/accounts.
+    }
+    if (!d.renewer_may_write) {
+      continue;
+    }
+    v.Add(CheckStatus::kFail,
+          fmt::format("{} is writable by {} (mode {}, owner uid {}, group gid {})", d.path,
+                      renewer.name, Mode(d.facts), d.facts.uid, d.facts.gid),
+          "");
+    (renewer.uid == 0 || renewer.uid == d.facts.uid ? own : others).push_back(d.path);
+  }
+  if (v.status != CheckStatus::kPass) {
+    v.problems.push_back(fmt::format(
+        "{} runs renew's roles: it could put another account.key (and account.json) there, and "
+        "renew would sign with that key unnoticed",
+        renewer.name));
+    if (!own.empty()) {
+      v.fixes.push_back("chmod a-w " + Join(own, " "));
+    }
+    if (!others.empty()) {
+      v.fixes.push_back("chmod go-w " + Join(others, " "));
+    }
+    v.fixes.push_back(fmt::format(
+        "or make {} read-only for renew (systemd: ReadOnlyPaths={}, as in "
+        "bulkhead-renew.service), or start renew as root with --user USER so that the account "
+        "directories stay root's",
+        accounts, accounts));
+  }
+  return std::move(v).Finish(
+      fmt::format("account dir {}", label),
+      fmt::format("{} may not write {} or the directories below it down to the key ({} checked)",
+                  renewer.name, accounts.empty() ? std::string("accounts/") : accounts,
+                  dirs.size()));
+}
+
+CheckResult EvaluateAccountThumbprint(std::string_view label, std::string_view key_path,
+                                      const KeyThumbprint& t) {
+  std::string check = fmt::format("account thumbprint {}", label);
+  std::string dir = fs::path(key_path).parent_path().string();
+  std::string restore = fmt::format(
+      "restore it from account.key backups (account.key.old-* in {}) or run `bulkhead account "
+      "register`",
+      dir);
+  if (!t.read_error.empty()) {
+    return CheckResult{check, CheckStatus::kWarn,
+                       fmt::format("cannot read {} to compare it with account.json: {}", key_path,
+                                   t.read_error),
+                       "run doctor as the user that owns the account key (root with --user)"};
+  }
+  if (!t.parse_error.empty()) {
+    return CheckResult{check, CheckStatus::kFail,
+                       fmt::format("{} holds no usable account key ({}): someone replaced or "
+                                   "damaged account.key",
+                                   key_path, t.parse_error),
+                       restore};
+  }
+  if (t.recorded.empty()) {
+    return CheckResult{
+        check, CheckStatus::kWarn,
+        fmt::format("account.json in {} records no thumbprint to compare account.key with", dir),
+        "run `bulkhead account show`, which records the thumbprint of the key it finds"};
+  }
+  if (t.recorded != t.found) {
+    // account.json is not trusted input: print it harmlessly.
+    return CheckResult{check, CheckStatus::kFail,
+                       fmt::format("the account key does not match the one registered "
+                                   "(thumbprint {} recorded, {} found): someone replaced "
+                                   "account.key",
+                                   PrintableExcerpt(t.recorded, 64), t.found),
+                       restore};
+  }
+  return CheckResult{check, CheckStatus::kPass,
+                     fmt::format("{} is the key account.json records (thumbprint {})", key_path,
+                                 t.found),
+                     ""};
+}
+
+CheckResult EvaluateStateDirs(const std::vector<std::pair<std::string, FileFacts>>& ancestors,
+                              const std::vector<std::pair<std::string, FileFacts>>& dirs) {
+  Verdict v;
+  for (const auto& [path, facts] : ancestors) {
+    // A sticky directory (like /tmp) lets no one rename another's entry.
+    if ((facts.mode & S_IWOTH) != 0 && (facts.mode & S_ISVTX) == 0) {
+      v.Add(CheckStatus::kFail,
+            fmt::format("{} is mode {}: every user may write it, and so replace the state "
+                        "directory inside it",
+                        path, Mode(facts)),
+            fmt::format("chmod o-w {}", path));
+    }
+  }
+  for (const auto& [path, facts] : dirs) {
+    if ((facts.mode & S_IWOTH) != 0) {
+      v.Add(CheckStatus::kFail,
+            fmt::format("{} is mode {}: every user may write it, and so swap keys, "
+                        "certificates or settings in it",
+                        path, Mode(facts)),
+            fmt::format("chmod o-w {}", path));
+    }
+  }
+  std::string root = dirs.empty() ? std::string("the state directory") : dirs.front().first;
+  return std::move(v).Finish(
+      "state dir", fmt::format("no other user may write {} or a directory below it ({} checked), "
+                               "or replace it",
+                               root, dirs.size()));
+}
+
+CheckResult ChallengeRoleLine(const CertSettings& s) {
+  std::vector<uint16_t> ports = ChallengeConnectPorts(s);
+  std::vector<std::string> port_names;
+  for (uint16_t p : ports) {
+    port_names.push_back(std::to_string(p));
+  }
+  std::string tcp = Join(port_names, ", ");
+  std::string detail;
+  switch (s.method) {
+    case ChallengeMethod::kWebroot:
+    case ChallengeMethod::kChallengeDir:
+    case ChallengeMethod::kStandalone:
+      detail = s.method == ChallengeMethod::kStandalone
+                   ? fmt::format("http-01, listens on {}", s.challenge_target)
+                   : "http-01, writes token files";
+      if (!s.preflight.enabled) {
+        detail += "; no pre-flight check, so it opens no connection";
+      } else {
+        detail += fmt::format(
+            "; its pre-flight check fetches each token the way the CA will: it resolves the "
+            "names itself ({}) and may open TCP connections to ports {} on any address (the "
+            "pre-flight port {}, redirects to 80 and 443, DNS over TCP)",
+            s.preflight.resolver.empty() ? std::string("system resolver")
+                                         : "resolver " + s.preflight.resolver,
+            tcp, s.preflight.port);
+      }
+      break;
+    case ChallengeMethod::kDnsDrop:
+    case ChallengeMethod::kDnsRfc2136:
+    case ChallengeMethod::kDnsHook:
+      detail = fmt::format(
+          "dns-01 ({}); it resolves names and checks propagation itself ({}): UDP to any "
+          "address, TCP to ports {}",
+          ChallengeMethodName(s.method),
+          s.dns.resolver.empty() ? std::string("system resolver, then the zone's servers")
+                                 : "resolver " + s.dns.resolver,
+          tcp);
+      if (s.method == ChallengeMethod::kDnsRfc2136) {
+        detail += fmt::format("; sends the RFC 2136 update to {}", s.challenge_target);
+      }
+      break;
+  }
+  return CheckResult{"challenge role " + s.name, CheckStatus::kInfo, detail, ""};
+}
+
 CheckResult EvaluateChallengeDir(std::string_view label, std::string_view dir,
                                  bool runner_may_write, const UserIdentity* web,
                                  const std::vector<std::pair<std::string, FileFacts>>& chain) {
@@ -451,8 +759,14 @@ std::vector<CheckResult> KernelChecks(const sandbox::Report& report) {
                           {sc, "seccomp (no writing opens, no exec)"}}));
   out.push_back(RoleLine("challenge",
                          "may write only the challenge directory (standalone: bind only its "
-                         "port); never connects; no keys",
-                         {{fs_rules, "Landlock paths"}, {sc, "seccomp (no connect)"}}));
+                         "port; dns-01 drop: only its directory); no keys; connects only for "
+                         "the http-01 pre-flight check (TCP to the pre-flight port, 80, 443 and "
+                         "the resolver's port, resolving names itself) or for dns-01 (TCP to "
+                         "port 53, the resolver's and the RFC 2136 server's port; UDP to any "
+                         "address); see the \"challenge role <cert>\" lines",
+                         {{fs_rules, "Landlock paths"},
+                          {report.landlock_net, "Landlock TCP ports"},
+                          {sc, "seccomp (no connect without pre-flight or dns-01)"}}));
   out.push_back(RoleLine("store",
                          "may write only its certificate's directory; links the new key from "
                          "pending/ without reading it; no network",
@@ -484,7 +798,8 @@ Result<std::vector<CheckResult>> RunDoctor(const DoctorOptions& options) {
   }
 
   std::vector<CheckResult> out;
-  CheckAccounts(options.state_dir, &out);
+  const Renewer renewer = RenewerFor(options.run_as);
+  CheckAccounts(options.state_dir, renewer, &out);
   for (const std::string& name : names) {
     auto json = certs.LoadSettings(name);
     Result<CertSettings> settings =
@@ -497,6 +812,17 @@ Result<std::vector<CheckResult>> RunDoctor(const DoctorOptions& options) {
       continue;
     }
     CheckChallenge(*settings, web.get(), &out);
+    out.push_back(ChallengeRoleLine(*settings));
+  }
+  {
+    std::error_code ec;
+    fs::path abs = fs::absolute(options.state_dir, ec);
+    std::vector<std::pair<std::string, FileFacts>> ancestors =
+        AncestorChain(ec ? options.state_dir : abs.parent_path().string());
+    std::vector<std::pair<std::string, FileFacts>> dirs = CertTreeDirs(options.state_dir, names);
+    std::vector<std::pair<std::string, FileFacts>> accounts = AccountTreeDirs(options.state_dir);
+    dirs.insert(dirs.end(), accounts.begin(), accounts.end());
+    out.push_back(EvaluateStateDirs(ancestors, dirs));
   }
   if (web != nullptr) {
     out.push_back(EvaluateCertDirs(*web, CertTreeDirs(options.state_dir, names)));

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "manager/settings.h"
 #include "sandbox/sandbox.h"
 #include "util/result.h"
 
@@ -82,6 +83,65 @@ struct RunnerAccess {
 // writable. `label` names the key in the check.
 CheckResult EvaluateAccountKey(std::string_view label, std::string_view path,
                                const FileFacts& facts, const RunnerAccess& runner);
+
+// WritablePath is a file or directory with whether the renewing user (who
+// issue/renew's roles run as) may write it; for a directory, write and
+// search, i.e. create, rename and remove entries in it.
+struct WritablePath {
+  std::string path;
+  FileFacts facts;
+  bool renewer_may_write = false;
+};
+
+// RenewerMayWrite decides WritablePath::renewer_may_write. `other` is the
+// renewing user when it is not the user running doctor (--user, judged by
+// mode bits against its uid and groups; nullptr otherwise). Else
+// `doctor_may_write` is access(2)'s answer for doctor itself (so ACLs and
+// read-only mounts count); for root (`doctor_is_root`), whom permission
+// bits do not stop, a write bit must be set as well, as for the account
+// key. A read-only file system (`read_only_fs`) stops every user.
+bool RenewerMayWrite(const FileFacts& facts, const UserIdentity* other, bool doctor_is_root,
+                     bool doctor_may_write, bool read_only_fs);
+
+// EvaluateAccountDirs judges the directories one account key lives in:
+// <state>/accounts, accounts/<ca> and accounts/<ca>/<name>. FAIL for each
+// one the renewing user `renewer` may write: a compromised role
+// that escaped its sandbox could put its own key there, and renew would
+// sign with it without a word. `label` names the account in the check.
+CheckResult EvaluateAccountDirs(std::string_view label, const UserIdentity& renewer,
+                                const std::vector<WritablePath>& dirs);
+
+// KeyThumbprint is what doctor found out about one account key's identity.
+struct KeyThumbprint {
+  std::string recorded;     // account.json's "thumbprint"; empty if none.
+  std::string found;        // RFC 7638 thumbprint of account.key's key.
+  std::string read_error;   // Set when doctor could not read account.key.
+  std::string parse_error;  // Set when account.key holds no usable key.
+};
+
+// EvaluateAccountThumbprint judges whether account.key (`key_path`) is
+// still the key account.json recorded when the account was registered or
+// rolled over: FAIL on a mismatch (someone replaced the key) or an
+// unusable key, WARN when doctor could not read the key or nothing was
+// recorded, PASS when both thumbprints are equal.
+CheckResult EvaluateAccountThumbprint(std::string_view label, std::string_view key_path,
+                                      const KeyThumbprint& t);
+
+// EvaluateStateDirs judges who else may write bulkhead's state: FAIL for
+// each directory in `dirs` (the state directory, accounts/ and certs/ and
+// every directory below them that doctor looks at) whose other-write bit
+// is set, since every local user could then swap keys, certificates or
+// settings; and for each directory in `ancestors` (from "/" down to the
+// state directory's parent) that every user may write without the sticky
+// bit, since anyone could then replace the whole state directory. Holds
+// with or without --web-user.
+CheckResult EvaluateStateDirs(const std::vector<std::pair<std::string, FileFacts>>& ancestors,
+                              const std::vector<std::pair<std::string, FileFacts>>& dirs);
+
+// ChallengeRoleLine describes, for one certificate's settings, which
+// connections its challenge role may open (as IssueInCompartments' policy
+// grants them), as an INFO line "challenge role <name>".
+CheckResult ChallengeRoleLine(const CertSettings& settings);
 
 // EvaluateChallengeDir judges the challenge directory of one certificate.
 // `runner_may_write` is access(W_OK|X_OK) for the runner (the challenge

@@ -6,7 +6,10 @@
 
 #include <string>
 
+#include "crypto/key.h"
+#include "jose/jwk.h"
 #include "manager/settings.h"
+#include "store/account_store.h"
 #include "store/cert_store.h"
 #include "util/fs.h"
 
@@ -191,6 +194,157 @@ TEST(DoctorPrivateKeys, ModesBeyond0640) {
   EXPECT_EQ(EvaluatePrivateKeys("a", {{"/1/privkey.pem", File(0660)}}).status, CheckStatus::kWarn);
 }
 
+// ---- account directories, thumbprints, state directories -------------------
+
+TEST(DoctorRenewerMayWrite, OtherUserIsJudgedByItsModeBits) {
+  UserIdentity renewer{"renewer", kRenewUid, {kOtherGid}};
+  // Root's 0700 directory: the --user identity cannot write it.
+  EXPECT_FALSE(RenewerMayWrite(Dir(0700, 0, 0), &renewer, true, true, false));
+  // Its own 0700 directory, its group's 0770 one, everyone's 0777 one.
+  EXPECT_TRUE(RenewerMayWrite(Dir(0700), &renewer, true, true, false));
+  EXPECT_TRUE(RenewerMayWrite(Dir(0770, 0, kOtherGid), &renewer, true, true, false));
+  EXPECT_TRUE(RenewerMayWrite(Dir(0777, 0, 0), &renewer, true, true, false));
+  // Write without search is no way to swap an entry.
+  EXPECT_FALSE(RenewerMayWrite(Dir(0200), &renewer, true, true, false));
+  // A file needs only the write bit.
+  EXPECT_TRUE(RenewerMayWrite(File(0600), &renewer, true, true, false));
+  EXPECT_FALSE(RenewerMayWrite(File(0400), &renewer, true, true, false));
+  // A read-only mount stops everyone.
+  EXPECT_FALSE(RenewerMayWrite(Dir(0777, 0, 0), &renewer, true, true, true));
+}
+
+TEST(DoctorRenewerMayWrite, DoctorItselfIsJudgedByAccessAndRootByWriteBits) {
+  // Not root: access(2)'s answer.
+  EXPECT_TRUE(RenewerMayWrite(Dir(0500), nullptr, false, true, false));
+  EXPECT_FALSE(RenewerMayWrite(Dir(0700), nullptr, false, false, false));
+  // Root: access(2) says yes to everything but a read-only mount, so the
+  // write bits decide.
+  EXPECT_TRUE(RenewerMayWrite(Dir(0700, 0, 0), nullptr, true, true, false));
+  EXPECT_FALSE(RenewerMayWrite(Dir(0500, 0, 0), nullptr, true, true, false));
+  EXPECT_FALSE(RenewerMayWrite(Dir(0700, 0, 0), nullptr, true, false, false));
+}
+
+TEST(DoctorAccountDirs, WritableByTheRenewingUserFails) {
+  UserIdentity renewer{"renewer", kRenewUid, {kOtherGid}};
+  std::vector<WritablePath> dirs = {{"/s/accounts", Dir(0500), false},
+                                    {"/s/accounts/ca", Dir(0500), false},
+                                    {"/s/accounts/ca/default", Dir(0500), false}};
+  CheckResult r = EvaluateAccountDirs("ca/default", renewer, dirs);
+  EXPECT_EQ(r.status, CheckStatus::kPass) << r.detail;
+  EXPECT_EQ(r.check, "account dir ca/default");
+
+  // Its own key directory: it could swap the key.
+  dirs[2] = {"/s/accounts/ca/default", Dir(0700), true};
+  r = EvaluateAccountDirs("ca/default", renewer, dirs);
+  EXPECT_EQ(r.status, CheckStatus::kFail);
+  EXPECT_NE(r.detail.find("/s/accounts/ca/default is writable by renewer (mode 0700"),
+            std::string::npos)
+      << r.detail;
+  EXPECT_NE(r.detail.find("unnoticed"), std::string::npos) << r.detail;
+  EXPECT_EQ(r.fix.find("chmod a-w /s/accounts/ca/default; "), 0u) << r.fix;
+  EXPECT_NE(r.fix.find("ReadOnlyPaths=/s/accounts"), std::string::npos) << r.fix;
+
+  // accounts/ through its group: the group bit is what to remove.
+  dirs[2].renewer_may_write = false;
+  dirs[0] = {"/s/accounts", Dir(0770, 0, kOtherGid), true};
+  r = EvaluateAccountDirs("ca/default", renewer, dirs);
+  EXPECT_EQ(r.status, CheckStatus::kFail);
+  EXPECT_NE(r.detail.find("/s/accounts is writable by renewer"), std::string::npos) << r.detail;
+  EXPECT_EQ(r.fix.find("chmod go-w /s/accounts; "), 0u) << r.fix;
+  EXPECT_EQ(r.fix.find("chmod a-w"), std::string::npos) << r.fix;
+}
+
+TEST(DoctorAccountThumbprint, MismatchFailsNamingBothThumbprints) {
+  KeyThumbprint t{"recordedTP", "foundTP", "", ""};
+  CheckResult r = EvaluateAccountThumbprint("ca/default", "/s/a/account.key", t);
+  EXPECT_EQ(r.status, CheckStatus::kFail);
+  EXPECT_EQ(r.check, "account thumbprint ca/default");
+  EXPECT_EQ(r.detail,
+            "the account key does not match the one registered (thumbprint recordedTP recorded, "
+            "foundTP found): someone replaced account.key");
+  EXPECT_NE(r.fix.find("restore it from account.key backups (account.key.old-* in /s/a)"),
+            std::string::npos)
+      << r.fix;
+  EXPECT_NE(r.fix.find("bulkhead account register"), std::string::npos) << r.fix;
+  // A hostile account.json cannot garble the terminal.
+  t.recorded = "x\x1b[2Jy";
+  r = EvaluateAccountThumbprint("a", "/k", t);
+  EXPECT_EQ(r.detail.find('\x1b'), std::string::npos) << r.detail;
+}
+
+TEST(DoctorAccountThumbprint, MatchPassesAndTheRestIsNamed) {
+  CheckResult r = EvaluateAccountThumbprint("a", "/k", KeyThumbprint{"tp", "tp", "", ""});
+  EXPECT_EQ(r.status, CheckStatus::kPass) << r.detail;
+  EXPECT_NE(r.detail.find("thumbprint tp"), std::string::npos) << r.detail;
+  r = EvaluateAccountThumbprint("a", "/k", KeyThumbprint{"", "tp", "", ""});
+  EXPECT_EQ(r.status, CheckStatus::kWarn);
+  EXPECT_NE(r.fix.find("account show"), std::string::npos) << r.fix;
+  r = EvaluateAccountThumbprint("a", "/k", KeyThumbprint{"tp", "", "Permission denied", ""});
+  EXPECT_EQ(r.status, CheckStatus::kWarn);
+  EXPECT_NE(r.detail.find("cannot read /k"), std::string::npos) << r.detail;
+  r = EvaluateAccountThumbprint("a", "/k", KeyThumbprint{"tp", "", "", "no PEM"});
+  EXPECT_EQ(r.status, CheckStatus::kFail);
+  EXPECT_NE(r.detail.find("no usable account key"), std::string::npos) << r.detail;
+}
+
+TEST(DoctorStateDirs, EveryUserMustNotWriteState) {
+  std::vector<std::pair<std::string, FileFacts>> ancestors = {{"/", Dir(0755, 0, 0)},
+                                                              {"/tmp", Dir(01777, 0, 0)}};
+  std::vector<std::pair<std::string, FileFacts>> dirs = {
+      {"/tmp/s", Dir(0700)}, {"/tmp/s/certs", Dir(0700)}, {"/tmp/s/certs/a", Dir(0755)}};
+  CheckResult r = EvaluateStateDirs(ancestors, dirs);
+  EXPECT_EQ(r.status, CheckStatus::kPass) << r.detail;  // A sticky /tmp is fine.
+  EXPECT_EQ(r.check, "state dir");
+
+  dirs[0].second = Dir(0777);
+  r = EvaluateStateDirs(ancestors, dirs);
+  EXPECT_EQ(r.status, CheckStatus::kFail);
+  EXPECT_NE(r.detail.find("/tmp/s is mode 0777: every user may write it"), std::string::npos)
+      << r.detail;
+  EXPECT_EQ(r.fix, "chmod o-w /tmp/s");
+
+  dirs[0].second = Dir(0700);
+  dirs[2].second = Dir(0777);
+  r = EvaluateStateDirs(ancestors, dirs);
+  EXPECT_EQ(r.status, CheckStatus::kFail);
+  EXPECT_NE(r.detail.find("/tmp/s/certs/a is mode 0777"), std::string::npos) << r.detail;
+
+  // A world-writable, non-sticky parent lets anyone replace the state.
+  dirs[2].second = Dir(0755);
+  ancestors[1].second = Dir(0777, 0, 0);
+  r = EvaluateStateDirs(ancestors, dirs);
+  EXPECT_EQ(r.status, CheckStatus::kFail);
+  EXPECT_NE(r.detail.find("/tmp is mode 0777"), std::string::npos) << r.detail;
+}
+
+TEST(DoctorChallengeRole, SaysWhatItConnectsToPerMethod) {
+  CertSettings s;
+  s.name = "a";
+  s.method = ChallengeMethod::kWebroot;
+  s.challenge_target = "/srv/www";
+  CheckResult r = ChallengeRoleLine(s);
+  EXPECT_EQ(r.check, "challenge role a");
+  EXPECT_EQ(r.status, CheckStatus::kInfo);
+  EXPECT_NE(r.detail.find("opens no connection"), std::string::npos) << r.detail;
+
+  s.preflight.enabled = true;
+  s.preflight.port = 8080;
+  s.preflight.resolver = "127.0.0.1:5353";
+  r = ChallengeRoleLine(s);
+  EXPECT_NE(r.detail.find("resolves the names itself (resolver 127.0.0.1:5353)"),
+            std::string::npos)
+      << r.detail;
+  EXPECT_NE(r.detail.find("ports 8080, 80, 443, 5353"), std::string::npos) << r.detail;
+
+  s.method = ChallengeMethod::kDnsRfc2136;
+  s.challenge_target = "127.0.0.1:5300";
+  s.dns.resolver = "";
+  r = ChallengeRoleLine(s);
+  EXPECT_NE(r.detail.find("UDP to any address, TCP to ports 53, 5300"), std::string::npos)
+      << r.detail;
+  EXPECT_NE(r.detail.find("RFC 2136 update to 127.0.0.1:5300"), std::string::npos) << r.detail;
+}
+
 // ---- kernel ---------------------------------------------------------------------
 
 const CheckResult* Find(const std::vector<CheckResult>& rs, std::string_view check) {
@@ -216,6 +370,11 @@ TEST(DoctorKernel, FullKernelPassesAndNamesEveryRole) {
     EXPECT_EQ(r->status, CheckStatus::kPass) << role;
   }
   EXPECT_NE(Find(rs, "role net")->detail.find("connect only to the CA's port"), std::string::npos);
+  // The challenge role does connect, for the pre-flight check and dns-01.
+  const std::string& chal = Find(rs, "role challenge")->detail;
+  EXPECT_EQ(chal.find("never connects"), std::string::npos) << chal;
+  EXPECT_NE(chal.find("pre-flight check (TCP to the pre-flight port, 80, 443"), std::string::npos)
+      << chal;
   EXPECT_FALSE(AnyFailed(rs));
 }
 
@@ -272,10 +431,47 @@ class DoctorRunTest : public ::testing::Test {
     key_dir_ = state_ + "/accounts/127.0.0.1_14000/default";
     ASSERT_TRUE(MakeDirs(key_dir_, 0700).ok());
     key_ = key_dir_ + "/account.key";
-    ASSERT_TRUE(CreateFileExclusive(key_, "not really a key", 0400).ok());
-    ASSERT_EQ(::chmod(key_.c_str(), 0400), 0);
+    std::string thumbprint;
+    ASSERT_TRUE(WriteNewKey(&thumbprint));
+    nlohmann::json info = {{"url", "https://127.0.0.1:14000/my-account/1"},
+                           {"status", "valid"},
+                           {"thumbprint", thumbprint}};
+    ASSERT_TRUE(WriteFileAtomic(key_dir_ + "/account.json", info.dump(), 0600).ok());
+    // As a sane deployment keeps them: renew's user may not change them.
+    SetAccountDirsMode(0500);
   }
-  void TearDown() override { (void)RemoveTree(root_); }
+  void TearDown() override {
+    SetAccountDirsMode(0700);
+    (void)RemoveTree(root_);
+  }
+
+  // WriteNewKey replaces account.key with a freshly generated key (0400)
+  // and returns its thumbprint.
+  bool WriteNewKey(std::string* thumbprint) {
+    auto key = crypto::PrivateKey::Generate(crypto::KeyType::kEc256);
+    if (!key.ok()) {
+      return false;
+    }
+    auto pem = key->ToPem();
+    auto jwk = jose::PublicJwk(*key);
+    auto tp = jwk.ok() ? jose::Thumbprint(*jwk) : Result<std::string>(jwk.error());
+    if (!pem.ok() || !tp.ok()) {
+      return false;
+    }
+    ::unlink(key_.c_str());
+    if (!CreateFileExclusive(key_, pem->view(), 0400).ok() || ::chmod(key_.c_str(), 0400) != 0) {
+      return false;
+    }
+    *thumbprint = *tp;
+    return true;
+  }
+
+  void SetAccountDirsMode(mode_t mode) {
+    for (const std::string& d :
+         {state_ + "/accounts", state_ + "/accounts/127.0.0.1_14000", key_dir_}) {
+      ::chmod(d.c_str(), mode);
+    }
+  }
 
   void AddCert(const std::string& name, const std::string& chal_dir) {
     store::CertStore certs(state_ + "/certs");
@@ -291,8 +487,9 @@ class DoctorRunTest : public ::testing::Test {
     ASSERT_TRUE(CreateFileExclusive(key, "k", 0600).ok());
   }
 
-  std::vector<CheckResult> Run(const std::string& web_user = "", const std::string& cert = "") {
-    auto r = RunDoctor(DoctorOptions{state_, web_user, cert, std::nullopt, false});
+  std::vector<CheckResult> Run(const std::string& web_user = "", const std::string& cert = "",
+                               const std::optional<sandbox::RunAs>& run_as = std::nullopt) {
+    auto r = RunDoctor(DoctorOptions{state_, web_user, cert, run_as, false});
     EXPECT_TRUE(r.ok()) << r.error().message;
     return r.ok() ? *r : std::vector<CheckResult>{};
   }
@@ -317,6 +514,152 @@ TEST_F(DoctorRunTest, SaneSetupHasNoFailure) {
   EXPECT_EQ(Find(rs, "private keys a")->status, CheckStatus::kPass);
   ASSERT_NE(Find(rs, "landlock"), nullptr);
   ASSERT_NE(Find(rs, "role net"), nullptr);
+  ASSERT_NE(Find(rs, "account dir 127.0.0.1_14000/default"), nullptr);
+  EXPECT_EQ(Find(rs, "account dir 127.0.0.1_14000/default")->status, CheckStatus::kPass);
+  ASSERT_NE(Find(rs, "state dir"), nullptr);
+  EXPECT_EQ(Find(rs, "state dir")->status, CheckStatus::kPass);
+  ASSERT_NE(Find(rs, "challenge role a"), nullptr);
+  EXPECT_EQ(Find(rs, "challenge role a")->status, CheckStatus::kInfo);
+}
+
+TEST_F(DoctorRunTest, MatchingKeyPassesAndASwappedKeyFails) {
+  std::vector<CheckResult> rs = Run();
+  const CheckResult* tp = Find(rs, "account thumbprint 127.0.0.1_14000/default");
+  ASSERT_NE(tp, nullptr);
+  EXPECT_EQ(tp->status, CheckStatus::kPass) << tp->detail;
+
+  auto info = store::AccountStore(key_dir_).LoadInfo();
+  ASSERT_TRUE(info.ok());
+  std::string recorded = (*info)["thumbprint"];
+  SetAccountDirsMode(0700);
+  std::string swapped;
+  ASSERT_TRUE(WriteNewKey(&swapped));
+  SetAccountDirsMode(0500);
+  ASSERT_NE(recorded, swapped);
+  rs = Run();
+  tp = Find(rs, "account thumbprint 127.0.0.1_14000/default");
+  ASSERT_NE(tp, nullptr);
+  EXPECT_EQ(tp->status, CheckStatus::kFail);
+  EXPECT_EQ(tp->detail, "the account key does not match the one registered (thumbprint " +
+                            recorded + " recorded, " + swapped +
+                            " found): someone replaced account.key");
+  EXPECT_NE(tp->fix.find("account.key.old-* in " + key_dir_), std::string::npos) << tp->fix;
+  EXPECT_TRUE(AnyFailed(rs));
+  // The key's own mode is fine: only the thumbprint tells.
+  EXPECT_EQ(Find(rs, "account key 127.0.0.1_14000/default")->status, CheckStatus::kPass);
+}
+
+TEST_F(DoctorRunTest, GarbageInAccountKeyFails) {
+  SetAccountDirsMode(0700);
+  ::unlink(key_.c_str());
+  ASSERT_TRUE(CreateFileExclusive(key_, "not really a key", 0400).ok());
+  SetAccountDirsMode(0500);
+  const CheckResult* tp = nullptr;
+  std::vector<CheckResult> rs = Run();
+  tp = Find(rs, "account thumbprint 127.0.0.1_14000/default");
+  ASSERT_NE(tp, nullptr);
+  EXPECT_EQ(tp->status, CheckStatus::kFail);
+  EXPECT_NE(tp->detail.find("no usable account key"), std::string::npos) << tp->detail;
+}
+
+TEST_F(DoctorRunTest, AccountDirWritableByTheRenewingUserFails) {
+  // The invoking user (no --user) owns a 0700 key directory: it could put
+  // another key there. (As root the write bit decides, as for the key.)
+  ASSERT_EQ(::chmod(key_dir_.c_str(), 0700), 0);
+  std::vector<CheckResult> rs = Run();
+  const CheckResult* r = Find(rs, "account dir 127.0.0.1_14000/default");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->status, CheckStatus::kFail);
+  EXPECT_NE(r->detail.find(key_dir_ + " is writable by "), std::string::npos) << r->detail;
+  EXPECT_NE(r->fix.find("chmod a-w " + key_dir_), std::string::npos) << r->fix;
+  EXPECT_TRUE(AnyFailed(rs));
+
+  // The same for accounts/ itself.
+  ASSERT_EQ(::chmod(key_dir_.c_str(), 0500), 0);
+  ASSERT_EQ(::chmod((state_ + "/accounts").c_str(), 0700), 0);
+  rs = Run();
+  r = Find(rs, "account dir 127.0.0.1_14000/default");
+  EXPECT_EQ(r->status, CheckStatus::kFail);
+  EXPECT_NE(r->detail.find(state_ + "/accounts is writable by "), std::string::npos) << r->detail;
+}
+
+TEST_F(DoctorRunTest, AccountDirsAreJudgedForTheUserGivenWithUser) {
+  // With --user, the roles' user is judged by mode bits: a directory only
+  // its owner may write is closed to it, one everyone may write is not.
+  sandbox::RunAs renewer;
+  renewer.uid = 4242;
+  renewer.gid = 4242;
+  renewer.user = "renewer";
+  renewer.group = "renewer";
+  SetAccountDirsMode(0700);
+  std::vector<CheckResult> rs = Run("", "", renewer);
+  const CheckResult* r = Find(rs, "account dir 127.0.0.1_14000/default");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->status, CheckStatus::kPass) << r->detail;
+  EXPECT_EQ(Find(rs, "account key 127.0.0.1_14000/default")->status, CheckStatus::kPass);
+
+  ASSERT_EQ(::chmod((state_ + "/accounts/127.0.0.1_14000").c_str(), 0777), 0);
+  rs = Run("", "", renewer);
+  r = Find(rs, "account dir 127.0.0.1_14000/default");
+  EXPECT_EQ(r->status, CheckStatus::kFail);
+  EXPECT_NE(r->detail.find("/accounts/127.0.0.1_14000 is writable by renewer"),
+            std::string::npos)
+      << r->detail;
+  EXPECT_NE(r->fix.find("chmod go-w " + state_ + "/accounts/127.0.0.1_14000"), std::string::npos)
+      << r->fix;
+  // Everyone may write it, so the state check fails as well.
+  EXPECT_EQ(Find(rs, "state dir")->status, CheckStatus::kFail);
+
+  // The key file itself, writable by everyone (and so by the renewer).
+  ASSERT_EQ(::chmod((state_ + "/accounts/127.0.0.1_14000").c_str(), 0700), 0);
+  ASSERT_EQ(::chmod(key_.c_str(), 0602), 0);
+  rs = Run("", "", renewer);
+  r = Find(rs, "account key 127.0.0.1_14000/default");
+  EXPECT_EQ(r->status, CheckStatus::kFail);
+  EXPECT_NE(r->detail.find("writable by the user running renew"), std::string::npos) << r->detail;
+}
+
+TEST_F(DoctorRunTest, WorldWritableStateOrCertDirFailsWithoutWebUser) {
+  std::string chal = root_ + "/chal";
+  ASSERT_TRUE(MakeDirs(chal, 0755).ok());
+  AddCert("a", chal);
+  ASSERT_EQ(::chmod(state_.c_str(), 0777), 0);
+  std::vector<CheckResult> rs = Run();
+  const CheckResult* r = Find(rs, "state dir");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->status, CheckStatus::kFail);
+  EXPECT_NE(r->detail.find(state_ + " is mode 0777: every user may write it"), std::string::npos)
+      << r->detail;
+  EXPECT_EQ(r->fix, "chmod o-w " + state_);
+  EXPECT_TRUE(AnyFailed(rs));
+
+  ASSERT_EQ(::chmod(state_.c_str(), 0700), 0);
+  std::string cert = state_ + "/certs/a";
+  ASSERT_EQ(::chmod(cert.c_str(), 0777), 0);
+  rs = Run();
+  r = Find(rs, "state dir");
+  EXPECT_EQ(r->status, CheckStatus::kFail);
+  EXPECT_NE(r->detail.find(cert + " is mode 0777"), std::string::npos) << r->detail;
+  // Without --web-user the certificate dir line only says it was skipped.
+  EXPECT_EQ(Find(rs, "certificate dir")->status, CheckStatus::kInfo);
+}
+
+TEST_F(DoctorRunTest, WorldWritableCertDirWithWebUserFailsBothWays) {
+  auto nobody = LookupUser("nobody");
+  if (!nobody.ok() || nobody->uid == ::geteuid()) {
+    GTEST_SKIP() << "needs a user nobody other than the one running the test";
+  }
+  std::string chal = root_ + "/chal";
+  ASSERT_TRUE(MakeDirs(chal, 0755).ok());
+  AddCert("a", chal);
+  std::string cert = state_ + "/certs/a";
+  ASSERT_EQ(::chmod(cert.c_str(), 0777), 0);
+  std::vector<CheckResult> rs = Run("nobody");
+  // The web user may write it (the existing rule), and so may everyone.
+  EXPECT_EQ(Find(rs, "certificate dir")->status, CheckStatus::kFail);
+  EXPECT_NE(Find(rs, "certificate dir")->detail.find(cert + " is writable by nobody"),
+            std::string::npos);
+  EXPECT_EQ(Find(rs, "state dir")->status, CheckStatus::kFail);
 }
 
 TEST_F(DoctorRunTest, WorldWritableAccountKeyFails) {

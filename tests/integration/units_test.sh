@@ -32,6 +32,13 @@ check "renew service limits SystemCallFilter to @system-service (+ sandbox calls
   grep -q '^SystemCallFilter=@system-service ' "$TEST_TMP/units/bulkhead-renew.service"
 check "renew service writes only state and challenge directories" \
   grep -qx 'ReadWritePaths=/var/lib/bulkhead -/var/lib/bulkhead-challenge' "$TEST_TMP/units/bulkhead-renew.service"
+check "renew service keeps the account directory read-only" \
+  grep -qx 'ReadOnlyPaths=-/var/lib/bulkhead/accounts' "$TEST_TMP/units/bulkhead-renew.service"
+# The read-only path must lie inside the state directory that --state-dir
+# names, or it would protect nothing.
+state_dir="$(sed -n 's/^ExecStart=.* --state-dir \([^ ]*\) .*/\1/p' "$TEST_TMP/units/bulkhead-renew.service")"
+check_eq "the read-only path is the accounts/ of --state-dir" "-$state_dir/accounts" \
+  "$(sed -n 's/^ReadOnlyPaths=//p' "$TEST_TMP/units/bulkhead-renew.service")"
 check "timer is hourly with a randomized delay" \
   grep -q '^RandomizedDelaySec=' "$TEST_TMP/units/bulkhead-renew.timer"
 check "reload unit keeps only CAP_KILL" \
