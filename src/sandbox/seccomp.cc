@@ -225,6 +225,8 @@ void AddInetSocket(Filter& f) {
 // its channel. UDP sockets only with resolve_names, for the resolver.
 void AddProbe(Filter& f, const Policy& policy) {
   AddReadOnlyOpen(f);
+  // OpenSSL's default trust store lists its certificate directory.
+  f.Allow("getdents64");
   // The type argument may carry SOCK_NONBLOCK and SOCK_CLOEXEC.
   constexpr uint64_t kTypeMask = ~static_cast<uint64_t>(SOCK_NONBLOCK | SOCK_CLOEXEC) & 0xffffffffULL;
   for (int family : {AF_INET, AF_INET6}) {
