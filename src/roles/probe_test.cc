@@ -149,6 +149,23 @@ TEST_F(ProbeRoleTest, SharesChainsAndServesRepeatedRuns) {
   EXPECT_FALSE(role->Run().ok());
 }
 
+// Without a CA bundle the role uses the system trust store, which OpenSSL
+// reads by listing its directory: allowed in the sandbox (the chain of a
+// test CA is simply not trusted there).
+TEST_F(ProbeRoleTest, SystemTrustStoreWorksInTheSandbox) {
+  TestCert good = MakeCert({"good.test"}, -kDay, 60 * kDay, &inter_, false);
+  TlsServer server(good, {&inter_}, false);
+  probe::ProbeRequest r = Request(server.port());
+  r.ca_bundle.clear();
+  ProbeJob job;
+  job.requests = {r};
+  auto results = ProbeInRole(job);
+  ASSERT_TRUE(results.ok()) << results.error().message;
+  ASSERT_TRUE((*results)[0].ok()) << (*results)[0].error().message;
+  EXPECT_FALSE((*results)[0]->chain_valid);
+  EXPECT_TRUE((*results)[0]->hostname_match);
+}
+
 // An engine failure is reported; the role lives on.
 TEST_F(ProbeRoleTest, MissingCaBundleIsAnErrorOfTheRun) {
   probe::ProbeRequest r = Request(1);
