@@ -99,6 +99,7 @@ Result<monitor::CheckOptions> OptionsFrom(const GlobalFlags& flags, const Monito
     o.tlsa.resolver = server;
   }
   o.now = static_cast<int64_t>(std::time(nullptr));
+  o.require_sandbox = flags.require_sandbox;
   return o;
 }
 

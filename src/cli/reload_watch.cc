@@ -8,6 +8,7 @@
 #include "deploy/action.h"
 #include "deploy/reload_watch.h"
 #include "probe/tls_probe.h"
+#include "roles/probe_role.h"
 
 namespace bulkhead::cli {
 namespace {
@@ -88,26 +89,41 @@ Result<deploy::WatchOptions> BuildOptions(const GlobalFlags& g, const ReloadWatc
   return o;
 }
 
-// MakeProbe returns the --verify probe: one TLS handshake, the leaf served.
-deploy::ProbeLeafFn MakeProbe(const deploy::WatchOptions& o) {
-  if (!o.verify) {
-    return nullptr;
+// MakeProbe starts the --verify probe role (while the process is still
+// single-threaded and unsandboxed) and returns the probe: one TLS handshake
+// in that role, the leaf served. The watcher, which may signal the server,
+// never parses what the server sends. Sets options->probe_channel_fd.
+Result<deploy::ProbeLeafFn> MakeProbe(deploy::WatchOptions* o) {
+  if (!o->verify) {
+    return deploy::ProbeLeafFn(nullptr);
   }
   probe::ProbeRequest req;
-  req.host = o.verify->host;
-  req.port = o.verify->port;
-  req.sni = o.sni;
-  auto mode = probe::ParseStartTls(o.starttls);
+  req.host = o->verify->host;
+  req.port = o->verify->port;
+  req.sni = o->sni;
+  auto mode = probe::ParseStartTls(o->starttls);
   req.starttls = mode.ok() ? *mode : probe::StartTls::kNone;
   req.timeout = std::chrono::milliseconds(5000);
-  req.ca_bundle = o.ca_bundle;
-  return [req]() -> Result<crypto::CertInfo> {
-    BH_ASSIGN(probe::ProbeResult r, probe::ProbeTls(req));
+  req.ca_bundle = o->ca_bundle;
+  roles::ProbeJob job;
+  job.requests.push_back(req);
+  job.concurrency = 1;
+  job.every_address = true;
+  job.require_full_sandbox = o->require_sandbox;
+  BH_ASSIGN(roles::ProbeRole started, roles::ProbeRole::Start(std::move(job)));
+  auto role = std::make_shared<roles::ProbeRole>(std::move(started));
+  o->probe_channel_fd = role->channel_fd();
+  return deploy::ProbeLeafFn([role, req]() -> Result<crypto::CertInfo> {
+    BH_ASSIGN(auto results, role->Run());
+    if (results.size() != 1) {
+      return Err("{}:{}: the probe role answered {} results", req.host, req.port, results.size());
+    }
+    BH_ASSIGN(probe::ProbeResult r, std::move(results[0]));
     if (!r.chain || r.chain->empty()) {
       return Err("{}:{}: no certificate served", req.host, req.port);
     }
     return r.leaf();
-  };
+  });
 }
 
 int RunReloadWatchCommand(const GlobalFlags& g, const ReloadWatchFlags& f) {
@@ -116,8 +132,11 @@ int RunReloadWatchCommand(const GlobalFlags& g, const ReloadWatchFlags& f) {
     return Fail(options.error());
   }
   deploy::SystemClock clock;
-  deploy::ProbeLeafFn probe = MakeProbe(*options);
-  Status st = deploy::RunReloadWatch(*options, clock, probe);
+  auto probe = MakeProbe(&*options);
+  if (!probe.ok()) {
+    return Fail(probe.error().Wrap("reload-watch"));
+  }
+  Status st = deploy::RunReloadWatch(*options, clock, *probe);
   if (!st.ok()) {
     return Fail(st.error().Wrap("reload-watch"));
   }

@@ -21,6 +21,7 @@ struct ServeOptions {
   std::string token_file;
   std::string db;
   int max_connections = 64;
+  std::vector<std::string> allowed_hosts;
 };
 
 // ReadToken returns the token file's first line; fails if it is unreadable
@@ -68,8 +69,10 @@ int RunServe(const GlobalFlags& flags, const ServeOptions& opts) {
   api_opts.inventory = inv_ptr;
   api_opts.certs = certs_ptr;
   api_opts.token = std::move(token);
-  api_opts.run_checks = [inv_ptr, certs_ptr, ca_bundle](const std::vector<int64_t>& ids) {
-    return serve::RunAndRecord(*inv_ptr, certs_ptr, ids, ca_bundle);
+  bool require_sandbox = flags.require_sandbox;
+  api_opts.run_checks = [inv_ptr, certs_ptr, ca_bundle,
+                         require_sandbox](const std::vector<int64_t>& ids) {
+    return serve::RunAndRecord(*inv_ptr, certs_ptr, ids, ca_bundle, require_sandbox);
   };
   bool writable = !api_opts.token.empty();
   auto api = std::make_shared<serve::Api>(std::move(api_opts));
@@ -77,6 +80,7 @@ int RunServe(const GlobalFlags& flags, const ServeOptions& opts) {
   asio::io_context io;
   serve::ServerLimits limits;
   limits.max_connections = opts.max_connections;
+  limits.allowed_hosts = opts.allowed_hosts;
   serve::HttpServer server(io, limits,
                            [api](const serve::HttpRequest& req) { return api->Handle(req); });
   Status listening = server.Listen(opts.listen);
@@ -113,6 +117,9 @@ void AddServeCommand(CLI::App& app, Cli& cli) {
                   "<state-dir>/inventory.sqlite)");
   cmd->add_option("--max-connections", opts->max_connections, "concurrent connections (default 64)")
       ->check(CLI::Range(1, 10000));
+  cmd->add_option("--allowed-host", opts->allowed_hosts,
+                  "Host header name to answer besides the listen address, localhost, 127.0.0.1 "
+                  "and ::1 (repeatable; others get 421)");
   cmd->callback([&cli, opts] { cli.run = [&cli, opts] { return RunServe(cli.flags, *opts); }; });
 }
 

@@ -42,7 +42,13 @@ Status WaitWithDeadline(pid_t pid, std::chrono::milliseconds timeout, int* out_s
       return Err("waitpid: {}", std::strerror(errno));
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);
+      // Through a pidfd: the sandboxed watcher may not kill() by pid. The
+      // child is not reaped yet, so its pid cannot have been reused.
+      ScopedFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+      if (!pidfd.valid() ||
+          ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0) {
+        ::kill(pid, SIGKILL);
+      }
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
       return Err("did not finish within {} ms; killed", timeout.count());
@@ -175,6 +181,12 @@ Status ExecHelper::Start(const std::vector<std::string>& argv, std::chrono::mill
   }
   if (pid == 0) {
     ::close(sv[0]);
+    // Keep nothing of the watcher's (e.g. its channel to the probe role,
+    // whose end of file must come when the watcher closes it).
+    if (sv[1] > 3) {
+      ::syscall(SYS_close_range, 3U, static_cast<unsigned>(sv[1]) - 1, 0U);
+    }
+    ::syscall(SYS_close_range, static_cast<unsigned>(sv[1]) + 1, ~0U, 0U);
     // The helper ends when the watcher closes its end (exit or crash).
     while (true) {
       char req = 0;

@@ -5,11 +5,14 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "sandbox/sandbox.h"
+#include "sandbox/seccomp.h"
 #include "util/fs.h"
 
 namespace bulkhead::deploy {
@@ -103,6 +106,51 @@ TEST_F(ActionTest, SignalsTheExpectedProgram) {
   int status = sleeper.Wait();
   ASSERT_TRUE(WIFSIGNALED(status));
   EXPECT_EQ(WTERMSIG(status), SIGHUP);
+}
+
+// reload-watch's sandbox (the part that may signal): it signals the process
+// its pid-file check accepted, through a pidfd, and nothing else: a pid
+// file naming another program is refused, and kill() of any pid ends the
+// process (seccomp), so even a compromised watcher cannot signal by number.
+TEST_F(ActionTest, SandboxedWatcherSignalsOnlyTheAcceptedProcess) {
+  if (!sandbox::Probe().seccomp) {
+    GTEST_SKIP() << "seccomp is unavailable";
+  }
+  Child server("30");
+  Child other("30");
+  ASSERT_TRUE(server.WaitUntilExec());
+  ASSERT_TRUE(other.WaitUntilExec());
+  std::string pidfile = dir_ + "/sleep.pid";
+  std::string foreign = dir_ + "/nginx.pid";
+  ASSERT_TRUE(WriteFileAtomic(pidfile, std::to_string(server.pid()), 0644).ok());
+  ASSERT_TRUE(WriteFileAtomic(foreign, std::to_string(other.pid()), 0644).ok());
+  sandbox::Policy policy;
+  policy.role = sandbox::Role::kReloadWatch;
+  policy.read_paths = {dir_, "/proc"};
+  pid_t target = other.pid();
+  std::fflush(nullptr);
+  pid_t watcher = ::fork();
+  if (watcher == 0) {
+    if (!sandbox::Enter(policy, false).ok()) {
+      ::_exit(2);
+    }
+    if (SignalServer(foreign, *ExpectedFromPidFile(foreign), SIGHUP).ok()) {
+      ::_exit(3);  // The check must refuse a pid file naming another program.
+    }
+    if (!SignalServer(pidfile, *ExpectedFromPidFile(pidfile), SIGHUP).ok()) {
+      ::_exit(4);  // The accepted process must be signalled.
+    }
+    ::kill(target, SIGKILL);  // Must end this process instead.
+    ::_exit(5);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(watcher, &status, 0), watcher);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), sandbox::kForbiddenSyscallExitCode);
+  int server_status = server.Wait();
+  ASSERT_TRUE(WIFSIGNALED(server_status));
+  EXPECT_EQ(WTERMSIG(server_status), SIGHUP);
+  EXPECT_EQ(::waitpid(other.pid(), &status, WNOHANG), 0) << "the other process was signalled";
 }
 
 TEST_F(ActionTest, VanishedPidIsNotFound) {

@@ -194,15 +194,8 @@ class Watcher {
     if (!o_.metrics_file.empty()) {
       policy.write_dirs.push_back(DirName(o_.metrics_file));
     }
-    if (o_.verify) {
-      policy.connect_ports.push_back(o_.verify->port);
-      for (const std::string& p : sandbox::NetSystemReadPaths()) {
-        policy.read_paths.push_back(p);
-      }
-      if (!o_.ca_bundle.empty()) {
-        policy.read_paths.push_back(o_.ca_bundle);
-      }
-    }
+    // --verify talks TLS in the probe role; the watcher only asks it.
+    policy.ipc_fd = o_.probe_channel_fd;
     auto report = sandbox::Enter(policy, o_.require_sandbox);
     if (!report.ok()) {
       return report.error();

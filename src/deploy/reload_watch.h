@@ -55,13 +55,20 @@ struct WatchOptions {
   std::chrono::milliseconds verify_wait{30000};
   std::string ca_bundle;
   std::string metrics_file;
+  // The channel to the probe role that performs --verify's TLS handshakes
+  // (started by the caller before the watcher's sandbox), or -1. The
+  // watcher itself opens no socket and parses nothing a server sends.
+  int probe_channel_fd = -1;
   bool sandbox = true;
   bool require_sandbox = false;
 };
 
 // RunReloadWatch runs the watcher until SIGINT/SIGTERM (or once with
 // `once`). `probe` fetches the served leaf for --verify (unused without
-// it); it is called only after the sandbox is entered. It returns an error
+// it); it is called only after the sandbox is entered, and should ask a
+// probe role (options.probe_channel_fd), since the watcher's sandbox allows
+// no connections: the process that may signal the server must not be the
+// one that parses what a server sends. It returns an error
 // for a setup failure; in --once mode also when the action or the
 // verification failed.
 Status RunReloadWatch(const WatchOptions& options, const Clock& clock, const ProbeLeafFn& probe);

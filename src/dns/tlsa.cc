@@ -163,7 +163,22 @@ Result<TlsaRecord> ParseTlsaRdata(std::string_view text) {
   return record;
 }
 
+ChainLinks LinksOf(const std::vector<crypto::CertInfo>& served) {
+  ChainLinks links;
+  links.leaf_self_signed = !served.empty() && IsSelfSigned(served.front());
+  for (size_t i = 0; i + 1 < served.size(); ++i) {
+    auto issued = crypto::VerifyIssuedBy(served[i], served[i + 1]);
+    links.issued_by_next.push_back(issued.ok() && *issued);
+  }
+  return links;
+}
+
 TlsaMatch MatchTlsa(const TlsaRecord& record, const std::vector<crypto::CertInfo>& served) {
+  return MatchTlsa(record, served, LinksOf(served));
+}
+
+TlsaMatch MatchTlsa(const TlsaRecord& record, const std::vector<crypto::CertInfo>& served,
+                    const ChainLinks& links) {
   TlsaMatch match;
   if (served.empty()) {
     match.detail = "the server sent no certificate";
@@ -198,14 +213,13 @@ TlsaMatch MatchTlsa(const TlsaRecord& record, const std::vector<crypto::CertInfo
     if (!data.ok() || *data != record.data) {
       continue;
     }
-    if (index == 0 && !IsSelfSigned(served[0])) {
+    if (index == 0 && !links.leaf_self_signed) {
       match.detail = "matches the lone certificate sent, but it is not self-signed";
       return match;
     }
     // The matched CA must really issue the chain below it.
     for (size_t i = 0; i < index; ++i) {
-      auto issued = crypto::VerifyIssuedBy(served[i], served[i + 1]);
-      if (!issued.ok() || !*issued) {
+      if (i >= links.issued_by_next.size() || !links.issued_by_next[i]) {
         match.detail = fmt::format(
             "matches the certificate at depth {}, but the certificate at depth {} is not issued "
             "by the next one in the chain",

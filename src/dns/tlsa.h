@@ -102,6 +102,23 @@ struct TlsaMatch {
 // match.
 TlsaMatch MatchTlsa(const TlsaRecord& record, const std::vector<crypto::CertInfo>& served);
 
+// ChainLinks are the facts about a served chain that matching needs beyond
+// its bytes: whether the leaf is self-signed and whether each certificate
+// is signed by the next one. Knowing them lets a process match TLSA records
+// against a chain it has not parsed itself (the probe role parses it).
+struct ChainLinks {
+  bool leaf_self_signed = false;
+  std::vector<bool> issued_by_next;  // [i]: served[i] signed by served[i + 1].
+};
+
+// LinksOf works out the ChainLinks of `served` by verifying signatures.
+ChainLinks LinksOf(const std::vector<crypto::CertInfo>& served);
+
+// MatchTlsa as above, taking the signature facts from `links` instead of
+// parsing the certificates.
+TlsaMatch MatchTlsa(const TlsaRecord& record, const std::vector<crypto::CertInfo>& served,
+                    const ChainLinks& links);
+
 // TlsaUsageName returns the RFC 7218 mnemonic ("DANE-EE", ...).
 std::string_view TlsaUsageName(TlsaUsage usage);
 

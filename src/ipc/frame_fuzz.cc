@@ -25,6 +25,7 @@ std::string ReEncode(const DecodedFrame& frame) {
     case MessageType::kShutdown:
     case MessageType::kDescribeRequest:
     case MessageType::kWaitReadyRequest:
+    case MessageType::kProbeRun:
       return DecodeEmpty(frame, frame.type).ok() ? EncodeEmpty() : "";
     case MessageType::kError: {
       auto m = DecodeError(frame);
@@ -112,6 +113,14 @@ std::string ReEncode(const DecodedFrame& frame) {
     }
     case MessageType::kAccountCommitResponse: {
       auto m = DecodeAccountCommitResponse(frame);
+      return m.ok() ? Encode(*m) : "";
+    }
+    case MessageType::kProbeCert: {
+      auto m = DecodeProbeCert(frame);
+      return m.ok() ? Encode(*m) : "";
+    }
+    case MessageType::kProbeOutcome: {
+      auto m = DecodeProbeOutcome(frame);
       return m.ok() ? Encode(*m) : "";
     }
   }

@@ -1,5 +1,6 @@
 #include "ipc/messages.h"
 
+#include <algorithm>
 #include <climits>
 #include <exception>
 #include <set>
@@ -494,6 +495,12 @@ std::string_view MessageTypeName(MessageType type) {
       return "AccountCommitRequest";
     case MessageType::kAccountCommitResponse:
       return "AccountCommitResponse";
+    case MessageType::kProbeRun:
+      return "ProbeRun";
+    case MessageType::kProbeCert:
+      return "ProbeCert";
+    case MessageType::kProbeOutcome:
+      return "ProbeOutcome";
   }
   return "unknown";
 }
@@ -929,9 +936,265 @@ Result<AccountCommitResponseMsg> DecodeAccountCommitResponse(const DecodedFrame&
   return AccountCommitResponseMsg{*type, Str(j, "thumbprint"), Str(j, "warning")};
 }
 
+// The probe role's messages. Everything it sends was made from what a
+// remote server chose, so the decoders check shape and content (hex serial,
+// IP literal, known header names, no control characters) before anything
+// reaches the parent's reports.
+namespace {
+
+constexpr Field kProbeCertFields[] = {
+    {"chain", Kind::kUint, kMaxProbeChains - 1},
+    {"depth", Kind::kUint, kMaxProbeChainLength - 1},
+    {"last", Kind::kBool, 0},
+    {"subject", Kind::kString, kMaxTextLen},
+    {"subject_cn", Kind::kString, kMaxTextLen},
+    {"issuer", Kind::kString, kMaxTextLen},
+    {"names", Kind::kStringList, kMaxNameLen, kMaxProbeNames},
+    {"serial_hex", Kind::kString, 128},
+    {"serial_der", Kind::kString, 128},
+    {"public_key_der", Kind::kBytes, kMaxPublicKeyDerB64Len},
+    {"der", Kind::kBytes, (kMaxProbeCertDer + 2) / 3 * 4},
+    {"not_before", Kind::kUint, kMaxUnixTime},
+    {"not_after", Kind::kUint, kMaxUnixTime},
+    {"issued_by_next", Kind::kBool, 0},
+    {"self_signed", Kind::kBool, 0},
+};
+constexpr Field kProbeOutcomeFields[] = {
+    {"index", Kind::kUint, kMaxProbeRequests - 1},
+    {"error", Kind::kString, kMaxTextLen},
+    {"code", Kind::kString, 16},
+    {"chain", Kind::kUint, kMaxProbeChains - 1},
+    {"address", Kind::kString, 64},
+    {"tls_version", Kind::kString, 32},
+    {"cipher", Kind::kString, 128},
+    {"key_type", Kind::kString, 32},
+    {"key_bits", Kind::kUint, 1 << 20},
+    {"curve", Kind::kString, 64},
+    {"signature_algorithm", Kind::kString, 128},
+    {"chain_valid", Kind::kBool, 0},
+    {"chain_error", Kind::kString, kMaxTextLen},
+    {"hostname_match", Kind::kBool, 0},
+    {"http_status", Kind::kUint, 999},
+    {"http_headers", Kind::kStringMap, kMaxProbeHeaderLen, 3},
+    {"http_error", Kind::kString, kMaxTextLen},
+    {"elapsed_us", Kind::kUint, uint64_t{1} << 40},
+};
+constexpr std::string_view kProbeHeaderNames[] = {"strict-transport-security",
+                                                  "content-security-policy", "referrer-policy"};
+
+// CleanText makes peer-chosen text fit a field: control characters and
+// bytes that are not UTF-8 become '?', and the text is cut at `cap` bytes
+// on a character boundary.
+std::string CleanText(std::string_view s, size_t cap) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    bool valid = len > 0 && i + len <= s.size();
+    for (size_t k = 1; valid && k < len; ++k) {
+      valid = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    }
+    if (!valid) {
+      len = 1;
+    }
+    if (out.size() + (valid ? len : 1) > cap) {
+      break;
+    }
+    if (!valid || c < 0x20 || c == 0x7f) {
+      out.push_back('?');
+    } else {
+      out.append(s.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
+// CheckClean rejects text with control characters (the JSON parser has
+// already rejected invalid UTF-8).
+Status CheckClean(std::string_view message, std::string_view key, std::string_view text) {
+  for (char ch : text) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) {
+      return Err("{} message: key \"{}\" holds a control character", message, key);
+    }
+  }
+  return OkStatus();
+}
+
+int64_t ClampTime(int64_t t) {
+  return std::clamp<int64_t>(t, 0, static_cast<int64_t>(kMaxUnixTime));
+}
+
+// DecodeOptionalBytes decodes base64url that may be empty.
+Result<std::string> DecodeOptionalBytes(std::string_view message, std::string_view key,
+                                        const std::string& text) {
+  if (text.empty()) {
+    return std::string();
+  }
+  auto raw = IsBase64UrlToken(text) ? Base64UrlDecode(text) : Result<std::string>(Err("bad"));
+  if (!raw.ok()) {
+    return Err("{} message: key \"{}\" is not base64url", message, key);
+  }
+  return std::move(raw).value();
+}
+
+}  // namespace
+
+std::string Encode(const ProbeCertMsg& msg) {
+  json j = json::object();
+  j["chain"] = msg.chain;
+  j["depth"] = msg.depth;
+  j["last"] = msg.last;
+  j["subject"] = CleanText(msg.subject, kMaxTextLen);
+  j["subject_cn"] = CleanText(msg.subject_cn, kMaxTextLen);
+  j["issuer"] = CleanText(msg.issuer, kMaxTextLen);
+  json names = json::array();
+  for (const std::string& n : msg.names) {
+    if (names.size() < kMaxProbeNames && !n.empty() && n.size() <= kMaxNameLen) {
+      names.push_back(CleanText(n, kMaxNameLen));
+    }
+  }
+  j["names"] = std::move(names);
+  j["serial_hex"] = msg.serial_hex.size() <= 128 ? msg.serial_hex : std::string();
+  // 96 bytes are 128 base64url characters, the decoder's cap.
+  j["serial_der"] = msg.serial_der.size() <= 96 ? Base64UrlEncode(msg.serial_der) : std::string();
+  j["public_key_der"] = Base64UrlEncode(msg.public_key_der);
+  j["der"] = Base64UrlEncode(msg.der);
+  j["not_before"] = ClampTime(msg.not_before);
+  j["not_after"] = ClampTime(msg.not_after);
+  j["issued_by_next"] = msg.issued_by_next;
+  j["self_signed"] = msg.self_signed;
+  return Dump(j);
+}
+
+std::string Encode(const ProbeOutcomeMsg& msg) {
+  json j = json::object();
+  j["index"] = msg.index;
+  j["error"] = CleanText(msg.error, kMaxTextLen);
+  j["code"] = ErrorCodeName(msg.code);
+  j["chain"] = msg.chain;
+  j["address"] = CleanText(msg.address, 64);
+  j["tls_version"] = CleanText(msg.tls_version, 32);
+  j["cipher"] = CleanText(msg.cipher, 128);
+  j["key_type"] = CleanText(msg.key_type, 32);
+  j["key_bits"] = std::min<uint32_t>(msg.key_bits, 1 << 20);
+  j["curve"] = CleanText(msg.curve, 64);
+  j["signature_algorithm"] = CleanText(msg.signature_algorithm, 128);
+  j["chain_valid"] = msg.chain_valid;
+  j["chain_error"] = CleanText(msg.chain_error, kMaxTextLen);
+  j["hostname_match"] = msg.hostname_match;
+  j["http_status"] = msg.http_status <= 999 ? msg.http_status : 0;
+  json headers = json::object();
+  for (const auto& [name, value] : msg.http_headers) {
+    if (std::find(std::begin(kProbeHeaderNames), std::end(kProbeHeaderNames), name) !=
+        std::end(kProbeHeaderNames)) {
+      headers[name] = CleanText(value, kMaxProbeHeaderLen);
+    }
+  }
+  j["http_headers"] = std::move(headers);
+  j["http_error"] = CleanText(msg.http_error, kMaxTextLen);
+  j["elapsed_us"] = std::min<uint64_t>(msg.elapsed_us, uint64_t{1} << 40);
+  return Dump(j);
+}
+
+Result<ProbeCertMsg> DecodeProbeCert(const DecodedFrame& frame) {
+  constexpr std::string_view kName = "ProbeCert";
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kProbeCert, kProbeCertFields));
+  ProbeCertMsg msg;
+  msg.chain = static_cast<uint32_t>(j["chain"].get<uint64_t>());
+  msg.depth = static_cast<uint32_t>(j["depth"].get<uint64_t>());
+  msg.last = j["last"].get<bool>();
+  msg.subject = Str(j, "subject");
+  msg.subject_cn = Str(j, "subject_cn");
+  msg.issuer = Str(j, "issuer");
+  for (std::string_view key : {"subject", "subject_cn", "issuer"}) {
+    BH_TRY(CheckClean(kName, key, Str(j, key)));
+  }
+  for (const auto& n : j["names"]) {
+    BH_TRY(CheckClean(kName, "names", n.get_ref<const std::string&>()));
+    msg.names.push_back(n.get<std::string>());
+  }
+  msg.serial_hex = Str(j, "serial_hex");
+  for (char c : msg.serial_hex) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return Err("ProbeCert message: key \"serial_hex\" is not lower-case hex");
+    }
+  }
+  BH_ASSIGN(msg.serial_der, DecodeOptionalBytes(kName, "serial_der", Str(j, "serial_der")));
+  BH_ASSIGN(msg.public_key_der, Base64UrlDecode(Str(j, "public_key_der")));
+  BH_ASSIGN(msg.der, Base64UrlDecode(Str(j, "der")));
+  if (msg.der.size() > kMaxProbeCertDer) {
+    return Err("ProbeCert message: key \"der\" exceeds {} bytes", kMaxProbeCertDer);
+  }
+  msg.not_before = static_cast<int64_t>(j["not_before"].get<uint64_t>());
+  msg.not_after = static_cast<int64_t>(j["not_after"].get<uint64_t>());
+  msg.issued_by_next = j["issued_by_next"].get<bool>();
+  msg.self_signed = j["self_signed"].get<bool>();
+  if (msg.last && msg.issued_by_next) {
+    return Err("ProbeCert message: the last certificate of a chain has no next one");
+  }
+  return msg;
+}
+
+Result<ProbeOutcomeMsg> DecodeProbeOutcome(const DecodedFrame& frame) {
+  constexpr std::string_view kName = "ProbeOutcome";
+  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kProbeOutcome, kProbeOutcomeFields));
+  for (std::string_view key : {"error", "address", "tls_version", "cipher", "key_type", "curve",
+                               "signature_algorithm", "chain_error", "http_error"}) {
+    BH_TRY(CheckClean(kName, key, Str(j, key)));
+  }
+  ProbeOutcomeMsg msg;
+  msg.index = static_cast<uint32_t>(j["index"].get<uint64_t>());
+  msg.error = Str(j, "error");
+  bool known_code = false;
+  for (ErrorCode c : {ErrorCode::kFailure, ErrorCode::kUsage, ErrorCode::kNotFound,
+                      ErrorCode::kTransient}) {
+    if (Str(j, "code") == ErrorCodeName(c)) {
+      msg.code = c;
+      known_code = true;
+    }
+  }
+  if (!known_code) {
+    return Err("ProbeOutcome message: key \"code\" is not failure, usage, not_found or transient");
+  }
+  msg.chain = static_cast<uint32_t>(j["chain"].get<uint64_t>());
+  msg.address = Str(j, "address");
+  msg.tls_version = Str(j, "tls_version");
+  msg.cipher = Str(j, "cipher");
+  msg.key_type = Str(j, "key_type");
+  msg.key_bits = static_cast<uint32_t>(j["key_bits"].get<uint64_t>());
+  msg.curve = Str(j, "curve");
+  msg.signature_algorithm = Str(j, "signature_algorithm");
+  msg.chain_valid = j["chain_valid"].get<bool>();
+  msg.chain_error = Str(j, "chain_error");
+  msg.hostname_match = j["hostname_match"].get<bool>();
+  msg.http_status = static_cast<uint32_t>(j["http_status"].get<uint64_t>());
+  for (const auto& [name, value] : j["http_headers"].items()) {
+    if (std::find(std::begin(kProbeHeaderNames), std::end(kProbeHeaderNames), name) ==
+        std::end(kProbeHeaderNames)) {
+      return Err("ProbeOutcome message: key \"http_headers\" holds an unexpected header");
+    }
+    BH_TRY(CheckClean(kName, "http_headers", value.get_ref<const std::string&>()));
+    msg.http_headers.emplace_back(name, value.get<std::string>());
+  }
+  msg.http_error = Str(j, "http_error");
+  msg.elapsed_us = j["elapsed_us"].get<uint64_t>();
+  bool failed = !msg.error.empty();
+  if (failed && (!msg.address.empty() || !msg.tls_version.empty() || msg.chain != 0)) {
+    return Err("ProbeOutcome message: an error outcome carries a result");
+  }
+  if (!failed && msg.address.empty()) {
+    return Err("ProbeOutcome message: key \"address\" is empty");
+  }
+  return msg;
+}
+
 Status DecodeEmpty(const DecodedFrame& frame, MessageType type) {
   if (type != MessageType::kOk && type != MessageType::kShutdown &&
-      type != MessageType::kDescribeRequest && type != MessageType::kWaitReadyRequest) {
+      type != MessageType::kDescribeRequest && type != MessageType::kWaitReadyRequest &&
+      type != MessageType::kProbeRun) {
     return Err("{} message: not a message without fields", MessageTypeName(type));
   }
   auto j = ParseChecked(frame, type, std::span<const Field>());
@@ -953,6 +1216,7 @@ Status ValidatePayload(const DecodedFrame& frame) {
     case MessageType::kShutdown:
     case MessageType::kDescribeRequest:
     case MessageType::kWaitReadyRequest:
+    case MessageType::kProbeRun:
       return DecodeEmpty(frame, frame.type);
     case MessageType::kError:
       return keep_status(DecodeError(frame));
@@ -998,6 +1262,10 @@ Status ValidatePayload(const DecodedFrame& frame) {
       return keep_status(DecodeAccountCommitRequest(frame));
     case MessageType::kAccountCommitResponse:
       return keep_status(DecodeAccountCommitResponse(frame));
+    case MessageType::kProbeCert:
+      return keep_status(DecodeProbeCert(frame));
+    case MessageType::kProbeOutcome:
+      return keep_status(DecodeProbeOutcome(frame));
   }
   return Err("message type {} has no decoder", static_cast<unsigned>(frame.type));
 }

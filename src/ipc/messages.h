@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "crypto/key.h"
@@ -67,6 +68,14 @@ enum class MessageType : uint16_t {
                                     //  the CA accepted; store the key made for this run and
                                     //  (with save_info) account.json -> kAccountCommitResponse.
   kAccountCommitResponse = 0x0602,  // {key_type, thumbprint, warning}: the key now stored.
+  // probe: connects to TLS servers and parses what they send (monitor,
+  // serve's checks, reload-watch --verify); its job is inherited at fork.
+  kProbeRun = 0x0701,      // parent -> probe {}: probe every request of the job once;
+                           //  answered by kProbeCert/kProbeOutcome frames, then kOk.
+  kProbeCert = 0x0702,     // probe -> parent {chain, depth, last, subject, ...}: one
+                           //  certificate of a served chain not described before.
+  kProbeOutcome = 0x0703,  // probe -> parent {index, error, code, chain, tls_version, ...}:
+                           //  the checked result of one request.
 };
 
 // IsKnownMessageType reports whether `value` is a MessageType of this build.
@@ -304,6 +313,70 @@ struct AccountCommitResponseMsg {
   bool operator==(const AccountCommitResponseMsg&) const = default;
 };
 
+// Caps of the probe role's messages. A served certificate is a few KiB;
+// 64 KiB of DER is far beyond any real one and keeps a kProbeCert with
+// kMaxProbeNames names within kMaxPayload.
+inline constexpr size_t kMaxProbeCertDer = 64 * 1024;
+inline constexpr size_t kMaxProbeNames = 500;
+inline constexpr size_t kMaxProbeChainLength = 16;  // Longer chains are cut.
+inline constexpr size_t kMaxProbeChains = 1 << 20;  // Distinct chains in one run.
+inline constexpr size_t kMaxProbeRequests = 1 << 20;
+inline constexpr size_t kMaxProbeHeaderLen = 1024;  // One HTTP header value.
+
+// ProbeCertMsg describes one certificate of a chain a server served, as
+// the probe role parsed it. Certificates of chain `chain` arrive in order,
+// depth 0 (the leaf) first, the one with `last` set ending the chain; the
+// probe numbers chains 0, 1, 2, ... and describes each once, before the
+// first outcome that refers to it. The facts TLSA matching needs beyond the
+// bytes (who signed whom) travel as booleans, so the parent never parses a
+// certificate. Text is free of control characters and capped; times before
+// 1970 are sent as 0.
+struct ProbeCertMsg {
+  uint32_t chain = 0;
+  uint32_t depth = 0;
+  bool last = false;
+  std::string subject;     // RFC 2253, as crypto::CertInfo.
+  std::string subject_cn;
+  std::string issuer;
+  std::vector<std::string> names;  // SAN entries; at most kMaxProbeNames.
+  std::string serial_hex;          // Lower-case hex digits.
+  std::string serial_der;          // Raw bytes (may be empty).
+  std::string public_key_der;      // Raw SubjectPublicKeyInfo.
+  std::string der;                 // Raw certificate, at most kMaxProbeCertDer.
+  int64_t not_before = 0;
+  int64_t not_after = 0;
+  bool issued_by_next = false;  // Signed by the certificate at depth + 1.
+  bool self_signed = false;     // Names itself as issuer, signature verifies.
+  bool operator==(const ProbeCertMsg&) const = default;
+};
+
+// ProbeOutcomeMsg is the result of request `index` of the probe's job.
+// `error` non-empty: no chain was obtained (then every other field but
+// `code` is empty or zero). Otherwise `chain` names a chain described
+// earlier. Only the HTTP headers the parent reports travel
+// (strict-transport-security, content-security-policy, referrer-policy).
+struct ProbeOutcomeMsg {
+  uint32_t index = 0;
+  std::string error;
+  ErrorCode code = ErrorCode::kFailure;
+  uint32_t chain = 0;
+  std::string address;  // IP literal connected to.
+  std::string tls_version;
+  std::string cipher;
+  std::string key_type;
+  uint32_t key_bits = 0;
+  std::string curve;
+  std::string signature_algorithm;
+  bool chain_valid = false;
+  std::string chain_error;
+  bool hostname_match = false;
+  uint32_t http_status = 0;  // 0: no HTTP status.
+  std::vector<std::pair<std::string, std::string>> http_headers;
+  std::string http_error;
+  uint64_t elapsed_us = 0;
+  bool operator==(const ProbeOutcomeMsg&) const = default;
+};
+
 // ErrorMsg carries an Error across the channel.
 struct ErrorMsg {
   std::string message;
@@ -336,9 +409,15 @@ std::string Encode(const EabRequestMsg& msg);
 std::string Encode(const AccountResultMsg& msg);
 std::string Encode(const AccountCommitRequestMsg& msg);
 std::string Encode(const AccountCommitResponseMsg& msg);
+// The probe's encoders make every field fit its decoder: text loses control
+// characters and is cut at its cap, names beyond the caps are dropped, times
+// are clamped. A certificate above kMaxProbeCertDer must not be passed (the
+// probe reports such a chain as an error instead).
+std::string Encode(const ProbeCertMsg& msg);
+std::string Encode(const ProbeOutcomeMsg& msg);
 
-// EncodeEmpty returns the payload of kOk, kShutdown, kDescribeRequest and
-// kWaitReadyRequest.
+// EncodeEmpty returns the payload of kOk, kShutdown, kDescribeRequest,
+// kWaitReadyRequest and kProbeRun.
 std::string EncodeEmpty();
 
 // Decode* check that `frame` has the expected type and that its payload
@@ -367,9 +446,11 @@ Result<EabRequestMsg> DecodeEabRequest(const DecodedFrame& frame);
 Result<AccountResultMsg> DecodeAccountResult(const DecodedFrame& frame);
 Result<AccountCommitRequestMsg> DecodeAccountCommitRequest(const DecodedFrame& frame);
 Result<AccountCommitResponseMsg> DecodeAccountCommitResponse(const DecodedFrame& frame);
+Result<ProbeCertMsg> DecodeProbeCert(const DecodedFrame& frame);
+Result<ProbeOutcomeMsg> DecodeProbeOutcome(const DecodedFrame& frame);
 
-// DecodeEmpty checks a kOk, kShutdown, kDescribeRequest or kWaitReadyRequest
-// frame of type
+// DecodeEmpty checks a kOk, kShutdown, kDescribeRequest, kWaitReadyRequest
+// or kProbeRun frame of type
 // `type`: its payload must be exactly an empty JSON object.
 Status DecodeEmpty(const DecodedFrame& frame, MessageType type);
 

@@ -8,6 +8,7 @@
 
 #include "crypto/key.h"
 #include "probe/engine.h"
+#include "roles/probe_role.h"
 
 namespace bulkhead::monitor {
 namespace {
@@ -191,6 +192,18 @@ Result<std::vector<EndpointCheck>> RunChecks(const std::vector<inventory::Endpoi
       checks.push_back(std::move(c));
     }
   }
+  // The probes run in the sandboxed probe role, which alone parses what the
+  // servers send. It is forked before the DNS thread starts, so the child
+  // is single-threaded.
+  std::optional<roles::ProbeRole> prober;
+  if (!requests.empty()) {
+    roles::ProbeJob job;
+    job.requests = std::move(requests);
+    job.concurrency = options.concurrency;
+    job.require_full_sandbox = options.require_sandbox;
+    BH_ASSIGN(roles::ProbeRole started, roles::ProbeRole::Start(std::move(job)));
+    prober.emplace(std::move(started));
+  }
   // DNS and TLS run side by side: a slow resolver then costs nothing as
   // long as it answers before the probes finish.
   std::optional<Result<std::vector<TlsaLookup>>> lookups;
@@ -198,14 +211,21 @@ Result<std::vector<EndpointCheck>> RunChecks(const std::vector<inventory::Endpoi
   if (!owners.empty()) {
     dns_thread = std::thread([&] { lookups.emplace(LookupTlsa(owners, options.tlsa)); });
   }
-  probe::EngineOptions engine;
-  engine.concurrency = options.concurrency;
-  auto probed = probe::ProbeAll(requests, engine);
+  Result<std::vector<Result<probe::ProbeResult>>> probed =
+      std::vector<Result<probe::ProbeResult>>();
+  Status ended = OkStatus();
+  if (prober) {
+    probed = prober->Run();
+    ended = prober->Stop();
+  }
   if (dns_thread.joinable()) {
     dns_thread.join();
   }
   if (!probed.ok()) {
     return probed.error();
+  }
+  if (!ended.ok()) {
+    return ended.error();
   }
   if (lookups && !lookups->ok()) {
     return lookups->error();
@@ -232,7 +252,7 @@ Result<std::vector<EndpointCheck>> RunChecks(const std::vector<inventory::Endpoi
     c.record.state = Verdict(*c.probe, now, options.thresholds, managed_match, &c.reasons);
     if (lookups && !c.tlsa_owner.empty()) {
       const TlsaLookup& l = (**lookups)[owner_index.at(c.tlsa_owner)];
-      TlsaVerdict t = JudgeTlsa(l, *c.probe->chain);
+      TlsaVerdict t = JudgeTlsa(l, *c.probe->chain, c.probe->links.get());
       c.record.tlsa_match = t.match;
       c.tlsa_detail = t.detail;
       if (t.match.has_value() && !*t.match) {

@@ -39,6 +39,9 @@ struct CheckOptions {
   const ManagedCerts* managed = nullptr;  // Compare leaves with these.
   TlsaOptions tlsa;            // Look up and compare TLSA records.
   int64_t now = 0;             // 0: the current time.
+  // The probes run in the sandboxed probe role (roles/probe_role.h); with
+  // this, a sandbox the kernel cannot fully enforce fails the run.
+  bool require_sandbox = false;
 };
 
 // EndpointCheck is the result for one address of one endpoint.
@@ -70,12 +73,15 @@ void RecordFromProbe(const probe::ProbeResult& probe, inventory::CheckRecord* ou
 
 // RunChecks resolves every endpoint, probes each address (concurrently,
 // bounded by options.concurrency, one connection per address at a time) and
-// judges it. Endpoints whose name does not resolve yield one ERROR check
+// judges it. The probing and the parsing of what servers send happen in a
+// probe role process; this process only sees its checked results. Endpoints
+// whose name does not resolve yield one ERROR check
 // with an empty address. With options.tlsa.enabled the TLSA records of each
 // endpoint's name are looked up while the probes run; a published record
 // set that matches nothing served makes the state ERROR (DANE clients would
 // refuse the connection), a failed look-up changes nothing. Fails only on a
-// usage problem (bad STARTTLS name, unreadable CA bundle, no resolver).
+// usage problem (bad STARTTLS name, unreadable CA bundle, no resolver) or
+// if the probe role fails (cannot start, dies, breaks its protocol).
 Result<std::vector<EndpointCheck>> RunChecks(const std::vector<inventory::Endpoint>& endpoints,
                                              const CheckOptions& options);
 

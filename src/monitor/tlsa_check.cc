@@ -102,7 +102,8 @@ Result<std::vector<TlsaLookup>> LookupTlsa(const std::vector<std::string>& owner
   return out;
 }
 
-TlsaVerdict JudgeTlsa(const TlsaLookup& lookup, const std::vector<crypto::CertInfo>& served) {
+TlsaVerdict JudgeTlsa(const TlsaLookup& lookup, const std::vector<crypto::CertInfo>& served,
+                      const dns::ChainLinks* links) {
   TlsaVerdict v;
   if (!lookup.error.empty()) {
     v.detail = "TLSA look-up failed: " + lookup.error;
@@ -114,8 +115,13 @@ TlsaVerdict JudgeTlsa(const TlsaLookup& lookup, const std::vector<crypto::CertIn
                    : fmt::format("no TLSA record at {}", lookup.owner);
     return v;
   }
+  dns::ChainLinks computed;
+  if (links == nullptr) {
+    computed = dns::LinksOf(served);
+    links = &computed;
+  }
   for (const dns::TlsaRecord& r : lookup.records) {
-    dns::TlsaMatch m = dns::MatchTlsa(r, served);
+    dns::TlsaMatch m = dns::MatchTlsa(r, served, *links);
     if (m.matched) {
       v.match = true;
       v.detail = fmt::format("TLSA {} {} {} at {} matches ({}); not DNSSEC-validated",

@@ -64,8 +64,10 @@ struct TlsaVerdict {
 
 // JudgeTlsa compares the records of `lookup` with `served` (leaf first):
 // a match if any usable record matches (RFC 6698 section 2.1, records are
-// alternatives).
-TlsaVerdict JudgeTlsa(const TlsaLookup& lookup, const std::vector<crypto::CertInfo>& served);
+// alternatives). With `links` (from the probe role) no certificate is
+// parsed here; without, the signatures are verified in this process.
+TlsaVerdict JudgeTlsa(const TlsaLookup& lookup, const std::vector<crypto::CertInfo>& served,
+                      const dns::ChainLinks* links = nullptr);
 
 // RecordsFromResponse keeps the TLSA records of `response` that belong to
 // `owner` (its answer section), parsing each RDATA; records of unknown

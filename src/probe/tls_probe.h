@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "crypto/x509.h"
+#include "dns/tlsa.h"
 #include "util/result.h"
 
 namespace bulkhead::probe {
@@ -88,6 +89,10 @@ struct ProbeResult {
   std::map<std::string, std::string> http_headers;
   std::string http_error;   // Why there is no HTTP response, if asked for.
   double elapsed_ms = 0;    // Connect to end of handshake (and HTTP).
+  // Who signed whom in `chain`, as the probe role worked it out (see
+  // roles/probe_role.h); empty when probed in this process, then whoever
+  // needs it verifies the signatures itself.
+  std::shared_ptr<const dns::ChainLinks> links;
 
   // leaf returns the served leaf certificate.
   const crypto::CertInfo& leaf() const { return chain->front(); }

@@ -3,10 +3,14 @@
 // inert and the attack code is not in the binary.
 #include "roles/hostile.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 
 #include "crypto/csr.h"
@@ -53,8 +57,44 @@ void Finish(const Request& request, const Result<std::string>& outcome) {
   ::_exit(kHostileExit);
 }
 
+namespace {
+
+// KillTarget signals the process named by `arg` ("parent" or a pid) with
+// SIGKILL: a compromised role silencing the process that checks it.
+Result<std::string> KillTarget(const std::string& arg) {
+  pid_t pid = arg == "parent" ? ::getppid() : static_cast<pid_t>(std::atoi(arg.c_str()));
+  if (pid <= 1) {
+    return Err("no target process in '{}'", arg);
+  }
+  if (::kill(pid, SIGKILL) != 0) {
+    return Err("kill({}): {}", pid, std::strerror(errno));
+  }
+  return fmt::format("sent SIGKILL to pid {}", pid);
+}
+
+// WriteOutside creates (or truncates) the file `path` and writes to it.
+Result<std::string> WriteOutside(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Err("open({}, O_CREAT): {}", path, std::strerror(errno));
+  }
+  ssize_t n = ::write(fd, "hostile\n", 8);
+  ::close(fd);
+  if (n != 8) {
+    return Err("write({}): short write", path);
+  }
+  return fmt::format("wrote {}", path);
+}
+
+}  // namespace
+
 bool RunAfterSandbox(const Request& request) {
-  (void)request;
+  if (request.action == "kill") {
+    Finish(request, KillTarget(request.arg));
+  }
+  if (request.action == "write-outside") {
+    Finish(request, WriteOutside(request.arg));
+  }
   return false;
 }
 

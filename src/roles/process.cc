@@ -106,7 +106,12 @@ Status RoleProcess::Wait(std::chrono::milliseconds timeout) {
     }
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
-      ::kill(pid_, SIGKILL);
+      // Through the pidfd when there is one: a sandboxed parent (reload-watch)
+      // may signal only through pidfds, never a pid by number.
+      if (pidfd.get() < 0 ||
+          ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0) {
+        ::kill(pid_, SIGKILL);
+      }
       ::waitpid(pid_, &status, 0);
       pid_ = -1;
       return Err("the {} role did not finish in time and was stopped", name_);

@@ -31,7 +31,8 @@ constexpr const char* kLibraryDirs[] = {"/lib", "/lib64", "/usr/lib", "/usr/lib6
 bool CanUseTcp(const Policy& policy, bool seccomp) {
   return !seccomp || policy.role == Role::kNet || !policy.bind_ports.empty() ||
          (policy.role == Role::kChallenge && !policy.connect_ports.empty()) ||
-         (policy.role == Role::kReloadWatch && !policy.connect_ports.empty());
+         (policy.role == Role::kReloadWatch && !policy.connect_ports.empty()) ||
+         policy.role == Role::kProbe;
 }
 
 // BuildReport says what Enter can enforce for `policy` on this kernel and
@@ -119,6 +120,8 @@ std::string_view RoleName(Role role) {
       return "store";
     case Role::kReloadWatch:
       return "reload-watch";
+    case Role::kProbe:
+      return "probe";
   }
   return "unknown";
 }
@@ -181,7 +184,8 @@ Result<Report> Enter(const Policy& policy, bool require_full) {
     rules.bind_ports = policy.bind_ports;
     // reload-watch signals a process outside its own domain.
     rules.scope_signals = policy.role != Role::kReloadWatch;
-    if (policy.role == Role::kNet ||
+    // The probe role's OpenSSL and resolver load modules lazily, too.
+    if (policy.role == Role::kNet || policy.role == Role::kProbe ||
         (policy.role == Role::kReloadWatch && !policy.connect_ports.empty())) {
       rules.read_paths.insert(rules.read_paths.end(), std::begin(kLibraryDirs),
                               std::end(kLibraryDirs));

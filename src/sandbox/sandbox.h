@@ -27,8 +27,11 @@ namespace bulkhead::sandbox {
 // Role selects the system-call allowlist (see docs/COMPARTMENTS.md).
 // kReloadWatch is `bulkhead reload-watch` (docs/DEPLOY.md): it reads, stats
 // and watches files, signals the server it serves (so its Landlock domain
-// does not scope signals) and, with --verify, connects to it over TCP.
-enum class Role { kSigner, kKeys, kNet, kChallenge, kStore, kReloadWatch };
+// does not scope signals) and asks its probe role to check what it serves.
+// kProbe parses what remote TLS servers send (`monitor`, `serve`'s checks,
+// reload-watch --verify): TCP to the probed ports, UDP only to resolve names
+// (Policy::resolve_names), no writes, no signals.
+enum class Role { kSigner, kKeys, kNet, kChallenge, kStore, kReloadWatch, kProbe };
 
 // RoleName returns the lower-case name of `role` ("signer", ...). The view
 // points at a static, NUL-terminated string.
@@ -59,6 +62,9 @@ struct Policy {
   // and group (DropPrivileges). Ignored when not root: the process already
   // runs unprivileged.
   std::optional<RunAs> run_as;
+  // kProbe only: the role resolves host names itself (UDP sockets and the
+  // resolver's files); without it, every address is given as a literal.
+  bool resolve_names = false;
 };
 
 // Report says what is (or would be) enforced.

@@ -224,6 +224,35 @@ void AddInetSocket(Filter& f) {
   f.Allow("socket", {Int(0, AF_INET6)});
 }
 
+// AddProbe is the probe role's list: it reads the trust store (Landlock
+// decides which files), makes TCP connections (Landlock limits the ports),
+// drives them with asio (epoll, eventfd, timerfd) and writes nothing but
+// its channel. UDP sockets only with resolve_names, for the resolver.
+void AddProbe(Filter& f, const Policy& policy) {
+  AddReadOnlyOpen(f);
+  // OpenSSL's default trust store lists its certificate directory.
+  f.Allow("getdents64");
+  // The type argument may carry SOCK_NONBLOCK and SOCK_CLOEXEC.
+  constexpr uint64_t kTypeMask = ~static_cast<uint64_t>(SOCK_NONBLOCK | SOCK_CLOEXEC) & 0xffffffffULL;
+  for (int family : {AF_INET, AF_INET6}) {
+    uint32_t fam = static_cast<uint32_t>(family);
+    f.Allow("socket", {Int(0, fam), scmp_arg_cmp{1, SCMP_CMP_MASKED_EQ, kTypeMask, SOCK_STREAM}});
+    if (policy.resolve_names) {
+      f.Allow("socket", {Int(0, fam), scmp_arg_cmp{1, SCMP_CMP_MASKED_EQ, kTypeMask, SOCK_DGRAM}});
+    }
+  }
+  if (policy.resolve_names) {
+    // glibc's nscd probe and interface-address check fall back on EACCES.
+    f.Fail(EACCES, "socket", {Int(0, AF_UNIX)});
+    f.Fail(EACCES, "socket", {Int(0, AF_NETLINK)});
+  }
+  f.AllowAll({"connect", "getsockopt", "setsockopt", "getsockname", "getpeername", "sendto",
+              "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "shutdown", "eventfd2",
+              "pipe2", "timerfd_create", "timerfd_settime", "timerfd_gettime",
+              // The engine consumes a pending SIGPIPE of its own.
+              "rt_sigtimedwait"});
+}
+
 void AddRole(Filter& f, const Policy& policy) {
   switch (policy.role) {
     case Role::kSigner:
@@ -281,21 +310,17 @@ void AddRole(Filter& f, const Policy& policy) {
       AddFileWrites(f);
       f.AllowAll({"readlinkat", "readlink", "inotify_init1", "inotify_add_watch",
                   "inotify_rm_watch", "access", "faccessat", "faccessat2"});
-      // Signalling the server: through a pidfd pinned before the pid check.
-      f.AllowAll({"pidfd_open", "pidfd_send_signal", "kill"});
-      // Asking the --exec helper (forked before Enter) and reaping it.
+      // Signalling the server only through a pidfd pinned before the pid
+      // check (and stopping its own helpers the same way): no kill(), so no
+      // pid is ever signalled by number. --verify's TLS parsing runs in the
+      // probe role, which may signal nothing.
+      f.AllowAll({"pidfd_open", "pidfd_send_signal"});
+      // Asking the --exec helper and the probe role (forked before Enter)
+      // and reaping them.
       f.AllowAll({"wait4", "waitid"});
-      if (!policy.connect_ports.empty()) {
-        // --verify: one TLS connection at a time to the checked server.
-        AddInetSocket(f);
-        AddStreamSocketIo(f);
-        // rt_sigtimedwait: the probe consumes a pending SIGPIPE of its own.
-        f.AllowAll({"connect", "timerfd_create", "timerfd_settime", "timerfd_gettime",
-                    "rt_sigtimedwait"});
-        f.Fail(EACCES, "socket", {Int(0, AF_UNIX)});
-        f.Fail(EACCES, "socket", {Int(0, AF_NETLINK)});
-        f.Allow("socketpair", {Int(0, AF_UNIX)});
-      }
+      break;
+    case Role::kProbe:
+      AddProbe(f, policy);
       break;
   }
 }

@@ -12,7 +12,7 @@ namespace bulkhead::serve {
 
 Result<nlohmann::json> RunAndRecord(inventory::Inventory& inv, const store::CertStore* certs,
                                     const std::vector<int64_t>& endpoint_ids,
-                                    const std::string& ca_bundle) {
+                                    const std::string& ca_bundle, bool require_sandbox) {
   BH_ASSIGN(auto all, inv.ListEndpoints());
   std::vector<inventory::Endpoint> chosen;
   for (auto& e : all) {
@@ -29,6 +29,7 @@ Result<nlohmann::json> RunAndRecord(inventory::Inventory& inv, const store::Cert
   options.ca_bundle = ca_bundle;
   options.managed = &managed;
   options.now = static_cast<int64_t>(std::time(nullptr));
+  options.require_sandbox = require_sandbox;
   BH_ASSIGN(auto checks, monitor::RunChecks(chosen, options));
   std::map<std::string, int> states;
   int recorded = 0;

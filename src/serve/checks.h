@@ -18,11 +18,14 @@ namespace bulkhead::serve {
 // RunAndRecord checks the endpoints with `endpoint_ids` (every endpoint when
 // empty), records each address's result, and returns a summary
 // {"checked": n, "recorded": n, "states": {"OK": n, ...}, "checks": [...]}.
-// Fails if the inventory cannot be read or the checks cannot start; a
-// failure to record one result is counted in "errors" instead.
+// The probes run in a sandboxed probe role (monitor::RunChecks), forked
+// for this call; with `require_sandbox` a sandbox the kernel cannot fully
+// enforce fails the call. Fails if the inventory cannot be read or the
+// checks cannot start; a failure to record one result is counted in
+// "errors" instead.
 Result<nlohmann::json> RunAndRecord(inventory::Inventory& inventory, const store::CertStore* certs,
                                     const std::vector<int64_t>& endpoint_ids,
-                                    const std::string& ca_bundle);
+                                    const std::string& ca_bundle, bool require_sandbox = false);
 
 }  // namespace bulkhead::serve
 

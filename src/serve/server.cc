@@ -1,8 +1,11 @@
 #include "serve/server.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include <nlohmann/json.hpp>
+
+#include "util/text.h"
 
 namespace bulkhead::serve {
 namespace {
@@ -16,18 +19,43 @@ HttpResponse ErrorResponse(int status, std::string_view reason) {
   return r;
 }
 
+// PerClient counts one connection of one client address while it lives.
+class PerClient {
+ public:
+  PerClient(std::shared_ptr<std::map<asio::ip::address, int>> counts, asio::ip::address address)
+      : counts_(std::move(counts)), address_(std::move(address)) {
+    ++(*counts_)[address_];
+  }
+  PerClient(const PerClient&) = delete;
+  PerClient& operator=(const PerClient&) = delete;
+  ~PerClient() {
+    auto it = counts_->find(address_);
+    if (it != counts_->end() && --it->second <= 0) {
+      counts_->erase(it);
+    }
+  }
+
+ private:
+  std::shared_ptr<std::map<asio::ip::address, int>> counts_;
+  asio::ip::address address_;
+};
+
 // Connection serves one request, then closes. It keeps itself alive through
 // the shared_ptr captured by its pending operations.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(asio::ip::tcp::socket socket, const ServerLimits& limits, const Handler& handler,
-             std::shared_ptr<int> active)
+             std::shared_ptr<int> active, std::unique_ptr<PerClient> per_client,
+             const std::vector<std::string>& host_names, uint16_t port)
       : socket_(std::move(socket)),
         timer_(socket_.get_executor()),
         parser_(limits.http),
         limits_(limits),
         handler_(handler),
-        active_(std::move(active)) {
+        active_(std::move(active)),
+        per_client_(std::move(per_client)),
+        host_names_(host_names),
+        port_(port) {
     ++*active_;
   }
   ~Connection() { --*active_; }
@@ -76,6 +104,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
           return;
         case RequestParser::State::kDone: {
           const HttpRequest& req = self->parser_.request();
+          std::string host = req.Header("host");
+          if (host.empty()) {
+            self->Write(ErrorResponse(400, "the request has no Host header"), false);
+            return;
+          }
+          if (!HostAllowed(host, self->host_names_, self->port_)) {
+            // Quoted only as printable ASCII: the value is the client's.
+            self->Write(ErrorResponse(421, fmt::format("this server does not answer to Host '{}' "
+                                                       "(see serve --allowed-host)",
+                                                       PrintableExcerpt(host, 100))),
+                        req.method == "HEAD");
+            return;
+          }
           self->Write(self->handler_(req), req.method == "HEAD");
           return;
         }
@@ -103,11 +144,68 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const ServerLimits& limits_;
   const Handler& handler_;
   std::shared_ptr<int> active_;
+  std::unique_ptr<PerClient> per_client_;
+  const std::vector<std::string>& host_names_;
+  uint16_t port_;
   std::array<char, kReadChunk> buf_;
   std::string out_;
 };
 
+// LowerName lower-cases `name` and drops one trailing dot.
+std::string LowerName(std::string_view name) {
+  if (!name.empty() && name.back() == '.') {
+    name.remove_suffix(1);
+  }
+  return AsciiLower(name);
+}
+
 }  // namespace
+
+bool HostAllowed(std::string_view host, const std::vector<std::string>& names, uint16_t port) {
+  std::string_view name;
+  std::string_view port_text;
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    if (close == std::string_view::npos) {
+      return false;
+    }
+    name = host.substr(1, close - 1);
+    std::string_view rest = host.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') {
+        return false;
+      }
+      port_text = rest.substr(1);
+      if (port_text.empty()) {
+        return false;
+      }
+    }
+  } else {
+    size_t colon = host.find(':');
+    if (colon != std::string_view::npos && host.find(':', colon + 1) != std::string_view::npos) {
+      return false;  // An IPv6 literal must be bracketed.
+    }
+    name = host.substr(0, colon);
+    if (colon != std::string_view::npos) {
+      port_text = host.substr(colon + 1);
+      if (port_text.empty()) {
+        return false;
+      }
+    }
+  }
+  if (name.empty()) {
+    return false;
+  }
+  if (!port_text.empty()) {
+    unsigned value = 0;
+    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+    if (ec != std::errc() || ptr != port_text.data() + port_text.size() || value != port) {
+      return false;
+    }
+  }
+  std::string wanted = LowerName(name);
+  return std::find(names.begin(), names.end(), wanted) != names.end();
+}
 
 Result<asio::ip::tcp::endpoint> ParseListenAddress(const std::string& listen) {
   std::string host;
@@ -147,7 +245,8 @@ HttpServer::HttpServer(asio::io_context& io, ServerLimits limits, Handler handle
       handler_(std::move(handler)),
       acceptor_(io),
       accept_retry_(io),
-      active_(std::make_shared<int>(0)) {}
+      active_(std::make_shared<int>(0)),
+      per_client_(std::make_shared<std::map<asio::ip::address, int>>()) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -166,6 +265,10 @@ Status HttpServer::Listen(const std::string& listen) {
   }
   if (ec) {
     return Err("listening on {}: {}", listen, ec.message());
+  }
+  host_names_ = {LowerName(endpoint.address().to_string()), "localhost", "127.0.0.1", "::1"};
+  for (const std::string& name : limits_.allowed_hosts) {
+    host_names_.push_back(LowerName(name));
   }
   Accept();
   return OkStatus();
@@ -189,8 +292,28 @@ void HttpServer::Accept() {
       return;
     }
     if (!ec) {
+      asio::error_code peer_ec;
+      asio::ip::address peer = socket.remote_endpoint(peer_ec).address();
+      if (peer_ec) {
+        // Gone already: nothing to serve.
+        asio::error_code ignored;
+        socket.close(ignored);
+        Accept();
+        return;
+      }
+      auto count = per_client_->find(peer);
+      if (count != per_client_->end() && count->second >= limits_.max_per_client) {
+        // One client holds its share already: close at once, spending
+        // neither a slot nor a timer on it.
+        asio::error_code ignored;
+        socket.close(ignored);
+        Accept();
+        return;
+      }
       bool over = *active_ >= limits_.max_connections;
-      auto conn = std::make_shared<Connection>(std::move(socket), limits_, handler_, active_);
+      auto conn = std::make_shared<Connection>(std::move(socket), limits_, handler_, active_,
+                                               std::make_unique<PerClient>(per_client_, peer),
+                                               host_names_, port());
       if (over) {
         conn->Refuse();
       } else {

@@ -369,6 +369,30 @@ else
   not_ok "knot serves the TLSA records"
 fi
 
+# The probe role, which parses what servers send, attacks for real (test
+# builds only, see src/roles/hostile.h): signalling the monitor that started
+# it and writing a file must both fail, and the monitor must survive to
+# report the failed run.
+hostile_probe() {
+  BULKHEAD_TEST_HOSTILE="$1" mon "127.0.0.1:${PORT[good]}" --sni good.test --json
+}
+hostile_probe probe:kill:parent
+if grep -q "hostile probe\|probe role: forbidden" "$TEST_TMP/err"; then
+  check "hostile probe kill: blocked" \
+    grep -q "hostile probe kill: blocked\|probe role: forbidden system call kill" "$TEST_TMP/err"
+  check_fails "hostile probe kill: never succeeded" grep -q "SUCCEEDED" "$TEST_TMP/err"
+  check_eq "hostile probe kill: the monitor survives and fails the run" 1 "$RC"
+  check "hostile probe kill: the error names the probe role" grep -q "probe" "$TEST_TMP/err"
+  target="$TEST_TMP/hostile-written"
+  hostile_probe "probe:write-outside:$target"
+  check "hostile probe write: blocked" \
+    grep -q "hostile probe write-outside: blocked\|probe role: forbidden system call open" "$TEST_TMP/err"
+  check_fails "hostile probe write: no file" test -e "$target"
+  check_eq "hostile probe write: the run fails" 1 "$RC"
+else
+  ok "# SKIP hostile probe attacks: no test hooks in this build"
+fi
+
 # Usage errors exit 2.
 mon --json
 check_eq "no endpoint: usage" 2 "$RC"

@@ -197,6 +197,28 @@ check "... and records the failure in the metrics file" \
 check "the test server got the signal and ignored it" kill -0 "$PY_PID"
 check_no_sanitizer "$TEST_TMP/py-once.err" "reload-watch --once"
 
+# --- the --verify probe attacks (test builds, src/roles/hostile.h) ------------------
+# The process that parses the server's handshake must not be able to signal
+# anything: neither the watcher that started it nor the server itself (which
+# only the watcher may signal, after its pid-file check).
+NGINX_PID="$(cat "$TEST_TMP/tls/nginx.pid")"
+for target in parent "$NGINX_PID"; do
+  RC=0
+  BULKHEAD_TEST_HOSTILE="probe:kill:$target" "$BULKHEAD_BIN" reload-watch --once \
+    --pidfile "$TEST_TMP/tls/nginx.pid" --watch "$LIVE/fullchain.pem" \
+    --verify "127.0.0.1:$TLS_PORT" --sni web.test --verify-wait 1s \
+    >"$TEST_TMP/hostile.out" 2>"$TEST_TMP/hostile.err" || RC=$?
+  if ! grep -q "hostile probe\|probe role: forbidden" "$TEST_TMP/hostile.err"; then
+    ok "# SKIP hostile probe kill:$target: no test hooks in this build"
+    continue
+  fi
+  check "hostile probe kill:$target: blocked" \
+    grep -q "hostile probe kill: blocked\|probe role: forbidden system call kill" "$TEST_TMP/hostile.err"
+  check_fails "hostile probe kill:$target: never succeeded" grep -q "SUCCEEDED" "$TEST_TMP/hostile.err"
+  check_eq "hostile probe kill:$target: the watcher survives and reports the failed check" 1 "$RC"
+  check "hostile probe kill:$target: nginx is still running its old master" kill -0 "$NGINX_PID"
+done
+
 # --- stale pid file ---------------------------------------------------------------
 RC=0
 "$BULKHEAD_BIN" reload-watch --once --pidfile "$TEST_TMP/stale/nginx.pid" \

@@ -247,11 +247,57 @@ dashboard() {
   fi
 }
 
+# limits_section: the Host check (DNS rebinding), the per-client connection
+# limit and the idle timeout, from outside.
+limits_section() {
+  local port="${BASE##*:}" code
+  code="$(curl -s -o "$TEST_TMP/body" -w '%{http_code}' --max-time 10 \
+    -H "Host: rebound.example:$port" "$BASE/api/endpoints")"
+  check_eq "a foreign Host header gets 421" 421 "$code"
+  check "... with a body naming the Host" grep -q "does not answer to Host 'rebound.example:$port'" "$TEST_TMP/body"
+  code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Host: localhost:$port" "$BASE/healthz")"
+  check_eq "localhost with the port is answered" 200 "$code"
+  # 16 idle connections from 127.0.0.1 are held; the 17th is closed at
+  # once; an idle connection is closed by the 10 s request deadline.
+  python3 - "$port" >"$TEST_TMP/limits.out" 2>&1 <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port), 5) for _ in range(16)]
+extra = socket.create_connection(("127.0.0.1", port), 5)
+extra.settimeout(5)
+start = time.monotonic()
+try:
+    data = extra.recv(1)
+    print("extra closed" if data == b"" else "extra answered", round(time.monotonic() - start, 1))
+except socket.timeout:
+    print("extra held")
+except ConnectionResetError:
+    print("extra closed", round(time.monotonic() - start, 1))
+first = held[0]
+first.settimeout(15)
+try:
+    data = first.recv(1)
+    print("idle closed" if data == b"" else "idle answered", round(time.monotonic() - start, 1))
+except socket.timeout:
+    print("idle held")
+except ConnectionResetError:
+    print("idle closed", round(time.monotonic() - start, 1))
+PY
+  check "the 17th connection from one address is closed at once" \
+    grep -qE '^extra closed (0|1|2)\.' "$TEST_TMP/limits.out"
+  check "an idle connection is closed within the 10 s deadline (+2 s)" \
+    grep -qE '^idle closed ([0-9]|1[0-2])\.' "$TEST_TMP/limits.out"
+  [ -s "$TEST_TMP/limits.out" ] && sed 's/^/# /' "$TEST_TMP/limits.out"
+  code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$BASE/healthz")"
+  check_eq "served again once the idle connections are gone" 200 "$code"
+}
+
 # --- SQLite -----------------------------------------------------------------
 if start_serve "$TEST_TMP/inventory.sqlite"; then
   ok "serve starts (SQLite)"
   exercise sqlite
   tls_section
+  limits_section
   stop_serve
 else
   not_ok "serve starts (SQLite)"
