@@ -196,6 +196,8 @@ class Watcher {
     }
     if (o_.verify) {
       policy.connect_ports.push_back(o_.verify->port);
+      // The checked server's name is resolved inside the sandbox.
+      policy.udp = true;
       for (const std::string& p : sandbox::NetSystemReadPaths()) {
         policy.read_paths.push_back(p);
       }
