@@ -113,6 +113,30 @@ for f in "$OUTSIDE/net" "$OUTSIDE/signer" "$LAB_DIR/state/store-outside" "$OUTSI
   check "no role created $f" test ! -e "$f"
 done
 
+# A CA host that does not resolve stops the run before any role starts,
+# naming the host (the net role could not look it up itself).
+"$BULKHEAD_BIN" --state-dir "$TEST_TMP/nostate" --server https://acme.bulkhead.invalid/dir \
+  account show >"$TEST_TMP/noresolve.out" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ] && grep -q "cannot resolve the CA's host acme.bulkhead.invalid" "$TEST_TMP/noresolve.out"; then
+  ok "an unresolvable CA host is an error naming it (exit $rc)"
+else
+  not_ok "an unresolvable CA host is an error naming it" "exit $rc; $(cat "$TEST_TMP/noresolve.out")"
+fi
+
+# --require-sandbox wants roles that are not root.
+if [ "$(id -u)" -eq 0 ] && ! id bulkhead >/dev/null 2>&1; then
+  bh --require-sandbox issue --name hostile -d hostile.example --webroot "$LAB_WEBROOT" --force \
+    >"$TEST_TMP/require.out" 2>&1
+  rc=$?
+  if [ "$rc" -eq 2 ] && grep -q -- "--require-sandbox: the roles would run as root" "$TEST_TMP/require.out"; then
+    ok "--require-sandbox refuses roles that would run as root (exit 2)"
+  else
+    not_ok "--require-sandbox refuses roles that would run as root" "exit $rc; $(cat "$TEST_TMP/require.out")"
+  fi
+  check_eq "--require-sandbox: the live certificate is unchanged" "$BEFORE" "$(fingerprint)"
+fi
+
 # Nothing lasting: the account still answers with its own key, and the next
 # normal issuance replaces the live certificate.
 check_eq "account show works with the account's own key" "$THUMB_BEFORE" \
