@@ -37,7 +37,8 @@ issue() {
 
 check "a first certificate is issued normally" issue
 LIVE="$(cert_dir hostile)/live"
-KEY="$(ls "$LAB_DIR"/state/accounts/*/default/account.key 2>/dev/null | head -n 1)"
+keys=("$LAB_DIR"/state/accounts/*/default/account.key)
+KEY="${keys[0]}"
 check "the account key exists" test -s "$KEY"
 
 # fingerprint: what must not change: the live version, the bytes of every
