@@ -189,7 +189,7 @@ std::vector<std::string> TlsTrustReadPaths() {
   };
 }
 
-Status DropAllCapabilities() {
+Status DropAllCapabilities(uint64_t keep_effective) {
   BH_TRY(DropBoundingSet());
   // Ambient capabilities (Linux >= 4.3) would survive a later execve; an
   // older kernel has none to clear (EINVAL).
@@ -202,16 +202,26 @@ Status DropAllCapabilities() {
   __user_cap_header_struct header{};
   header.version = _LINUX_CAPABILITY_VERSION_3;
   header.pid = 0;
-  __user_cap_data_struct none[2] = {};
-  if (::syscall(SYS_capset, &header, none) != 0) {
+  __user_cap_data_struct held[2] = {};
+  if (!CapData(held)) {
+    return Err("sandbox: capget: {}", std::strerror(errno));
+  }
+  __user_cap_data_struct want[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    uint32_t keep = static_cast<uint32_t>(keep_effective >> (32 * i)) & held[i].permitted;
+    want[i].effective = keep;
+    want[i].permitted = keep;
+  }
+  if (::syscall(SYS_capset, &header, want) != 0) {
     return Err("sandbox: capset (dropping every capability): {}", std::strerror(errno));
   }
   __user_cap_data_struct left[2] = {};
   if (!CapData(left)) {
     return Err("sandbox: capget: {}", std::strerror(errno));
   }
-  for (const auto& d : left) {
-    if (d.effective != 0 || d.permitted != 0 || d.inheritable != 0) {
+  for (int i = 0; i < 2; ++i) {
+    if (left[i].effective != want[i].effective || left[i].permitted != want[i].permitted ||
+        left[i].inheritable != 0) {
       return Err("sandbox: capabilities are left after dropping them all");
     }
   }
@@ -250,7 +260,11 @@ Result<Report> Enter(const Policy& policy, bool require_full) {
   // Whatever the identity, no capability is left: a role that keeps uid 0
   // (no `bulkhead` user) may no longer override file permissions, bind
   // privileged ports, trace or signal others, or load anything.
-  if (Status st = DropAllCapabilities(); !st.ok()) {
+  // reload-watch alone keeps CAP_KILL when its unit granted it: signalling
+  // a server of another user is its job (Landlock does not scope its
+  // signals either).
+  uint64_t keep = policy.role == Role::kReloadWatch ? (uint64_t{1} << CAP_KILL) : 0;
+  if (Status st = DropAllCapabilities(keep); !st.ok()) {
     return st.error().Wrap(fmt::format("{} role", role));
   }
   // Not dumpable: other processes of the same user may not read this one's
