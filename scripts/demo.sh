@@ -35,6 +35,20 @@ echo "   ACME directory: $LAB_URL"
 echo "   webroot:        $LAB_WEBROOT (served on 127.0.0.1:$LAB_HTTP_PORT)"
 echo
 
+# Run as root, the roles switch to the system user "bulkhead" when it exists
+# (a production machine creates it from the shipped sysusers.d file:
+# systemd-sysusers, see docs/DEPLOY.md); without it they stay uid 0, with no
+# capabilities. The demo creates no user: it says which case applies.
+if [ "$(id -u)" -eq 0 ]; then
+  if id bulkhead >/dev/null 2>&1; then
+    echo "== running as root: the roles switch to the user 'bulkhead' and drop every capability"
+  else
+    echo "== running as root without a 'bulkhead' user: the roles stay uid 0 but drop every capability"
+    echo "   (create the user with: systemd-sysusers <prefix>/lib/sysusers.d/bulkhead.conf)"
+  fi
+  echo
+fi
+
 echo "== bulkhead account register"
 bh account register --email demo@bulkhead.test --agree-tos
 echo

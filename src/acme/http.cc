@@ -274,6 +274,20 @@ class CurlHttpClient : public HttpClient {
       // directory as well.
       set(curl_easy_setopt(c, CURLOPT_CAPATH, nullptr));
     }
+    for (const std::string& entry : options_.resolve) {
+      curl_slist* more = curl_slist_append(resolve_.get(), entry.c_str());
+      if (more == nullptr) {
+        return Err("configuring libcurl: out of memory for the CA's addresses");
+      }
+      if (resolve_ == nullptr) {
+        resolve_.reset(more);
+      }
+    }
+    if (resolve_ != nullptr) {
+      // The caller resolved these hosts (the net role cannot); libcurl
+      // takes the addresses from its cache and never looks them up.
+      set(curl_easy_setopt(c, CURLOPT_RESOLVE, resolve_.get()));
+    }
     set(curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms));
     set(curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, options_.request_timeout_ms));
     set(curl_easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str()));
@@ -381,6 +395,8 @@ class CurlHttpClient : public HttpClient {
   }
 
   std::mutex mu_;
+  // Declared before curl_ so that it outlives the handle that points to it.
+  SlistPtr resolve_;
   CurlPtr curl_;
   HttpOptions options_;
   char errbuf_[CURL_ERROR_SIZE];

@@ -39,6 +39,10 @@ struct HttpOptions {
   long request_timeout_ms = 30000;  // Whole request.
   size_t max_response_bytes = 1 << 20;  // Larger bodies fail with a clear error.
   std::string user_agent = "bulkhead";
+  // libcurl CURLOPT_RESOLVE entries, "HOST:PORT:ADDR[,ADDR]" (IPv6 in
+  // brackets): the addresses of HOST:PORT, resolved by the caller, so the
+  // client never looks that name up itself (the net role cannot).
+  std::vector<std::string> resolve;
 };
 
 // HttpClient is the transport contract the ACME protocol code uses. One

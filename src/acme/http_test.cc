@@ -195,7 +195,8 @@ std::string OkReply(const std::string& body, const std::string& extra_headers = 
 }
 
 // MakeSelfSigned creates a P-256 key and a self-signed certificate for the IP
-// address 127.0.0.1. Returns false on any OpenSSL failure.
+// address 127.0.0.1 and the name ca.test (which no resolver knows: tests
+// hand its address to the client). Returns false on any OpenSSL failure.
 bool MakeSelfSigned(PkeyPtr* out_key, X509Ptr* out_cert) {
   PkeyPtr key(EVP_EC_gen("P-256"));
   X509Ptr cert(X509_new());
@@ -217,7 +218,7 @@ bool MakeSelfSigned(PkeyPtr* out_key, X509Ptr* out_cert) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
-  for (auto [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1"},
+  for (auto [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1,DNS:ca.test"},
                             std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
     ExtPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
     if (ext == nullptr || X509_add_ext(x, ext.get(), -1) != 1) {
@@ -475,6 +476,30 @@ std::unique_ptr<HttpClient> MustClient(const HttpOptions& options) {
   auto client = NewCurlHttpClient(options);
   EXPECT_TRUE(client.ok()) << client.error().message;
   return client.ok() ? std::move(client).value() : nullptr;
+}
+
+TEST(CurlHttpClientTest, ResolveHandsTheAddressesIn) {
+  // ca.test resolves nowhere: the request can only work with the address
+  // given in HttpOptions::resolve. ::1 comes first, in brackets, as
+  // manager::PinCaAddresses writes it; nothing listens there, so the
+  // client must go on to 127.0.0.1.
+  TlsTestServer server([](const TestRequest&) { return TestReply{OkReply("pinned")}; });
+  ASSERT_EQ(server.error(), "");
+  std::string port = server.Url("");
+  port = port.substr(port.rfind(':') + 1);
+  HttpOptions o = TestOptions(server);
+  o.resolve = {"ca.test:" + port + ":[::1],127.0.0.1"};
+  auto client = MustClient(o);
+  ASSERT_NE(client, nullptr);
+  auto res = client->Get("https://ca.test:" + port + "/dir");
+  ASSERT_TRUE(res.ok()) << res.error().message;
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body, "pinned");
+
+  // Without the entry the name cannot be resolved at all.
+  auto plain = MustClient(TestOptions(server));
+  ASSERT_NE(plain, nullptr);
+  EXPECT_FALSE(plain->Get("https://ca.test:" + port + "/dir").ok());
 }
 
 TEST(CurlHttpClientTest, GetParsesStatusBodyAndHeaders) {

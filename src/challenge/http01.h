@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "util/fs.h"
 #include "util/result.h"
 
 namespace bulkhead::challenge {
@@ -58,6 +59,18 @@ Result<int> SweepStaleTokens(const std::string& dir, std::string_view thumbprint
 // the key authorization (text/plain), 404 otherwise, until destroyed. Reads
 // at most 8 KiB of request per connection with a 10 s timeout.
 Result<std::unique_ptr<Publisher>> NewStandalonePublisher(const std::string& addr_port);
+
+// ListenStandalone binds and listens on `addr_port` (as above) and returns
+// the listening socket; the error names the address and the likely cause.
+// The challenge role calls it before entering its sandbox ("open, then
+// sandbox"), so a port below 1024 is bound while the process still may,
+// and the role then runs without any capability, as the unprivileged user.
+Result<ScopedFd> ListenStandalone(const std::string& addr_port);
+
+// NewStandalonePublisher serves on `listener`, a socket from
+// ListenStandalone for `addr_port` (used in messages).
+Result<std::unique_ptr<Publisher>> NewStandalonePublisher(ScopedFd listener,
+                                                          const std::string& addr_port);
 
 }  // namespace bulkhead::challenge
 

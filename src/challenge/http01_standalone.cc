@@ -91,9 +91,9 @@ Status SplitHostPort(std::string_view addr, std::string* out_host, std::string* 
   return OkStatus();
 }
 
-// Listen binds and listens on `addr_port`; the error names the address and
-// the likely cause.
-Result<ScopedFd> Listen(const std::string& addr_port) {
+}  // namespace
+
+Result<ScopedFd> ListenStandalone(const std::string& addr_port) {
   std::string host;
   std::string port;
   BH_TRY(SplitHostPort(addr_port, &host, &port));
@@ -130,6 +130,8 @@ Result<ScopedFd> Listen(const std::string& addr_port) {
   }
   return fd;
 }
+
+namespace {
 
 // BoundAddress returns "addr:port" / "[addr]:port" of a bound socket.
 std::string BoundAddress(int fd, const std::string& fallback) {
@@ -400,7 +402,12 @@ class StandalonePublisher : public Publisher {
 }  // namespace
 
 Result<std::unique_ptr<Publisher>> NewStandalonePublisher(const std::string& addr_port) {
-  BH_ASSIGN(ScopedFd listener, Listen(addr_port));
+  BH_ASSIGN(ScopedFd listener, ListenStandalone(addr_port));
+  return NewStandalonePublisher(std::move(listener), addr_port);
+}
+
+Result<std::unique_ptr<Publisher>> NewStandalonePublisher(ScopedFd listener,
+                                                          const std::string& addr_port) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) != 0) {
     return Err("creating wake-up pipe: {}", std::strerror(errno));

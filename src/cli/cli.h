@@ -76,7 +76,8 @@ std::string AbsolutePath(const std::string& path);
 int PrintDaneRecords(const manager::DaneContext& dane, const manager::CertSettings& s);
 
 // RolesRunAs resolves --user (see sandbox::DefaultRunAs): the user the roles
-// switch to, or none.
+// switch to, or none. With --require-sandbox, running as root with no such
+// user is a kUsage error that says how to create the `bulkhead` user.
 Result<std::optional<sandbox::RunAs>> RolesRunAs(const GlobalFlags& flags);
 
 // InspectAllManaged inspects every certificate under <state-dir>/certs at

@@ -44,7 +44,17 @@ Result<manager::CaConfig> CaFromFlags(const GlobalFlags& flags) {
 }
 
 Result<std::optional<sandbox::RunAs>> RolesRunAs(const GlobalFlags& flags) {
-  return sandbox::DefaultRunAs(flags.user);
+  BH_ASSIGN(std::optional<sandbox::RunAs> run_as, sandbox::DefaultRunAs(flags.user));
+  if (flags.require_sandbox && ::geteuid() == 0 && !run_as) {
+    // Without capabilities a root role is still uid 0 and owns what root
+    // owns; --require-sandbox wants the roles to be somebody else.
+    return ErrCode(ErrorCode::kUsage,
+                   "--require-sandbox: the roles would run as root; create the system user "
+                   "'{}' (systemd-sysusers, or: useradd --system --no-create-home --shell "
+                   "/usr/sbin/nologin {}; see docs/DEPLOY.md) or pass --user USER",
+                   sandbox::kDefaultUser, sandbox::kDefaultUser);
+  }
+  return run_as;
 }
 
 nlohmann::json InspectAllManaged(

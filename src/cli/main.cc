@@ -2,6 +2,8 @@
 // subcommand. All work happens in the library; see docs/ARCHITECTURE.md.
 #include <CLI/CLI.hpp>
 
+#include <sys/prctl.h>
+
 #include <csignal>
 #include <cstdio>
 
@@ -11,6 +13,10 @@
 #include "util/log.h"
 
 int main(int argc, char** argv) {
+  // Before anything is read: no other process of the same user may read
+  // this one's memory (/proc/PID/mem) or attach a debugger to it; the roles
+  // forked from it inherit the setting (and set it again themselves).
+  (void)::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   using bulkhead::cli::Cli;
   CLI::App app{"bulkhead: get and keep TLS certificates from ACME CAs, compartmented"};
   app.require_subcommand(1);

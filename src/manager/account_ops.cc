@@ -28,30 +28,6 @@ using std::chrono::seconds;
 // sees it; every request inside has its own, shorter bound.
 constexpr std::chrono::minutes kCommandTimeout{5};
 
-// NetPolicy is the sandbox of a net role for `ca`: system TLS and resolver
-// files, the CA bundle, TCP connect to the CA's port only.
-sandbox::Policy NetPolicy(const CaConfig& ca, int parent_fd) {
-  sandbox::Policy policy;
-  policy.role = sandbox::Role::kNet;
-  policy.read_paths = sandbox::NetSystemReadPaths();
-  if (!ca.ca_bundle.empty()) {
-    policy.read_paths.push_back(ca.ca_bundle);
-  }
-  uint16_t port = 443;
-  std::string origin = acme::UrlOrigin(ca.directory_url);
-  size_t colon = origin.rfind(':');
-  size_t bracket = origin.rfind(']');
-  if (colon != std::string::npos && colon > 6 && (bracket == std::string::npos || colon > bracket)) {
-    int p = std::atoi(origin.c_str() + colon + 1);
-    if (p > 0 && p < 65536) {
-      port = static_cast<uint16_t>(p);
-    }
-  }
-  policy.connect_ports = {port};
-  policy.ipc_fd = parent_fd;
-  return policy;
-}
-
 void SendError(ipc::Channel& channel, const Error& e) {
   (void)channel.Send(ipc::MessageType::kError,
                      ipc::Encode(ipc::ErrorMsg{e.message.substr(0, ipc::kMaxTextLen), e.code}));
@@ -193,7 +169,7 @@ Result<ipc::AccountResultMsg> RunAccountInNet(const AccountNetJob& job, ipc::Cha
 // that talks to the CA. It reports an AccountResult or an Error.
 int RunAccountNetRole(ipc::Channel parent, ipc::Channel signer_ch, const AccountNetJob& job,
                       bool require_full) {
-  if (!roles::EnterSandbox(NetPolicy(job.ca, parent.fd()), require_full)) {
+  if (!roles::EnterSandbox(CaNetPolicy(job.ca, parent.fd()), require_full)) {
     return 1;
   }
   auto result = RunAccountInNet(job, signer_ch);
@@ -304,10 +280,13 @@ acme::SignPolicy AccountSignPolicy(const AccountRequest& request, const CaConfig
 
 }  // namespace
 
-Result<AccountReport> RunAccountCommand(const std::string& state_dir, const CaConfig& ca,
+Result<AccountReport> RunAccountCommand(const std::string& state_dir, const CaConfig& ca_arg,
                                         AccountRequest request, bool require_full_sandbox,
                                         const std::optional<sandbox::RunAs>& run_as_arg) {
   BH_TRY(ReportSandboxGapsOnce(require_full_sandbox));
+  // The net role cannot resolve names: the CA's addresses, now.
+  CaConfig ca = ca_arg;
+  BH_TRY(PinCaAddresses(&ca));
   BH_ASSIGN(store::AccountStore account, AccountStoreFor(state_dir, ca));
   BH_ASSIGN(std::optional<sandbox::RunAs> net_run_as, NetRunAs(ca, run_as_arg));
 
@@ -455,7 +434,7 @@ Status RevokeInNet(const RevokeNetJob& job, ipc::Channel& signer_ch) {
 
 int RunRevokeNetRole(ipc::Channel parent, ipc::Channel signer_ch, const RevokeNetJob& job,
                      bool require_full) {
-  if (!roles::EnterSandbox(NetPolicy(job.ca, parent.fd()), require_full)) {
+  if (!roles::EnterSandbox(CaNetPolicy(job.ca, parent.fd()), require_full)) {
     return 1;
   }
   Status st = RevokeInNet(job, signer_ch);
@@ -469,10 +448,12 @@ int RunRevokeNetRole(ipc::Channel parent, ipc::Channel signer_ch, const RevokeNe
 
 }  // namespace
 
-Status RevokeInCompartments(const std::string& state_dir, const CaConfig& ca,
+Status RevokeInCompartments(const std::string& state_dir, const CaConfig& ca_arg,
                             const RevokeRequest& request, bool require_full_sandbox,
                             const std::optional<sandbox::RunAs>& run_as_arg) {
   BH_TRY(ReportSandboxGapsOnce(require_full_sandbox));
+  CaConfig ca = ca_arg;
+  BH_TRY(PinCaAddresses(&ca));
   BH_ASSIGN(std::optional<sandbox::RunAs> run_as, NetRunAs(ca, run_as_arg));
   RevokeNetJob job;
   job.ca = ca;

@@ -34,21 +34,6 @@ using std::chrono::seconds;
 // inside is bounded too, this is the last line of defence against a hang.
 constexpr minutes kOrderTimeout{20};
 
-// CaPort returns the TCP port of the CA's directory URL (443 by default),
-// the only port the net role may connect to.
-uint16_t CaPort(const std::string& url) {
-  std::string origin = acme::UrlOrigin(url);
-  size_t colon = origin.rfind(':');
-  size_t bracket = origin.rfind(']');
-  if (colon != std::string::npos && colon > 6 && (bracket == std::string::npos || colon > bracket)) {
-    int port = std::atoi(origin.c_str() + colon + 1);
-    if (port > 0 && port < 65536) {
-      return static_cast<uint16_t>(port);
-    }
-  }
-  return 443;
-}
-
 // kStaleTokenAge: token files of this account older than this are left
 // over from a killed run (no order lives that long), so the next run's
 // challenge role removes them.
@@ -72,6 +57,7 @@ constexpr std::chrono::milliseconds kDnsQueryTimeout{5000};
 // port and to the RFC 2136 server's port; read /etc/resolv.conf when no
 // resolver is given.
 void AddDnsRules(const CertSettings& s, sandbox::Policy* p) {
+  p->udp = true;
   p->connect_ports = {53};
   auto add_port = [&](const std::string& addr) {
     auto server = dns::ParseServer(addr);
@@ -99,6 +85,7 @@ void AddDnsRules(const CertSettings& s, sandbox::Policy* p) {
 // truncated answer); read the resolver, NSS and TLS configuration, and the
 // libraries glibc loads lazily for NSS (as the net role does).
 void AddPreflightRules(const CertSettings& s, sandbox::Policy* p) {
+  p->udp = true;
   uint16_t dns_port = 53;
   if (!s.preflight.resolver.empty()) {
     auto server = dns::ParseServer(s.preflight.resolver);
@@ -300,15 +287,7 @@ Status RunOrderInNet(NetJob& job, ipc::Channel& parent, ipc::Channel& signer_ch,
 // and parses what it sends.
 int RunNetRole(ipc::Channel parent, ipc::Channel signer_ch, ipc::Channel challenge_ch,
                ipc::Channel store_ch, NetJob job) {
-  sandbox::Policy policy;
-  policy.role = sandbox::Role::kNet;
-  policy.read_paths = sandbox::NetSystemReadPaths();
-  if (!job.ca.ca_bundle.empty()) {
-    policy.read_paths.push_back(job.ca.ca_bundle);
-  }
-  policy.connect_ports = {CaPort(job.ca.directory_url)};
-  policy.ipc_fd = parent.fd();
-  if (!roles::EnterSandbox(policy, job.require_full)) {
+  if (!roles::EnterSandbox(CaNetPolicy(job.ca, parent.fd()), job.require_full)) {
     return 1;
   }
   ipc::CommitResponseMsg commit;
@@ -367,16 +346,6 @@ std::string RoleFailures(Roles& r) {
     }
   }
   return out;
-}
-
-// ChallengeRunAs is who the challenge role runs as: root keeps a standalone
-// listener on a privileged port (sandboxed to that one port all the same).
-std::optional<sandbox::RunAs> ChallengeRunAs(const CertSettings& s,
-                                             const std::optional<sandbox::RunAs>& run_as) {
-  if (s.method == ChallengeMethod::kStandalone && StandalonePort(s.challenge_target) < 1024) {
-    return std::nullopt;
-  }
-  return run_as;
 }
 
 // PrepareForUser (as root) gives the certificate directory, and a webroot's
@@ -447,12 +416,16 @@ roles::KeyChoice KeyChoiceFor(const CertSettings& settings, bool fresh_key) {
   return settings.reuse_key && !fresh_key ? roles::KeyChoice::kLive : roles::KeyChoice::kFresh;
 }
 
-Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaConfig& ca,
+Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaConfig& ca_arg,
                                          const store::CertStore& certs,
                                          const CertSettings& settings,
                                          roles::KeyChoice key_choice, bool require_full_sandbox,
                                          const std::optional<sandbox::RunAs>& run_as_arg) {
   BH_TRY(ReportSandboxGapsOnce(require_full_sandbox));
+  // The net role cannot resolve names: its CA's addresses are looked up
+  // here, before any role starts.
+  CaConfig ca = ca_arg;
+  BH_TRY(PinCaAddresses(&ca));
   const std::string& name = settings.name;
   BH_ASSIGN(FileLock lock, certs.Lock(name, /*wait=*/false));
   BH_ASSIGN(store::AccountStore account, AccountStoreFor(state_dir, ca));
@@ -585,6 +558,13 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
                 hook_runner = challenge::HookRunner::Start(
                     settings.challenge_target, challenge::kDefaultTxtTtl, kDnsHookTimeout);
               }
+              // The standalone listener is bound before the sandbox, while
+              // the process may still bind a port below 1024; the role then
+              // keeps no capability and switches user like the others.
+              Result<ScopedFd> listener = Err("no listener");
+              if (settings.method == ChallengeMethod::kStandalone) {
+                listener = challenge::ListenStandalone(settings.challenge_target);
+              }
               return roles::RunChallengeRole(
                   std::move(net_challenge.first), challenge_policy, require_full_sandbox, [&] {
                     if (!token_dir.empty() && !thumbprint.empty()) {
@@ -610,10 +590,14 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
                       case ChallengeMethod::kDnsHook:
                         return NewDnsPublisher(settings, &tsig_key, &hook_runner);
                     }
-                    return WithPreflight(
-                        settings, challenge::NewStandalonePublisher(settings.challenge_target));
+                    if (!listener.ok()) {
+                      return Result<std::unique_ptr<challenge::Publisher>>(listener.error());
+                    }
+                    return WithPreflight(settings, challenge::NewStandalonePublisher(
+                                                       std::move(listener).value(),
+                                                       settings.challenge_target));
                   });
-            }, ChallengeRunAs(settings, run_as)));
+            }, run_as));
   BH_ASSIGN(r.store, roles::RoleProcess::Start("store", {net_store.first.fd()}, [&] {
               return roles::RunStoreRole(std::move(net_store.first), certs,
                                          {name, settings.names, settings_json},
@@ -737,15 +721,7 @@ constexpr seconds kRenewalInfoTimeout{90};
 // strictly, and sends the parent only the checked numbers.
 int RunRenewalInfoRole(ipc::Channel parent, const CaConfig& ca, const std::string& cert_id,
                        bool require_full) {
-  sandbox::Policy policy;
-  policy.role = sandbox::Role::kNet;
-  policy.read_paths = sandbox::NetSystemReadPaths();
-  if (!ca.ca_bundle.empty()) {
-    policy.read_paths.push_back(ca.ca_bundle);
-  }
-  policy.connect_ports = {CaPort(ca.directory_url)};
-  policy.ipc_fd = parent.fd();
-  if (!roles::EnterSandbox(policy, require_full)) {
+  if (!roles::EnterSandbox(CaNetPolicy(ca, parent.fd()), require_full)) {
     return 1;
   }
   auto run = [&]() -> Result<ipc::RenewalInfoMsg> {
@@ -784,10 +760,12 @@ int RunRenewalInfoRole(ipc::Channel parent, const CaConfig& ca, const std::strin
 
 }  // namespace
 
-Result<ipc::RenewalInfoMsg> FetchRenewalInfo(const CaConfig& ca, const std::string& cert_id,
+Result<ipc::RenewalInfoMsg> FetchRenewalInfo(const CaConfig& ca_arg, const std::string& cert_id,
                                              bool require_full_sandbox,
                                              const std::optional<sandbox::RunAs>& run_as_arg) {
   BH_TRY(ReportSandboxGapsOnce(require_full_sandbox));
+  CaConfig ca = ca_arg;
+  BH_TRY(PinCaAddresses(&ca));
   std::optional<sandbox::RunAs> run_as = ::geteuid() == 0 ? run_as_arg : std::nullopt;
   if (run_as && !ca.ca_bundle.empty()) {
     BH_TRY(sandbox::CheckAccessibleBy(ca.ca_bundle, *run_as, R_OK, "CA bundle"));

@@ -130,6 +130,7 @@ Result<ipc::TlsaObservationMsg> ObserveInRole(const DaneContext& ctx, const Cert
   sandbox::Policy policy;
   policy.role = sandbox::Role::kNet;
   policy.read_paths = sandbox::NetSystemReadPaths();
+  policy.udp = true;            // DNS queries.
   policy.connect_ports = {53};  // TCP after a truncated answer.
   if (!s.dane.resolver.empty()) {
     BH_ASSIGN(dns::Server resolver, dns::ParseServer(s.dane.resolver));

@@ -60,6 +60,20 @@ std::optional<Request> Requested(std::string_view role);
 // action that needs nothing but the process itself (files, sockets, other
 // processes). Returns false if `request.action` is not such an action (the
 // role performs it later, at its own site). Never returns when it is.
+// The actions (ARG after the second colon):
+//   open-account-key PATH   open PATH for reading
+//   write-outside PATH      create PATH
+//   read-proc-mem PID       open /proc/PID/mem (PID may be "parent")
+//   ptrace PID              PTRACE_SEIZE PID
+//   kill PID                send SIGTERM to PID
+//   tcp-connect ADDR:PORT   connect a TCP socket (numeric ADDR, [v6] too)
+//   mptcp-connect ADDR:PORT the same over MPTCP (IPPROTO_MPTCP)
+//   udp-send ADDR:PORT      send one UDP datagram
+//   sctp-socket, raw-socket, packet-socket   create such a socket
+//   report                  no attack: prints "SUCCEEDED: test hooks are
+//                           built in ..." (tests use it to detect hooks)
+// EACCES/EPERM count as blocked; any other failure of a connect or send
+// means the sandbox let it through and is reported as SUCCEEDED.
 bool RunAfterSandbox(const Request& request);
 
 // NetContext is what a (hostile) net role of an order or an account

@@ -67,6 +67,13 @@ Result<RoleProcess> RoleProcess::Start(std::string name, std::vector<int> keep,
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) {
       ::_exit(1);
     }
+    // Not dumpable before the body reads any secret (the signer reads its
+    // key before it enters the sandbox): no process of the same user may
+    // read this one's memory or attach to it. Inherited from main already;
+    // set here too for roles started by other front ends and by tests.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+      ::_exit(1);
+    }
     // "bh-signer", ...: what `ps` and the operator see (15 bytes at most).
     std::string comm = ("bh-" + name).substr(0, 15);
     (void)::prctl(PR_SET_NAME, comm.c_str());

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "roles/compartments.h"
+#include "roles/hostile.h"
 #include "roles/process.h"
 
 namespace bulkhead::roles {
@@ -29,6 +30,10 @@ bool EnterSandbox(const sandbox::Policy& role_policy, bool require_full) {
                  std::string(sandbox::RoleName(policy.role)).c_str(),
                  report.error().message.c_str());
     return false;
+  }
+  // Test builds only: act as a compromised role would, right here.
+  if (auto r = hostile::Requested(sandbox::RoleName(policy.role)); r) {
+    hostile::RunAfterSandbox(*r);
   }
   return true;
 }

@@ -1,7 +1,9 @@
 #include "sandbox/sandbox.h"
 
 #include <dirent.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -93,6 +95,46 @@ Status CheckSingleThreaded() {
   return OkStatus();
 }
 
+// CapData reads the calling thread's capability sets (both 32-bit halves).
+bool CapData(__user_cap_data_struct (&data)[2]) {
+  __user_cap_header_struct header{};
+  header.version = _LINUX_CAPABILITY_VERSION_3;
+  header.pid = 0;
+  return ::syscall(SYS_capget, &header, data) == 0;
+}
+
+// HasEffective says whether capability `cap` is in the effective set.
+bool HasEffective(int cap) {
+  __user_cap_data_struct data[2] = {};
+  if (!CapData(data)) {
+    return false;
+  }
+  return (data[cap / 32].effective & (1U << (cap % 32))) != 0;
+}
+
+// DropBoundingSet removes every capability from the bounding set. It needs
+// CAP_SETPCAP, so Enter calls it before the user switch takes that away;
+// without CAP_SETPCAP it does nothing (an unprivileged process cannot
+// change the set; no-new-privs and the absence of execve in every
+// allowlist make it moot).
+Status DropBoundingSet() {
+  if (!HasEffective(CAP_SETPCAP)) {
+    return OkStatus();
+  }
+  for (int cap = 0;; ++cap) {
+    // PR_CAPBSET_READ fails with EINVAL past the kernel's last capability.
+    int present = ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    if (present < 0) {
+      break;
+    }
+    if (present == 1 && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+      return Err("sandbox: dropping capability {} from the bounding set: {}", cap,
+                 std::strerror(errno));
+    }
+  }
+  return OkStatus();
+}
+
 std::string JoinGaps(const std::vector<std::string>& gaps) {
   std::string out;
   for (const std::string& gap : gaps) {
@@ -127,14 +169,19 @@ std::string_view RoleName(Role role) {
 }
 
 std::vector<std::string> NetSystemReadPaths() {
-  return {
+  std::vector<std::string> paths = {
       // Name resolution (glibc resolver and NSS).
-      "/etc/resolv.conf",
-      "/etc/hosts",
-      "/etc/nsswitch.conf",
-      "/etc/host.conf",
-      "/etc/gai.conf",
-      "/etc/services",
+      "/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf",
+      "/etc/host.conf",   "/etc/gai.conf", "/etc/services",
+  };
+  for (std::string& path : TlsTrustReadPaths()) {
+    paths.push_back(std::move(path));
+  }
+  return paths;
+}
+
+std::vector<std::string> TlsTrustReadPaths() {
+  return {
       // TLS trust: the bundle, the hashed directory and the files its
       // symlinks point to, and OpenSSL's configuration.
       "/etc/ssl/certs",
@@ -143,6 +190,45 @@ std::vector<std::string> NetSystemReadPaths() {
       "/usr/share/ca-certificates",
       "/usr/local/share/ca-certificates",
   };
+}
+
+Status DropAllCapabilities(uint64_t keep_effective) {
+  BH_TRY(DropBoundingSet());
+  // Ambient capabilities (Linux >= 4.3) would survive a later execve; an
+  // older kernel has none to clear (EINVAL).
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+    return Err("sandbox: clearing the ambient capabilities: {}", std::strerror(errno));
+  }
+  // Lowering the effective, permitted and inheritable sets is always
+  // allowed, also for uid 0: a role that stays root is root without powers
+  // (it can still touch what root owns, which Landlock limits).
+  __user_cap_header_struct header{};
+  header.version = _LINUX_CAPABILITY_VERSION_3;
+  header.pid = 0;
+  __user_cap_data_struct held[2] = {};
+  if (!CapData(held)) {
+    return Err("sandbox: capget: {}", std::strerror(errno));
+  }
+  __user_cap_data_struct want[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    uint32_t keep = static_cast<uint32_t>(keep_effective >> (32 * i)) & held[i].permitted;
+    want[i].effective = keep;
+    want[i].permitted = keep;
+  }
+  if (::syscall(SYS_capset, &header, want) != 0) {
+    return Err("sandbox: capset (dropping every capability): {}", std::strerror(errno));
+  }
+  __user_cap_data_struct left[2] = {};
+  if (!CapData(left)) {
+    return Err("sandbox: capget: {}", std::strerror(errno));
+  }
+  for (int i = 0; i < 2; ++i) {
+    if (left[i].effective != want[i].effective || left[i].permitted != want[i].permitted ||
+        left[i].inheritable != 0) {
+      return Err("sandbox: capabilities are left after dropping them all");
+    }
+  }
+  return OkStatus();
 }
 
 Report Probe() {
@@ -163,11 +249,33 @@ Result<Report> Enter(const Policy& policy, bool require_full) {
   __lsan_do_leak_check();
 #endif
 
+  // The bounding set can be emptied only while CAP_SETPCAP is held, i.e.
+  // before the user switch takes it away.
+  if (Status st = DropBoundingSet(); !st.ok()) {
+    return st.error().Wrap(fmt::format("{} role", role));
+  }
   if (policy.run_as && ::geteuid() == 0) {
     Status st = DropPrivileges(*policy.run_as);
     if (!st.ok()) {
       return st.error().Wrap(fmt::format("sandbox: {} role", role));
     }
+  }
+  // Whatever the identity, no capability is left: a role that keeps uid 0
+  // (no `bulkhead` user) may no longer override file permissions, bind
+  // privileged ports, trace or signal others, or load anything.
+  // reload-watch alone keeps CAP_KILL when its unit granted it: signalling
+  // a server of another user is its job (Landlock does not scope its
+  // signals either).
+  uint64_t keep = policy.role == Role::kReloadWatch ? (uint64_t{1} << CAP_KILL) : 0;
+  if (Status st = DropAllCapabilities(keep); !st.ok()) {
+    return st.error().Wrap(fmt::format("{} role", role));
+  }
+  // Not dumpable: other processes of the same user may not read this one's
+  // memory (/proc/PID/mem) or attach to it. The role process was made so
+  // right after fork; a credential change may have reset it
+  // (fs.suid_dumpable), so again here.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    return Err("sandbox: {} role: PR_SET_DUMPABLE: {}", role, std::strerror(errno));
   }
 
   // Required by unprivileged Landlock and seccomp, and closes set-uid

@@ -1,14 +1,20 @@
 // The sandbox each role process enters after it has opened what it needs and
 // before it reads a byte from another role ("open, then sandbox, then parse").
 //
-// Enter stacks three kernel features, each of which narrows the process for
+// Enter stacks these kernel features, each of which narrows the process for
 // the rest of its life and is inherited by its threads and children:
+//   0. No capabilities at all (effective, permitted, inheritable, ambient,
+//      bounding set), even when the process stays uid 0, and not dumpable
+//      (no /proc/PID/mem, no ptrace by processes of the same user). The one
+//      exception: reload-watch keeps CAP_KILL if it was given it (its unit
+//      grants it to signal a server that runs as another user).
 //   1. PR_SET_NO_NEW_PRIVS: no set-uid/file-capability gains (needed by 2+3).
 //   2. Landlock: which paths may be read or written, which TCP ports may be
 //      connected to or bound (ABI >= 4), and no signals or abstract Unix
 //      sockets across the sandbox boundary (ABI >= 6).
-//   3. seccomp: one system-call allowlist per role; anything else kills the
-//      process with a message naming the role and the call.
+//   3. seccomp: one system-call allowlist per role, which also decides which
+//      sockets (family, type, protocol) a role may create; anything else
+//      kills the process with a message naming the role and the call.
 // What the kernel cannot enforce is reported, never silently skipped.
 #ifndef BULKHEAD_SANDBOX_SANDBOX_H_
 #define BULKHEAD_SANDBOX_SANDBOX_H_
@@ -51,6 +57,11 @@ struct Policy {
   // TCP ports that may be bound (Landlock ABI >= 4); empty = none. A
   // non-empty list also allows the listening socket calls in seccomp.
   std::vector<uint16_t> bind_ports;
+  // Whether the role may create UDP sockets (AF_INET/AF_INET6, SOCK_DGRAM,
+  // protocol 0 or IPPROTO_UDP): only roles that send DNS queries (dns-01,
+  // the http-01 pre-flight check, the DANE observer). Landlock cannot limit
+  // UDP destinations, so every other role has no UDP socket at all.
+  bool udp = false;
   // The already-open socket to the parent, or -1. sendmsg/recvmsg (which can
   // carry file descriptors) are allowed on this descriptor only; read and
   // write work on any open descriptor.
@@ -84,10 +95,13 @@ struct Report {
 // gaps listed are those Enter would report for a role that uses TCP (net).
 Report Probe();
 
-// Enter switches to `policy.run_as` (when root), then applies
-// PR_SET_NO_NEW_PRIVS, Landlock and the role's seccomp allowlist, in that order, to the calling process. It must be called while
-// the process has a single thread (Landlock binds only the calling thread);
-// otherwise it fails before restricting anything. Paths in the policy that do
+// Enter empties the capability bounding set (when it may), switches to
+// `policy.run_as` (when root), drops every remaining capability (also as
+// uid 0), makes the process non-dumpable, then applies PR_SET_NO_NEW_PRIVS,
+// Landlock and the role's seccomp allowlist, in that order, to the calling
+// process. It must be called while the process has a single thread
+// (Landlock binds only the calling thread); otherwise it fails before
+// restricting anything. Paths in the policy that do
 // not exist are skipped (a debug message), which only takes rights away.
 //
 // What the kernel cannot enforce is listed in Report::gaps; the caller prints
@@ -98,11 +112,26 @@ Report Probe();
 Result<Report> Enter(const Policy& policy, bool require_full);
 
 // NetSystemReadPaths returns the system files DNS resolution and TLS trust
-// need (resolver and NSS configuration, the CA certificate store). The net
-// role adds these to its read_paths; Enter also lets the net role read the
-// shared-library directories, because glibc loads NSS modules lazily at the
-// first name lookup.
+// need (resolver and NSS configuration, the CA certificate store). Roles
+// that resolve names themselves (dns-01, pre-flight, DANE) add these to
+// their read_paths; Enter also lets the net role read the shared-library
+// directories, because glibc loads NSS modules lazily at the first name
+// lookup.
 std::vector<std::string> NetSystemReadPaths();
+
+// TlsTrustReadPaths returns only the TLS trust files of NetSystemReadPaths
+// (the CA certificate store and OpenSSL's configuration): what a net role
+// needs when its peer's addresses were resolved before it started.
+std::vector<std::string> TlsTrustReadPaths();
+
+// DropAllCapabilities empties the calling process's effective, permitted,
+// inheritable and ambient capability sets, and its bounding set when the
+// process may change it (CAP_SETPCAP), then checks that none is left in the
+// first four. Capabilities in the mask `keep_effective` (bit N for
+// capability N) that the process holds stay effective and permitted (only
+// reload-watch uses it, for CAP_KILL). Enter calls it; exposed for tests.
+// Returns an error naming the call that failed.
+Status DropAllCapabilities(uint64_t keep_effective = 0);
 
 }  // namespace bulkhead::sandbox
 

@@ -2,10 +2,14 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/if_ether.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,11 +18,14 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "sandbox/identity.h"
 #include "sandbox/landlock.h"
 #include "sandbox/seccomp.h"
 #include "util/fs.h"
@@ -522,6 +529,445 @@ TEST_F(SandboxTest, EnterRefusesAMultiThreadedProcess) {
   EXPECT_EQ(c.exit_code, 0) << c.report << c.stderr_text;
   EXPECT_TRUE(Contains(c.report, "threads; Enter must run before any thread starts"));
   EXPECT_TRUE(Contains(c.report, "open=ok\n"));
+}
+
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
+// SocketKind is one socket a role might try to create.
+struct SocketKind {
+  const char* name;
+  int family;
+  int type;
+  int protocol;
+};
+
+// The sockets no role may create: Landlock's TCP port rules do not cover
+// them (MPTCP on some kernels, the others on all), so seccomp must stop
+// them before they exist.
+const SocketKind kNeverAllowed[] = {
+    {"mptcp", AF_INET, SOCK_STREAM, IPPROTO_MPTCP},
+    {"mptcp6", AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_MPTCP},
+    {"sctp", AF_INET, SOCK_STREAM, IPPROTO_SCTP},
+    {"sctp_seqpacket", AF_INET, SOCK_SEQPACKET, IPPROTO_SCTP},
+    {"raw", AF_INET, SOCK_RAW, IPPROTO_UDP},
+    {"raw6", AF_INET6, SOCK_RAW, IPPROTO_RAW},
+    {"packet", AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)},
+    {"udp_as_stream_flags", AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_TCP},
+};
+
+// RolePolicies returns one policy per role, each as wide as the role ever
+// gets (the challenge role with both a listener and pre-flight/dns-01
+// connects and UDP).
+std::vector<Policy> RolePolicies(uint16_t port) {
+  std::vector<Policy> out;
+  for (Role role : {Role::kSigner, Role::kKeys, Role::kNet, Role::kChallenge, Role::kStore,
+                    Role::kReloadWatch}) {
+    Policy p;
+    p.role = role;
+    if (role == Role::kNet || role == Role::kReloadWatch) {
+      p.connect_ports = {port};
+    }
+    if (role == Role::kChallenge) {
+      p.connect_ports = {port};
+      p.bind_ports = {port};
+      p.udp = true;
+    }
+    out.push_back(p);
+  }
+  return out;
+}
+
+TEST_F(SandboxTest, NoRoleCreatesMptcpSctpRawOrPacketSockets) {
+  for (const Policy& policy : RolePolicies(1)) {
+    std::string role(RoleName(policy.role));
+    for (const SocketKind& kind : kNeverAllowed) {
+      SCOPED_TRACE(role + " " + kind.name);
+      ChildResult c = RunChild([&](int report) {
+        if (!EnterOrSay(policy, report)) {
+          return 1;
+        }
+        int fd = ::socket(kind.family, kind.type, kind.protocol);
+        Say(report, "socket", Outcome(fd));
+        return 0;
+      });
+      EXPECT_TRUE(c.exited) << c.stderr_text;
+      EXPECT_EQ(c.exit_code, kForbiddenSyscallExitCode) << c.report << c.stderr_text;
+      EXPECT_TRUE(Contains(c.stderr_text, ForbiddenMessage(role, "socket")));
+      EXPECT_FALSE(Contains(c.report, "socket="));
+    }
+  }
+}
+
+// UdpOutcome sends one datagram to 127.0.0.1:port from a new UDP socket.
+std::string UdpOutcome(uint16_t port) {
+  ScopedFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s.valid()) {
+    return "socket " + Outcome(-1);
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return Outcome(static_cast<int>(
+      ::sendto(s.get(), "x", 1, 0, reinterpret_cast<sockaddr*>(&addr), sizeof(addr))));
+}
+
+TEST_F(SandboxTest, NetHasTcpToItsPortButNoUdp) {
+  Listener allowed = Listen();
+  // TCP with every accepted spelling of the type and protocol still works.
+  ChildResult ok = RunChild([&](int report) {
+    Policy p;
+    p.role = Role::kNet;
+    p.connect_ports = {allowed.port};
+    if (!EnterOrSay(p, report)) {
+      return 1;
+    }
+    Say(report, "tcp", ConnectOutcome(allowed.port));
+    ScopedFd a(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
+    Say(report, "tcp_flags", a.valid() ? "ok" : Outcome(-1));
+    ScopedFd b(::socket(AF_INET6, SOCK_STREAM, 0));
+    Say(report, "tcp6", b.valid() ? "ok" : Outcome(-1));
+    return 0;
+  });
+  ASSERT_TRUE(ok.exited) << ok.stderr_text;
+  EXPECT_EQ(ok.exit_code, 0) << ok.report << ok.stderr_text;
+  EXPECT_TRUE(Contains(ok.report, "tcp=ok\n"));
+  EXPECT_TRUE(Contains(ok.report, "tcp_flags=ok\n"));
+  EXPECT_TRUE(Contains(ok.report, "tcp6=ok\n"));
+
+  ChildResult udp = RunChild([&](int report) {
+    Policy p;
+    p.role = Role::kNet;
+    p.connect_ports = {allowed.port};
+    if (!EnterOrSay(p, report)) {
+      return 1;
+    }
+    Say(report, "udp", UdpOutcome(allowed.port));
+    return 0;
+  });
+  EXPECT_TRUE(udp.exited) << udp.stderr_text;
+  EXPECT_EQ(udp.exit_code, kForbiddenSyscallExitCode) << udp.report << udp.stderr_text;
+  EXPECT_TRUE(Contains(udp.stderr_text, ForbiddenMessage("net", "socket")));
+}
+
+TEST_F(SandboxTest, UdpOnlyWhereThePolicySaysSo) {
+  // A UDP receiver, so that the datagram has somewhere to go.
+  ScopedFd sink(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(sink.valid());
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(sink.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(sink.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  uint16_t port = ntohs(addr.sin_port);
+  ChildResult c = RunChild([&](int report) {
+    Policy p;
+    p.role = Role::kNet;  // As the DANE observer uses it.
+    p.connect_ports = {53};
+    p.udp = true;
+    if (!EnterOrSay(p, report)) {
+      return 1;
+    }
+    Say(report, "udp", UdpOutcome(port));
+    ScopedFd u(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP));
+    Say(report, "udp6", u.valid() ? "ok" : Outcome(-1));
+    // MPTCP stays closed with UDP open.
+    Say(report, "mptcp", Outcome(::socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP)));
+    return 0;
+  });
+  EXPECT_TRUE(Contains(c.report, "udp=ok\n"));
+  EXPECT_TRUE(Contains(c.report, "udp6=ok\n"));
+  EXPECT_EQ(c.exit_code, kForbiddenSyscallExitCode) << c.report << c.stderr_text;
+  EXPECT_TRUE(Contains(c.stderr_text, ForbiddenMessage("net", "socket")));
+  char buf[8];
+  EXPECT_EQ(::recv(sink.get(), buf, sizeof(buf), MSG_DONTWAIT), 1);
+}
+
+// CapLines returns the Cap* lines of /proc/self/status read from `fd`,
+// which was opened before Enter (Landlock closes /proc afterwards; a
+// status file re-reads the live values from offset 0).
+std::string CapLines(int fd) {
+  std::string text;
+  char buf[4096];
+  if (::lseek(fd, 0, SEEK_SET) != 0) {
+    return "lseek failed";
+  }
+  ssize_t got;
+  while ((got = ::read(fd, buf, sizeof(buf))) > 0) {
+    text.append(buf, static_cast<size_t>(got));
+  }
+  std::istringstream in(text);
+  std::string line;
+  std::string out;
+  while (std::getline(in, line)) {
+    if (line.rfind("Cap", 0) == 0) {
+      out += line + "\n";
+    }
+  }
+  return out;
+}
+
+// AllCapsZero says whether every Cap* line of `lines` is zero.
+bool AllCapsZero(const std::string& lines, bool bounding_too) {
+  std::istringstream in(lines);
+  std::string line;
+  int seen = 0;
+  while (std::getline(in, line)) {
+    std::string name = line.substr(0, line.find(':'));
+    std::string value = line.substr(line.find(':') + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    if (name == "CapBnd" && !bounding_too) {
+      continue;
+    }
+    ++seen;
+    if (value.find_first_not_of('0') != std::string::npos) {
+      return false;
+    }
+  }
+  return seen == (bounding_too ? 5 : 4);
+}
+
+TEST_F(SandboxTest, EveryRoleDropsEveryCapabilityEvenAsRoot) {
+  bool root = ::geteuid() == 0;
+  std::optional<RunAs> nobody;
+  if (root) {
+    auto who = LookupRunAs("nobody");
+    if (who.ok()) {
+      nobody = *who;
+    }
+  }
+  for (const Policy& base : RolePolicies(1)) {
+    for (bool switch_user : {false, true}) {
+      if (switch_user && !nobody) {
+        continue;
+      }
+      std::string role(RoleName(base.role));
+      SCOPED_TRACE(role + (switch_user ? " as nobody" : " keeping its uid"));
+      ChildResult c = RunChild([&](int report) {
+        Policy p = base;
+        if (switch_user) {
+          p.run_as = nobody;
+        }
+        int status = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+        if (status < 0) {
+          return 1;
+        }
+        Say(report, "zero_before", AllCapsZero(CapLines(status), root) ? "yes" : "no");
+        if (!EnterOrSay(p, report)) {
+          return 1;
+        }
+        std::string after = CapLines(status);
+        if (p.role == Role::kReloadWatch && root && !switch_user) {
+          // Its one exception: CAP_KILL (bit 5) stays effective and
+          // permitted; nothing else, nothing inheritable or ambient.
+          bool only_kill = Contains(after, "CapEff:\t0000000000000020\n") &&
+                           Contains(after, "CapPrm:\t0000000000000020\n") &&
+                           Contains(after, "CapInh:\t0000000000000000\n") &&
+                           Contains(after, "CapAmb:\t0000000000000000\n") &&
+                           Contains(after, "CapBnd:\t0000000000000000\n");
+          Say(report, "zero", only_kill ? "yes" : "no");
+        } else {
+          Say(report, "zero", AllCapsZero(after, root) ? "yes" : "no");
+        }
+        Say(report, "after", after);
+        Say(report, "uid", std::to_string(::geteuid()));
+        return 0;
+      });
+      ASSERT_TRUE(c.exited) << c.stderr_text;
+      EXPECT_EQ(c.exit_code, 0) << c.report << c.stderr_text;
+      EXPECT_TRUE(Contains(c.report, "zero=yes\n")) << c.report;
+      if (root) {
+        // The test means something: root had capabilities before Enter.
+        EXPECT_TRUE(Contains(c.report, "zero_before=no\n")) << c.report;
+      }
+      if (root && !switch_user) {
+        EXPECT_TRUE(Contains(c.report, "uid=0\n"));
+      }
+    }
+  }
+}
+
+TEST_F(SandboxTest, DropAllCapabilitiesLeavesNothing) {
+  ChildResult c = RunChild([&](int report) {
+    Status st = DropAllCapabilities();
+    Say(report, "drop", st.ok() ? "ok" : st.error().message);
+    int status = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    Say(report, "zero", AllCapsZero(CapLines(status), ::geteuid() == 0) ? "yes" : "no");
+    // Without CAP_NET_BIND_SERVICE a port below 1024 is out of reach
+    // (unless the machine lowered ip_unprivileged_port_start).
+    ScopedFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(1);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    Say(report, "bind_1",
+        Outcome(::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr))));
+    return 0;
+  });
+  ASSERT_TRUE(c.exited) << c.stderr_text;
+  EXPECT_TRUE(Contains(c.report, "drop=ok\n"));
+  EXPECT_TRUE(Contains(c.report, "zero=yes\n")) << c.report;
+  Result<std::string> start =
+      ReadFileCapped("/proc/sys/net/ipv4/ip_unprivileged_port_start", 32);
+  if (!start.ok() || std::atoi(start->c_str()) > 1) {
+    EXPECT_TRUE(Contains(c.report, "bind_1=EACCES\n"));
+  }
+}
+
+TEST_F(SandboxTest, ListenerBoundBeforeEnterServesOnAPrivilegedPort) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to bind a port below 1024";
+  }
+  auto nobody = LookupRunAs("nobody");
+  ASSERT_TRUE(nobody.ok()) << nobody.error().message;
+  ChildResult c = RunChild([&](int report) {
+    // Open (as root), then sandbox: the standalone http-01 listener's way.
+    ScopedFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    int one = 1;
+    ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    uint16_t port = 0;
+    for (uint16_t candidate = 1023; candidate > 900 && port == 0; --candidate) {
+      addr.sin_port = htons(candidate);
+      if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+        port = candidate;
+      }
+    }
+    if (port == 0 || ::listen(listener.get(), 4) != 0) {
+      Say(report, "listen", "no free port below 1024");
+      return 1;
+    }
+    Policy p;
+    p.role = Role::kChallenge;
+    p.bind_ports = {port};
+    p.connect_ports = {port};
+    p.run_as = *nobody;
+    if (!EnterOrSay(p, report)) {
+      return 1;
+    }
+    Say(report, "uid", std::to_string(::geteuid()));
+    Say(report, "connect", ConnectOutcome(port));
+    ScopedFd accepted(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    Say(report, "accept", accepted.valid() ? "ok" : Outcome(-1));
+    // Binding it anew needs the capability the role no longer has.
+    Say(report, "bind_again", BindOutcome(port));
+    return 0;
+  });
+  ASSERT_TRUE(c.exited) << c.stderr_text;
+  EXPECT_EQ(c.exit_code, 0) << c.report << c.stderr_text;
+  EXPECT_TRUE(Contains(c.report, "uid=" + std::to_string(nobody->uid) + "\n"));
+  EXPECT_TRUE(Contains(c.report, "connect=ok\n"));
+  EXPECT_TRUE(Contains(c.report, "accept=ok\n"));
+  EXPECT_TRUE(Contains(c.report, "bind_again=EACCES\n"));
+}
+
+// AttackFromSameUser forks a process that becomes `uid` (no capabilities)
+// and tries to open /proc/TARGET/mem and to PTRACE_SEIZE `target`;
+// returns "mem=...,ptrace=...".
+std::string AttackFromSameUser(pid_t target, uid_t uid, gid_t gid) {
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) {
+    return "pipe failed";
+  }
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(out[0]);
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 ||
+        ::setresuid(uid, uid, uid) != 0) {
+      ::_exit(1);
+    }
+    std::string path = "/proc/" + std::to_string(target) + "/mem";
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    std::string r = "mem=" + Outcome(fd);
+    long rc = ::ptrace(PTRACE_SEIZE, target, nullptr, nullptr);
+    r += ",ptrace=" + Outcome(static_cast<int>(rc));
+    if (rc == 0) {
+      ::ptrace(PTRACE_DETACH, target, nullptr, nullptr);
+    }
+    ssize_t ignored = ::write(out[1], r.data(), r.size());
+    (void)ignored;
+    ::_exit(0);
+  }
+  ::close(out[1]);
+  std::string r;
+  char buf[256];
+  ssize_t got;
+  while ((got = ::read(out[0], buf, sizeof(buf))) > 0) {
+    r.append(buf, static_cast<size_t>(got));
+  }
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return r;
+}
+
+// RunTarget forks a child of user `who` that (with `sandboxed`) enters the
+// signer's sandbox, then waits; meanwhile another process of the same user
+// attacks it. Returns the attack's result.
+std::string AttackTarget(const RunAs& who, bool sandboxed) {
+  int ready[2];
+  int go[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0 || ::pipe2(go, O_CLOEXEC) != 0) {
+    return "pipe failed";
+  }
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(ready[0]);
+    ::close(go[1]);
+    if (sandboxed) {
+      Policy p;
+      p.role = Role::kSigner;
+      p.run_as = who;
+      if (!Enter(p, /*require_full=*/false).ok()) {
+        ::_exit(1);
+      }
+    } else if (!DropPrivileges(who).ok()) {
+      ::_exit(1);
+    } else {
+      // Make the control case explicit: an ordinary process is dumpable.
+      ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    }
+    char b = 'r';
+    ssize_t ignored = ::write(ready[1], &b, 1);
+    ignored = ::read(go[0], &b, 1);
+    (void)ignored;
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  ::close(go[0]);
+  char b;
+  std::string r;
+  if (::read(ready[0], &b, 1) == 1) {
+    r = AttackFromSameUser(pid, who.uid, who.gid);
+  } else {
+    r = "target did not start";
+  }
+  ::close(go[1]);
+  ::close(ready[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return r;
+}
+
+TEST_F(SandboxTest, RolesAreNotDumpable) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to run the target and the attacker as another user";
+  }
+  auto nobody = LookupRunAs("nobody");
+  ASSERT_TRUE(nobody.ok()) << nobody.error().message;
+  // Control: an unsandboxed process of the same user can be read and
+  // traced (so the attack below is a real one).
+  EXPECT_EQ(AttackTarget(*nobody, /*sandboxed=*/false), "mem=ok,ptrace=ok");
+  // After Enter neither works for another process of the same user.
+  std::string r = AttackTarget(*nobody, /*sandboxed=*/true);
+  EXPECT_TRUE(Contains(r, "mem=EACCES")) << r;
+  EXPECT_TRUE(Contains(r, "ptrace=EPERM")) << r;
 }
 
 }  // namespace

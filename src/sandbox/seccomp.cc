@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -70,6 +71,11 @@ void OnSigsys(int /*sig*/, siginfo_t* info, void* /*context*/) {
 // prototype, whose upper register half the kernel does not define).
 scmp_arg_cmp Int(unsigned arg, uint32_t value) {
   return scmp_arg_cmp{arg, SCMP_CMP_MASKED_EQ, 0xffffffffULL, value};
+}
+
+// Masked requires (argument `arg` & `mask`) == `value` (low 32 bits).
+scmp_arg_cmp Masked(unsigned arg, uint32_t mask, uint32_t value) {
+  return scmp_arg_cmp{arg, SCMP_CMP_MASKED_EQ, mask, value};
 }
 
 // Clear requires the bits of `mask` to be clear in argument `arg`.
@@ -217,11 +223,29 @@ void AddStreamSocketIo(Filter& f) {
               "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "shutdown", "pipe2", "eventfd2"});
 }
 
-// AddInetSocket allows creating IPv4/IPv6 sockets; Landlock limits which TCP
-// ports they may reach.
-void AddInetSocket(Filter& f) {
-  f.Allow("socket", {Int(0, AF_INET)});
-  f.Allow("socket", {Int(0, AF_INET6)});
+// AddInetSocket allows creating IPv4/IPv6 TCP sockets: family AF_INET or
+// AF_INET6, type SOCK_STREAM (SOCK_NONBLOCK and SOCK_CLOEXEC may be or-ed
+// in), protocol 0 or IPPROTO_TCP, and nothing else. Landlock limits which
+// TCP ports they may reach, but only for TCP: an MPTCP socket (protocol
+// IPPROTO_MPTCP) is not covered by Landlock on every kernel, and SCTP, raw
+// and packet sockets never are, so those never reach the kernel (the
+// default action kills the process). With `udp`, SOCK_DGRAM with protocol
+// 0 or IPPROTO_UDP too, for the roles that send DNS queries.
+void AddInetSocket(Filter& f, bool udp) {
+  constexpr uint32_t kTypeMask = ~static_cast<uint32_t>(SOCK_NONBLOCK | SOCK_CLOEXEC);
+  for (int family : {AF_INET, AF_INET6}) {
+    for (int protocol : {0, static_cast<int>(IPPROTO_TCP)}) {
+      f.Allow("socket", {Int(0, static_cast<uint32_t>(family)), Masked(1, kTypeMask, SOCK_STREAM),
+                         Int(2, static_cast<uint32_t>(protocol))});
+    }
+    if (udp) {
+      for (int protocol : {0, static_cast<int>(IPPROTO_UDP)}) {
+        f.Allow("socket", {Int(0, static_cast<uint32_t>(family)),
+                           Masked(1, kTypeMask, SOCK_DGRAM),
+                           Int(2, static_cast<uint32_t>(protocol))});
+      }
+    }
+  }
 }
 
 // AddProbe is the probe role's list: it reads the trust store (Landlock
@@ -232,15 +256,8 @@ void AddProbe(Filter& f, const Policy& policy) {
   AddReadOnlyOpen(f);
   // OpenSSL's default trust store lists its certificate directory.
   f.Allow("getdents64");
-  // The type argument may carry SOCK_NONBLOCK and SOCK_CLOEXEC.
-  constexpr uint64_t kTypeMask = ~static_cast<uint64_t>(SOCK_NONBLOCK | SOCK_CLOEXEC) & 0xffffffffULL;
-  for (int family : {AF_INET, AF_INET6}) {
-    uint32_t fam = static_cast<uint32_t>(family);
-    f.Allow("socket", {Int(0, fam), scmp_arg_cmp{1, SCMP_CMP_MASKED_EQ, kTypeMask, SOCK_STREAM}});
-    if (policy.resolve_names) {
-      f.Allow("socket", {Int(0, fam), scmp_arg_cmp{1, SCMP_CMP_MASKED_EQ, kTypeMask, SOCK_DGRAM}});
-    }
-  }
+  // TCP only (no MPTCP, SCTP, raw or packet sockets); UDP for the resolver.
+  AddInetSocket(f, policy.resolve_names);
   if (policy.resolve_names) {
     // glibc's nscd probe and interface-address check fall back on EACCES.
     f.Fail(EACCES, "socket", {Int(0, AF_UNIX)});
@@ -270,7 +287,7 @@ void AddRole(Filter& f, const Policy& policy) {
     case Role::kChallenge:
       AddFileWrites(f);
       if (!policy.bind_ports.empty() || !policy.connect_ports.empty()) {
-        AddInetSocket(f);
+        AddInetSocket(f, policy.udp);
         AddStreamSocketIo(f);
       }
       if (!policy.bind_ports.empty()) {
@@ -283,7 +300,8 @@ void AddRole(Filter& f, const Policy& policy) {
         // dns-01: DNS queries and RFC 2136 updates over UDP and TCP (and
         // talking to the hook runner's socket); http-01 with the pre-flight
         // check: fetching the own tokens. Landlock limits TCP connect to
-        // connect_ports; UDP destinations are not limited.
+        // connect_ports; UDP destinations are not limited (UDP sockets
+        // exist only when policy.udp says so).
         f.Allow("connect");
         // As for net: glibc's nscd probe and interface-address check fall
         // back cleanly on EACCES; libcurl's wake-up pair reaches no one.
@@ -294,7 +312,9 @@ void AddRole(Filter& f, const Policy& policy) {
       break;
     case Role::kNet:
       AddReadOnlyOpen(f);
-      AddInetSocket(f);
+      // TCP to the CA (whose addresses were resolved before the role
+      // started); UDP only for a role that queries DNS itself (DANE).
+      AddInetSocket(f, policy.udp);
       AddStreamSocketIo(f);
       f.Allow("connect");
       // glibc tries nscd over AF_UNIX and asks the kernel for interface

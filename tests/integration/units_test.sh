@@ -44,6 +44,26 @@ check "timer is hourly with a randomized delay" \
 check "reload unit keeps only CAP_KILL" \
   grep -qx 'CapabilityBoundingSet=CAP_KILL' "$TEST_TMP/units/bulkhead-reload@.service"
 
+# The sysusers.d file creates the user the roles and the renew unit run as.
+check "dist/systemd/bulkhead.sysusers declares the system user bulkhead" \
+  grep -qE '^u[[:space:]]+bulkhead[[:space:]]+-[[:space:]]' "$SRC/dist/systemd/bulkhead.sysusers"
+if command -v systemd-sysusers >/dev/null 2>&1; then
+  # --root: into an empty tree, never the host's /etc/passwd (the file
+  # comes on stdin: a path would be taken inside the root).
+  mkdir -p "$TEST_TMP/sysroot/etc"
+  if systemd-sysusers --root="$TEST_TMP/sysroot" - <"$SRC/dist/systemd/bulkhead.sysusers" \
+    >"$TEST_TMP/sysusers.out" 2>&1 &&
+    grep -q '^bulkhead:x:[0-9]*:[0-9]*:.*:/var/lib/bulkhead:/usr/sbin/nologin$' \
+      "$TEST_TMP/sysroot/etc/passwd"; then
+    ok "systemd-sysusers creates the bulkhead system user from the shipped file"
+  else
+    not_ok "systemd-sysusers creates the bulkhead system user from the shipped file" \
+      "$(cat "$TEST_TMP/sysusers.out" "$TEST_TMP/sysroot/etc/passwd" 2>/dev/null)"
+  fi
+else
+  echo "# SKIP systemd-sysusers: not installed (Debian package systemd)"
+fi
+
 if ! command -v systemd-analyze >/dev/null 2>&1; then
   echo "# SKIP systemd-analyze verify: systemd-analyze is not installed (Debian package systemd)"
 else
@@ -83,6 +103,8 @@ if [ -f "$BUILD_DIR/CMakeCache.txt" ] && command -v cmake >/dev/null 2>&1; then
         not_ok "$u installed with ExecStart=$prefix/bin/bulkhead" "$(cat "$TEST_TMP/install.out")"
       fi
     done
+    f="$(find "$TEST_TMP/dest" -path '*sysusers.d/bulkhead.conf' | head -n 1)"
+    check "sysusers.d/bulkhead.conf installed" test -s "$f"
   else
     not_ok "cmake --install succeeds" "$(cat "$TEST_TMP/install.out")"
   fi
