@@ -42,15 +42,21 @@ class Publisher {
 
 // NewDirectoryPublisher writes <dir>/<token> files (mode 0644, atomically).
 // With `webroot` true, <dir> is <root>/.well-known/acme-challenge and is
-// created if missing; otherwise `root` itself must exist.
+// created if missing (0755); otherwise `root` itself must exist. <dir> is
+// opened once, with no symlink anywhere on its path (util/nofollow.h), and
+// every later write, rename and removal is relative to that descriptor, so
+// a symlink planted on the path is refused (an error naming it) instead of
+// sending the writes elsewhere. Callers pass a path whose symlinks they
+// have resolved and checked (manager: ResolveTrustedDir).
 Result<std::unique_ptr<Publisher>> NewDirectoryPublisher(const std::string& root, bool webroot);
 
 // SweepStaleTokens removes token files that an earlier, killed run left in
 // `dir`: regular files whose name is a base64url token and whose content is
 // exactly "<name>.<thumbprint>", i.e. published for this account, and that
 // were last modified more than `min_age_seconds` ago (so a concurrent run's
-// live tokens are safe). Nothing else is touched. Returns how many were
-// removed; a missing `dir` is 0.
+// live tokens are safe). Nothing else is touched; `dir` is opened without
+// following any symlink and its files are read and removed through that
+// descriptor. Returns how many were removed; a missing `dir` is 0.
 Result<int> SweepStaleTokens(const std::string& dir, std::string_view thumbprint,
                              int64_t min_age_seconds);
 

@@ -1,12 +1,14 @@
 // The directory publisher: writes <dir>/<token> for a web server that already
 // serves /.well-known/acme-challenge/ from there.
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "challenge/http01.h"
 #include "util/base64url.h"
 #include "util/fs.h"
+#include "util/nofollow.h"
 #include "util/log.h"
 
 namespace bulkhead::challenge {
@@ -39,34 +42,44 @@ std::string ShowToken(std::string_view token) {
   return "\"" + out + "\"";
 }
 
-bool IsDir(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+std::string RandomSuffix() {
+  std::random_device rd;
+  return fmt::format("{:08x}{:08x}", rd(), rd());
 }
 
-// EnsureServedDir creates `path` if missing and makes it world-readable, as
-// the web server usually runs as another user and our umask may be tight.
-Status EnsureServedDir(const std::string& path) {
-  if (IsDir(path)) {
-    return OkStatus();
+// OpenServedDir opens (creating it if missing, 0755: the web server usually
+// runs as another user and our umask may be tight) the directory `name` in
+// `parent` without following a symlink. `path_only`: an O_PATH descriptor
+// for an existing directory (the sandboxed role may only read the
+// challenge directory itself).
+Result<ScopedFd> OpenServedDir(int parent, const std::string& name, const std::string& shown,
+                               bool path_only) {
+  auto fd = OpenDirAtNoFollow(parent, name, shown, path_only);
+  if (fd.ok() || fd.error().code != ErrorCode::kNotFound) {
+    return fd;
   }
-  BH_TRY(MakeDirs(path, 0755));
-  if (::chmod(path.c_str(), 0755) != 0) {
-    return Err("chmod {}: {}", path, std::strerror(errno));
+  if (::mkdirat(parent, name.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Err("creating directory {}: {}", shown, std::strerror(errno));
   }
-  return OkStatus();
+  BH_ASSIGN(ScopedFd made, OpenDirAtNoFollow(parent, name, shown));
+  if (::fchmod(made.get(), 0755) != 0) {
+    return Err("chmod {}: {}", shown, std::strerror(errno));
+  }
+  return made;
 }
 
+// DirectoryPublisher writes token files through a descriptor of the
+// challenge directory opened without following symlinks: whoever can change
+// a directory on the path cannot redirect the writes (or removals) later.
 class DirectoryPublisher : public Publisher {
  public:
-  DirectoryPublisher(std::string dir, std::string description)
-      : dir_(std::move(dir)), description_(std::move(description)) {}
+  DirectoryPublisher(ScopedFd dir_fd, std::string dir, std::string description)
+      : dir_fd_(std::move(dir_fd)), dir_(std::move(dir)), description_(std::move(description)) {}
 
   ~DirectoryPublisher() override {
     for (const std::string& token : published_) {
-      std::string path = dir_ + "/" + token;
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        LogWarn("removing challenge file {}: {}", path, std::strerror(errno));
+      if (::unlinkat(dir_fd_.get(), token.c_str(), 0) != 0 && errno != ENOENT) {
+        LogWarn("removing challenge file {}/{}: {}", dir_, token, std::strerror(errno));
       }
     }
   }
@@ -75,9 +88,42 @@ class DirectoryPublisher : public Publisher {
     if (!IsBase64UrlToken(token)) {
       return Err("refusing challenge token {}: not base64url", ShowToken(token));
     }
-    std::string path = dir_ + "/" + std::string(token);
-    BH_TRY(WriteFileAtomic(path, key_authorization, 0644, Durability::kVisibleOnly));
-    published_.insert(std::string(token));
+    std::string name(token);
+    std::string path = dir_ + "/" + name;
+    // A hidden temporary name (web servers and listings skip it), created
+    // O_EXCL|O_NOFOLLOW, then renamed over the token's name: a reader sees
+    // the whole key authorization or nothing.
+    std::string tmp = fmt::format(".{}.tmp-{}", name, RandomSuffix());
+    ScopedFd fd(::openat(dir_fd_.get(), tmp.c_str(),
+                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (!fd.valid()) {
+      return Err("creating {}/{}: {}", dir_, tmp, std::strerror(errno));
+    }
+    Status st = OkStatus();
+    std::string_view rest = key_authorization;
+    while (st.ok() && !rest.empty()) {
+      ssize_t n = ::write(fd.get(), rest.data(), rest.size());
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n < 0) {
+        st = Err("writing {}: {}", path, std::strerror(errno));
+      } else {
+        rest.remove_prefix(static_cast<size_t>(n));
+      }
+    }
+    if (st.ok() && ::fchmod(fd.get(), 0644) != 0) {
+      st = Err("chmod {}: {}", path, std::strerror(errno));
+    }
+    fd.reset();
+    if (st.ok() && ::renameat(dir_fd_.get(), tmp.c_str(), dir_fd_.get(), name.c_str()) != 0) {
+      st = Err("renaming {}/{} to {}: {}", dir_, tmp, path, std::strerror(errno));
+    }
+    if (!st.ok()) {
+      ::unlinkat(dir_fd_.get(), tmp.c_str(), 0);
+      return st;
+    }
+    published_.insert(name);
     LogDebug("published challenge file {}", path);
     return OkStatus();
   }
@@ -88,10 +134,10 @@ class DirectoryPublisher : public Publisher {
       // Only files we wrote are ever removed.
       return OkStatus();
     }
-    std::string path = dir_ + "/" + *it;
+    std::string name = *it;
     published_.erase(it);
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-      return Err("removing challenge file {}: {}", path, std::strerror(errno));
+    if (::unlinkat(dir_fd_.get(), name.c_str(), 0) != 0 && errno != ENOENT) {
+      return Err("removing challenge file {}/{}: {}", dir_, name, std::strerror(errno));
     }
     return OkStatus();
   }
@@ -99,6 +145,7 @@ class DirectoryPublisher : public Publisher {
   std::string Describe() const override { return description_; }
 
  private:
+  ScopedFd dir_fd_;
   std::string dir_;
   std::string description_;
   std::set<std::string> published_;
@@ -110,22 +157,27 @@ Result<std::unique_ptr<Publisher>> NewDirectoryPublisher(const std::string& root
   if (root.empty()) {
     return ErrCode(ErrorCode::kUsage, "challenge directory: empty path");
   }
-  if (!webroot) {
-    if (!IsDir(root)) {
-      return ErrCode(ErrorCode::kUsage, "challenge directory {} does not exist", root);
+  // The sandboxed role may read only the challenge directory: the webroot
+  // and .well-known are opened for lookup only.
+  auto root_fd = OpenDirNoFollow(root, /*path_only=*/webroot);
+  if (!root_fd.ok()) {
+    if (root_fd.error().code == ErrorCode::kNotFound) {
+      // A mistyped webroot must not silently become a new, unserved directory.
+      return ErrCode(ErrorCode::kUsage, "{} {} does not exist",
+                     webroot ? "webroot" : "challenge directory", root);
     }
-    return std::unique_ptr<Publisher>(
-        new DirectoryPublisher(root, fmt::format("challenge directory {}", root)));
+    return root_fd.error().Wrap(webroot ? "webroot" : "challenge directory");
   }
-  // A mistyped webroot must not silently become a new, unserved directory.
-  if (!IsDir(root)) {
-    return ErrCode(ErrorCode::kUsage, "webroot {} does not exist", root);
+  if (!webroot) {
+    return std::unique_ptr<Publisher>(new DirectoryPublisher(
+        std::move(root_fd).value(), root, fmt::format("challenge directory {}", root)));
   }
   std::string well_known = root + "/.well-known";
   std::string dir = well_known + "/acme-challenge";
-  BH_TRY(EnsureServedDir(well_known));
-  BH_TRY(EnsureServedDir(dir));
-  return std::unique_ptr<Publisher>(new DirectoryPublisher(dir, fmt::format("webroot {}", root)));
+  BH_ASSIGN(ScopedFd wk_fd, OpenServedDir(root_fd->get(), ".well-known", well_known, true));
+  BH_ASSIGN(ScopedFd dir_fd, OpenServedDir(wk_fd.get(), "acme-challenge", dir, false));
+  return std::unique_ptr<Publisher>(
+      new DirectoryPublisher(std::move(dir_fd), dir, fmt::format("webroot {}", root)));
 }
 
 Result<int> SweepStaleTokens(const std::string& dir, std::string_view thumbprint,
@@ -135,12 +187,21 @@ Result<int> SweepStaleTokens(const std::string& dir, std::string_view thumbprint
   if (!IsBase64UrlToken(thumbprint)) {
     return Err("sweeping {}: invalid account thumbprint", dir);
   }
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) {
-    if (errno == ENOENT) {
+  auto dir_fd = OpenDirNoFollow(dir);
+  if (!dir_fd.ok()) {
+    if (dir_fd.error().code == ErrorCode::kNotFound) {
       return 0;
     }
-    return Err("sweeping {}: {}", dir, std::strerror(errno));
+    return dir_fd.error().Wrap("sweeping");
+  }
+  int list_fd = ::openat(dir_fd->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* d = list_fd < 0 ? nullptr : ::fdopendir(list_fd);
+  if (d == nullptr) {
+    int err = errno;
+    if (list_fd >= 0) {
+      ::close(list_fd);
+    }
+    return Err("sweeping {}: {}", dir, std::strerror(err));
   }
   std::vector<std::string> names;
   while (struct dirent* e = ::readdir(d)) {
@@ -155,14 +216,14 @@ Result<int> SweepStaleTokens(const std::string& dir, std::string_view thumbprint
   for (const std::string& name : names) {
     std::string path = dir + "/" + name;
     struct stat st;
-    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
-        static_cast<size_t>(st.st_size) > kMaxTokenFile ||
+    if (::fstatat(dir_fd->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) > kMaxTokenFile ||
         now - static_cast<int64_t>(st.st_mtime) < min_age_seconds) {
       continue;
     }
-    auto content = ReadFileCapped(path, kMaxTokenFile);
+    auto content = ReadFileAtNoFollow(dir_fd->get(), name, path, kMaxTokenFile);
     if (content.ok() && *content == name + "." + std::string(thumbprint) &&
-        ::unlink(path.c_str()) == 0) {
+        ::unlinkat(dir_fd->get(), name.c_str(), 0) == 0) {
       LogInfo("removed {}, left by an interrupted run", path);
       ++removed;
     }

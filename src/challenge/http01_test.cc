@@ -111,6 +111,49 @@ TEST_F(DirectoryPublisherTest, MissingDirectoriesAreErrors) {
   EXPECT_FALSE(Exists(missing));
 }
 
+TEST_F(DirectoryPublisherTest, RefusesAPlantedSymlinkAndIsNotRedirectedLater) {
+  std::string webroot = dir_ + "/www";
+  std::string elsewhere = dir_ + "/elsewhere";  // Stands for /etc.
+  ASSERT_TRUE(MakeDirs(webroot + "/.well-known", 0755).ok());
+  ASSERT_TRUE(MakeDirs(elsewhere, 0755).ok());
+  // A symlink at the challenge directory, then at .well-known: refused,
+  // naming it, and nothing is created behind it.
+  ASSERT_EQ(::symlink(elsewhere.c_str(), (webroot + "/.well-known/acme-challenge").c_str()), 0);
+  auto at_dir = NewDirectoryPublisher(webroot, /*webroot=*/true);
+  ASSERT_FALSE(at_dir.ok());
+  EXPECT_NE(at_dir.error().message.find(webroot + "/.well-known/acme-challenge is a symlink"),
+            std::string::npos)
+      << at_dir.error().message;
+  ASSERT_EQ(::unlink((webroot + "/.well-known/acme-challenge").c_str()), 0);
+  ASSERT_EQ(::rmdir((webroot + "/.well-known").c_str()), 0);
+  ASSERT_EQ(::symlink(elsewhere.c_str(), (webroot + "/.well-known").c_str()), 0);
+  auto at_parent = NewDirectoryPublisher(webroot, /*webroot=*/true);
+  ASSERT_FALSE(at_parent.ok());
+  EXPECT_NE(at_parent.error().message.find(webroot + "/.well-known is a symlink"),
+            std::string::npos)
+      << at_parent.error().message;
+  // A challenge directory that is itself a symlink (challenge-dir mode).
+  auto plain = NewDirectoryPublisher(webroot + "/.well-known", /*webroot=*/false);
+  ASSERT_FALSE(plain.ok());
+  EXPECT_FALSE(Exists(elsewhere + "/acme-challenge"));
+  ASSERT_EQ(::unlink((webroot + "/.well-known").c_str()), 0);
+
+  // Opened while the path was clean, then the directory is swapped for a
+  // symlink: writes and removals stay in the directory that was opened.
+  auto pub = NewDirectoryPublisher(webroot, /*webroot=*/true);
+  ASSERT_TRUE(pub.ok()) << pub.error().message;
+  std::string challenge = webroot + "/.well-known/acme-challenge";
+  ASSERT_EQ(::rename(challenge.c_str(), (dir_ + "/moved").c_str()), 0);
+  ASSERT_EQ(::symlink(elsewhere.c_str(), challenge.c_str()), 0);
+  ASSERT_TRUE((*pub)->Publish(kToken, kKeyAuth).ok());
+  EXPECT_FALSE(Exists(elsewhere + "/" + kToken));
+  EXPECT_TRUE(Exists(dir_ + "/moved/" + kToken));
+  ASSERT_TRUE(WriteFileAtomic(elsewhere + "/" + kToken, "theirs", 0644).ok());
+  ASSERT_TRUE((*pub)->Remove(kToken).ok());
+  EXPECT_FALSE(Exists(dir_ + "/moved/" + kToken));
+  EXPECT_TRUE(Exists(elsewhere + "/" + kToken)) << "a removal went through the symlink";
+}
+
 // PortOf extracts the port from "standalone server on 127.0.0.1:1234".
 int PortOf(const Publisher& pub) {
   std::string d = pub.Describe();
@@ -308,6 +351,13 @@ TEST(SweepStaleTokens, RemovesOnlyOurOwnTokens) {
   EXPECT_EQ(::stat((dir + "/tokC").c_str(), &st), 0);
   EXPECT_EQ(*SweepStaleTokens(dir + "/missing", "thumb", 0), 0);
   EXPECT_FALSE(SweepStaleTokens(dir, "bad thumb", 0).ok());
+  // A directory reached through a symlink is not swept.
+  write("tokE", "tokE.thumb");
+  ASSERT_EQ(::symlink(dir.c_str(), (dir + "-via").c_str()), 0);
+  auto via = SweepStaleTokens(dir + "-via", "thumb", 0);
+  EXPECT_FALSE(via.ok());
+  EXPECT_EQ(::stat((dir + "/tokE").c_str(), &st), 0);
+  ::unlink((dir + "-via").c_str());
   ASSERT_TRUE(RemoveTree(dir).ok());
 }
 

@@ -9,6 +9,7 @@
 #include "crypto/x509.h"
 #include "manager/compartments.h"
 #include "manager/manager.h"
+#include "manager/settings_record.h"
 #include "util/log.h"
 
 namespace bulkhead::cli {
@@ -49,6 +50,13 @@ int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
     auto state = manager::InspectCertificate(certs, name, now, o.days, o.force);
     if (!state.ok()) {
       status = Fail(state.error().Wrap(name));
+      continue;
+    }
+    // As root, settings.json (written by the roles' user) must match root's
+    // own record before root acts on anything it says.
+    if (Status trusted = manager::CheckSettingsRecord(StateDir(flags), certs, state->settings);
+        !trusted.ok()) {
+      status = Fail(trusted.error().Wrap(name));
       continue;
     }
     // The CA's renewal window (ARI), asked for only when the stored answer

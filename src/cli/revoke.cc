@@ -8,6 +8,7 @@
 #include "manager/account_ops.h"
 #include "manager/manager.h"
 #include "manager/settings.h"
+#include "manager/settings_record.h"
 
 namespace bulkhead::cli {
 namespace {
@@ -38,6 +39,11 @@ int RunRevoke(const GlobalFlags& flags, const RevokeOptions& o) {
   auto settings = manager::CertSettings::FromJson(*settings_json, o.name);
   if (!settings.ok()) {
     return Fail(settings.error());
+  }
+  // The settings are rewritten below: as root, only what root recorded.
+  if (Status trusted = manager::CheckSettingsRecord(StateDir(flags), certs, *settings);
+      !trusted.ok()) {
+    return Fail(trusted.error().Wrap(o.name));
   }
   auto live = certs.LoadLive(o.name);
   if (!live.ok()) {
@@ -77,6 +83,9 @@ int RunRevoke(const GlobalFlags& flags, const RevokeOptions& o) {
   settings->revoked_serial = leaf->serial_hex;
   settings->revoked_key_compromise = *reason == 1;
   Status saved = certs.SaveSettings(o.name, settings->ToJson());
+  if (saved.ok()) {
+    saved = manager::SaveSettingsRecord(StateDir(flags), *settings);
+  }
   if (!saved.ok()) {
     return Fail(saved.error());
   }

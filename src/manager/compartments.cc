@@ -16,6 +16,8 @@
 #include "ipc/channel.h"
 #include "ipc/messages.h"
 #include "ledger/gate.h"
+#include "manager/challenge_dir.h"
+#include "manager/settings_record.h"
 #include "renew/ari.h"
 #include "roles/compartments.h"
 #include "roles/hostile.h"
@@ -23,6 +25,7 @@
 #include "sandbox/sandbox.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/nofollow.h"
 
 namespace bulkhead::manager {
 namespace {
@@ -311,22 +314,57 @@ int RunNetRole(ipc::Channel parent, ipc::Channel signer_ch, ipc::Channel challen
   return parent.Send(ipc::MessageType::kIssueResult, ipc::Encode(result)).ok() ? 0 : 1;
 }
 
+// PendingUsable says whether the order recorded in pending/ can be resumed.
+// The store role (as --user) wrote order.json, so it is read as untrusted
+// input: without following symlinks, capped (LoadPendingOrder), and every
+// field type-checked before use; a malformed record is a warning naming the
+// file, and a fresh order is made instead.
 bool PendingUsable(const store::CertStore& certs, const CertSettings& s, int64_t now,
                    std::string* out_url) {
   constexpr int64_t kMaxPendingAge = 7 * 86400;
-  auto p = certs.LoadPendingOrder(s.name);
-  struct stat st;
-  std::string key = certs.PendingDir(s.name) + "/privkey.pem";
-  if (!p.ok() || !s.csr_file.empty() || ::stat(key.c_str(), &st) != 0) {
+  constexpr size_t kMaxOrderUrl = 2048;
+  if (!s.csr_file.empty()) {
     return false;
   }
-  bool usable = p->value("server", "") == s.server &&
-                p->value("names", std::vector<std::string>{}) == s.names &&
-                p->value("key_type", "") == crypto::KeyTypeName(s.key_type) &&
-                now - p->value("created", int64_t{0}) < kMaxPendingAge && p->contains("url") &&
-                (*p)["url"].is_string();
+  auto p = certs.LoadPendingOrder(s.name);
+  if (!p.ok()) {
+    if (p.error().code != ErrorCode::kNotFound) {
+      LogWarn("{}: not resuming the recorded order: {}", s.name, p.error().message);
+    }
+    return false;
+  }
+  struct stat st;
+  std::string key = certs.PendingDir(s.name) + "/privkey.pem";
+  if (::lstat(key.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return false;
+  }
+  auto str = [&](const char* k) -> const nlohmann::json* {
+    auto it = p->find(k);
+    return it != p->end() && it->is_string() ? &*it : nullptr;
+  };
+  const nlohmann::json* url = str("url");
+  const nlohmann::json* server = str("server");
+  const nlohmann::json* key_type = str("key_type");
+  auto names = p->find("names");
+  auto created = p->find("created");
+  bool well_formed =
+      url != nullptr && server != nullptr && key_type != nullptr && names != p->end() &&
+      names->is_array() && names->size() <= ipc::kMaxNames &&
+      std::all_of(names->begin(), names->end(), [](const nlohmann::json& n) { return n.is_string(); }) &&
+      created != p->end() && created->is_number_integer() &&
+      url->get_ref<const std::string&>().size() <= kMaxOrderUrl &&
+      url->get_ref<const std::string&>().rfind("https://", 0) == 0;
+  if (!well_formed) {
+    LogWarn("{}: not resuming the order recorded in {}/order.json: malformed", s.name,
+            certs.PendingDir(s.name));
+    return false;
+  }
+  bool usable = server->get_ref<const std::string&>() == s.server &&
+                names->get<std::vector<std::string>>() == s.names &&
+                key_type->get_ref<const std::string&>() == crypto::KeyTypeName(s.key_type) &&
+                now - created->get<int64_t>() < kMaxPendingAge;
   if (usable) {
-    *out_url = (*p)["url"].get<std::string>();
+    *out_url = url->get<std::string>();
   }
   return usable;
 }
@@ -348,9 +386,12 @@ std::string RoleFailures(Roles& r) {
   return out;
 }
 
-// PrepareForUser (as root) gives the certificate directory, and a webroot's
-// acme-challenge directory, to the user the roles switch to, and checks that
-// the user can use everything else the roles touch after the switch.
+// PrepareForUser (as root) gives the certificate directory to the user the
+// roles switch to, and checks that the user can use the CA bundle. Every
+// change of owner or mode goes through a descriptor of a directory reached
+// without following a symlink another user could have placed
+// (util/nofollow.h), and nothing outside the certificate directory changes
+// owner (the challenge directory: PrepareChallengeDir).
 Status PrepareForUser(const std::string& state_dir, const store::CertStore& certs,
                       const CertSettings& s, const CaConfig& ca, const sandbox::RunAs& who) {
   std::string cert_dir = certs.CertDir(s.name);
@@ -358,32 +399,19 @@ Status PrepareForUser(const std::string& state_dir, const store::CertStore& cert
   // by default): group search permission for the user's group, nothing more,
   // so accounts/ and other certificates stay closed.
   for (const std::string& dir : {state_dir, DirName(cert_dir)}) {
-    struct stat st;
-    if (::stat(dir.c_str(), &st) == 0 && !sandbox::AccessibleBy(st, who, X_OK) &&
-        (::chown(dir.c_str(), static_cast<uid_t>(-1), who.gid) != 0 ||
-         ::chmod(dir.c_str(), (st.st_mode & 07777) | S_IXGRP) != 0)) {
+    BH_ASSIGN(ResolvedDir d, ResolveTrustedDir(dir));
+    if (!sandbox::AccessibleBy(d.st, who, X_OK) &&
+        (::fchown(d.fd.get(), static_cast<uid_t>(-1), who.gid) != 0 ||
+         ::fchmod(d.fd.get(), (d.st.st_mode & 07777) | S_IXGRP) != 0)) {
       return Err("letting group {} pass through {}: {}", who.group, dir, std::strerror(errno));
     }
   }
   // pending/ too: the keys role would otherwise create it as root, before
   // it switches.
-  BH_TRY(MakeDirs(certs.PendingDir(s.name), 0700));
+  BH_ASSIGN(ResolvedDir cert, ResolveTrustedDir(cert_dir));
+  BH_TRY(ResolveTrustedDirAt(cert, "pending", 0700));
   BH_TRY(sandbox::ChownTree(cert_dir, who));
   BH_TRY(sandbox::CheckAccessibleBy(cert_dir, who, W_OK, "certificate directory"));
-  if (s.method == ChallengeMethod::kWebroot) {
-    std::string token_dir = s.challenge_target + "/.well-known/acme-challenge";
-    BH_TRY(MakeDirs(token_dir, 0755));
-    struct stat st;
-    if (::stat(token_dir.c_str(), &st) == 0 && !sandbox::AccessibleBy(st, who, W_OK | X_OK) &&
-        ::chown(token_dir.c_str(), who.uid, who.gid) != 0) {
-      return Err("giving {} to {}: {}", token_dir, who.user, std::strerror(errno));
-    }
-    BH_TRY(sandbox::CheckAccessibleBy(token_dir, who, W_OK, "challenge directory"));
-  } else if (s.method == ChallengeMethod::kChallengeDir) {
-    BH_TRY(sandbox::CheckAccessibleBy(s.challenge_target, who, W_OK, "challenge directory"));
-  } else if (s.method == ChallengeMethod::kDnsDrop) {
-    BH_TRY(sandbox::CheckAccessibleBy(s.challenge_target, who, W_OK, "dns-01 drop directory"));
-  }
   if (!ca.ca_bundle.empty()) {
     BH_TRY(sandbox::CheckAccessibleBy(ca.ca_bundle, who, R_OK, "CA bundle"));
   }
@@ -448,6 +476,13 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   if (run_as) {
     BH_TRY(PrepareForUser(state_dir, certs, settings, ca, *run_as));
   }
+  // The challenge role gets the directory with its symlinks resolved and
+  // checked here, and opens it without following any (http01_dir.cc).
+  BH_ASSIGN(ChallengePaths challenge_paths, PrepareChallengeDir(settings, run_as));
+  CertSettings challenge_settings = settings;
+  if (!challenge_paths.target.empty()) {
+    challenge_settings.challenge_target = challenge_paths.target;
+  }
 
   NetJob job;
   job.ca = ca;
@@ -510,11 +545,9 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   if (settings.method == ChallengeMethod::kStandalone) {
     challenge_policy.bind_ports = {StandalonePort(settings.challenge_target)};
   } else if (IsDnsMethod(settings.method)) {
-    AddDnsRules(settings, &challenge_policy);
+    AddDnsRules(challenge_settings, &challenge_policy);
   } else {
-    token_dir = settings.method == ChallengeMethod::kWebroot
-                    ? settings.challenge_target + "/.well-known/acme-challenge"
-                    : settings.challenge_target;
+    token_dir = challenge_paths.write_dir;
     challenge_policy.write_dirs = {token_dir};
   }
   if (!IsDnsMethod(settings.method) && settings.preflight.enabled) {
@@ -541,10 +574,6 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   parent_signer.second.Close();
   ipc::Channel& to_signer = parent_signer.first;
   BH_ASSIGN(r.challenge, roles::RoleProcess::Start("challenge", {net_challenge.first.fd()}, [&] {
-              if (settings.method == ChallengeMethod::kWebroot) {
-                // Created before the sandbox, which only grants this directory.
-                (void)MakeDirs(token_dir, 0755);
-              }
               // The TSIG key is read here, by the one role that uses it,
               // before its sandbox and user switch (the key file is usually
               // private): no other role, and not the parent, ever holds it.
@@ -577,18 +606,18 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
                     switch (settings.method) {
                       case ChallengeMethod::kWebroot:
                         return WithPreflight(
-                            settings,
-                            challenge::NewDirectoryPublisher(settings.challenge_target, true));
+                            settings, challenge::NewDirectoryPublisher(
+                                          challenge_settings.challenge_target, true));
                       case ChallengeMethod::kChallengeDir:
                         return WithPreflight(
-                            settings,
-                            challenge::NewDirectoryPublisher(settings.challenge_target, false));
+                            settings, challenge::NewDirectoryPublisher(
+                                          challenge_settings.challenge_target, false));
                       case ChallengeMethod::kStandalone:
                         break;
                       case ChallengeMethod::kDnsDrop:
                       case ChallengeMethod::kDnsRfc2136:
                       case ChallengeMethod::kDnsHook:
-                        return NewDnsPublisher(settings, &tsig_key, &hook_runner);
+                        return NewDnsPublisher(challenge_settings, &tsig_key, &hook_runner);
                     }
                     if (!listener.ok()) {
                       return Result<std::unique_ptr<challenge::Publisher>>(listener.error());
@@ -681,6 +710,13 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   }
   BH_ASSIGN(ipc::IssueResultMsg result, ipc::DecodeIssueResult(*reply));
   gate.RecordIssued(static_cast<int64_t>(std::time(nullptr)));
+  // Root's record of these settings (manager/settings_record.h): from
+  // memory, exactly what the store role was given for settings.json.
+  if (Status recorded = SaveSettingsRecord(state_dir, saved); !recorded.ok()) {
+    LogWarn("{}: issued, but root's record of the settings was not written, so the next "
+            "renew will refuse them: {}",
+            name, recorded.error().message);
+  }
   if (!failures.empty()) {
     LogWarn("{}: issued, but a role ended badly:{}", name, failures);
   }

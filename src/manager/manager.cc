@@ -3,6 +3,7 @@
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/nofollow.h"
 
 namespace bulkhead::manager {
 namespace {
@@ -11,7 +12,9 @@ namespace {
 std::optional<renew::AriState> LoadAri(const store::CertStore& certs, std::string_view name,
                                        const std::string& cert_id) {
   std::string path = AriPath(certs, name);
-  auto text = ReadFileCapped(path, 64 * 1024);
+  // The certificate directory belongs to the roles' user: no symlink or
+  // FIFO in ari.json's place is followed.
+  auto text = ReadFileNoFollow(path, 64 * 1024);
   if (!text.ok()) {
     if (text.error().code != ErrorCode::kNotFound) {
       LogWarn("{}", text.error().message);

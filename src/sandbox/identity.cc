@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "util/fs.h"
+#include "util/nofollow.h"
 
 namespace bulkhead::sandbox {
 namespace {
@@ -83,29 +84,41 @@ Status FillGroups(RunAs* who) {
   return OkStatus();
 }
 
-Status ChownAt(int dirfd, const char* name, const std::string& path, const RunAs& who,
-               int depth) {
-  struct stat st;
-  if (::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    return Err("{}: {}", path, std::strerror(errno));
-  }
-  if ((st.st_uid != who.uid || st.st_gid != who.gid) &&
-      ::fchownat(dirfd, name, who.uid, who.gid, AT_SYMLINK_NOFOLLOW) != 0) {
-    return Err("giving {} to {}: {}", path, who.user, std::strerror(errno));
-  }
-  if (!S_ISDIR(st.st_mode)) {
+// ChownOpen gives the file open at `fd` (status `st`) to `who` unless it is
+// theirs already. A non-directory with more than one hard link is refused:
+// a user who can write the tree could have linked a file from elsewhere
+// into it (where the kernel's protected_hardlinks is off).
+Status ChownOpen(int fd, const struct stat& st, const std::string& path, const RunAs& who) {
+  if (st.st_uid == who.uid && st.st_gid == who.gid) {
     return OkStatus();
   }
+  if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+    return Err("not giving {} to {}: it has {} hard links, so it may be a file from elsewhere",
+               path, who.user, st.st_nlink);
+  }
+  // On the descriptor: whatever replaces the name meanwhile is not touched.
+  if (::fchownat(fd, "", who.uid, who.gid, AT_EMPTY_PATH) != 0) {
+    return Err("giving {} to {}: {}", path, who.user, std::strerror(errno));
+  }
+  return OkStatus();
+}
+
+// ChownTreeAt gives the directory open at `dirfd` and everything below it to
+// `who`, opening each entry relative to its directory without following
+// symlinks (a symlink itself is given, never its target).
+Status ChownTreeAt(int dirfd, const struct stat& dir_st, const std::string& path,
+                   const RunAs& who, int depth) {
+  BH_TRY(ChownOpen(dirfd, dir_st, path, who));
   if (depth >= kMaxTreeDepth) {
     return Err("giving {} to {}: nested deeper than {} levels", path, who.user, kMaxTreeDepth);
   }
-  int fd = ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
+  int list_fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (list_fd < 0) {
     return Err("{}: {}", path, std::strerror(errno));
   }
-  DIR* d = ::fdopendir(fd);
+  DIR* d = ::fdopendir(list_fd);
   if (d == nullptr) {
-    ::close(fd);
+    ::close(list_fd);
     return Err("{}: {}", path, std::strerror(errno));
   }
   Status result = OkStatus();
@@ -113,7 +126,26 @@ Status ChownAt(int dirfd, const char* name, const std::string& path, const RunAs
     if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) {
       continue;
     }
-    result = ChownAt(::dirfd(d), e->d_name, path + "/" + e->d_name, who, depth + 1);
+    std::string child = path + "/" + e->d_name;
+    int fd = ::openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    bool is_dir = fd >= 0;
+    if (!is_dir) {
+      fd = ::openat(dirfd, e->d_name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0) {
+      if (errno == ENOENT) {
+        continue;  // Removed meanwhile.
+      }
+      result = Err("{}: {}", child, std::strerror(errno));
+      break;
+    }
+    ScopedFd owned(fd);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      result = Err("{}: {}", child, std::strerror(errno));
+      break;
+    }
+    result = is_dir ? ChownTreeAt(fd, st, child, who, depth + 1) : ChownOpen(fd, st, child, who);
     if (!result.ok()) {
       break;
     }
@@ -276,7 +308,8 @@ Status CheckAccessibleBy(const std::string& path, const RunAs& who, int mode,
 }
 
 Status ChownTree(const std::string& dir, const RunAs& who) {
-  return ChownAt(AT_FDCWD, dir.c_str(), dir, who, 0);
+  BH_ASSIGN(ResolvedDir top, ResolveTrustedDir(dir));
+  return ChownTreeAt(top.fd.get(), top.st, dir, who, 0);
 }
 
 }  // namespace bulkhead::sandbox

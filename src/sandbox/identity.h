@@ -72,9 +72,14 @@ bool AccessibleBy(const struct stat& st, const RunAs& who, int mode);
 Status CheckAccessibleBy(const std::string& path, const RunAs& who, int mode,
                          std::string_view what);
 
-// ChownTree gives `dir` and everything below it (not following symlinks) to
-// `who`, for the parts not already theirs. Used as root on directories that
-// a role running as `who` must write.
+// ChownTree gives `dir` and everything below it to `who`, for the parts not
+// already theirs. Used as root on directories that a role running as `who`
+// must write, and that `who` may therefore have filled with traps: `dir` is
+// reached by ResolveTrustedDir (util/nofollow.h: no symlink another user
+// could have placed), every entry is opened relative to its directory with
+// O_NOFOLLOW and changed through its descriptor (a symlink is given itself,
+// never its target), and a non-directory with several hard links is refused.
+// Fails naming the path at fault.
 Status ChownTree(const std::string& dir, const RunAs& who);
 
 }  // namespace bulkhead::sandbox

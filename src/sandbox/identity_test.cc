@@ -171,5 +171,48 @@ TEST_F(RootIdentityTest, ChownTreeGivesEverythingButFollowsNoLink) {
   ::unlink(outside.c_str());
 }
 
+TEST_F(RootIdentityTest, ChownTreeRefusesHardLinksAndSymlinksOnTheWay) {
+  std::string dir = ::testing::TempDir() + "/identity-trap-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  ASSERT_EQ(::chmod(dir.c_str(), 0755), 0);
+  std::string outside = dir + "/outside";  // Root's, must stay root's.
+  ASSERT_TRUE(WriteFileAtomic(outside, "x", 0600).ok());
+  ASSERT_TRUE(MakeDirs(dir + "/tree/sub", 0700).ok());
+
+  // A hard link into the tree of a file from elsewhere: refused, untouched.
+  ASSERT_EQ(::link(outside.c_str(), (dir + "/tree/sub/linked").c_str()), 0);
+  Status linked = ChownTree(dir + "/tree", nobody_);
+  ASSERT_FALSE(linked.ok());
+  EXPECT_NE(linked.error().message.find("hard links"), std::string::npos)
+      << linked.error().message;
+  struct stat st;
+  ASSERT_EQ(::stat(outside.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+  ASSERT_EQ(::unlink((dir + "/tree/sub/linked").c_str()), 0);
+  ASSERT_EQ(::chown((dir + "/tree").c_str(), 0, 0), 0);  // Given before the link was met.
+
+  // The tree reached through a symlink another user placed: refused, and
+  // nothing behind it changes owner.
+  ASSERT_EQ(::symlink((dir + "/tree").c_str(), (dir + "/via").c_str()), 0);
+  ASSERT_EQ(::lchown((dir + "/via").c_str(), nobody_.uid, nobody_.gid), 0);
+  Status via = ChownTree(dir + "/via", nobody_);
+  ASSERT_FALSE(via.ok());
+  EXPECT_NE(via.error().message.find("symlink owned by nobody"), std::string::npos)
+      << via.error().message;
+  ASSERT_EQ(::stat((dir + "/tree").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+
+  // A directory in the tree that is a symlink to root's directory: the
+  // link is given, the directory it names is not entered.
+  ASSERT_EQ(::mkdir((dir + "/rootdir").c_str(), 0700), 0);
+  ASSERT_EQ(::symlink((dir + "/rootdir").c_str(), (dir + "/tree/sub/dirlink").c_str()), 0);
+  ASSERT_TRUE(ChownTree(dir + "/tree", nobody_).ok());
+  ASSERT_EQ(::stat((dir + "/rootdir").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+  ASSERT_EQ(::lstat((dir + "/tree/sub/dirlink").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, nobody_.uid);
+  (void)RemoveTree(dir);
+}
+
 }  // namespace
 }  // namespace bulkhead::sandbox

@@ -212,7 +212,8 @@ void AddReadOnlyOpen(Filter& f) {
 // decides where. chmod/chown/utimes by path are absent on purpose: Landlock
 // does not govern them, so they are allowed only on open descriptors.
 void AddFileWrites(Filter& f) {
-  f.AllowAll({"openat", "open", "unlinkat", "unlink", "rmdir", "renameat", "renameat2",
+  // openat2: opening a directory with RESOLVE_NO_SYMLINKS (util/nofollow.h).
+  f.AllowAll({"openat", "openat2", "open", "unlinkat", "unlink", "rmdir", "renameat", "renameat2",
               "rename", "mkdirat", "mkdir", "fchmod", "fsync", "fdatasync", "ftruncate",
               "getdents64", "flock"});
 }

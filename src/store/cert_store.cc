@@ -13,7 +13,9 @@
 #include <filesystem>
 #include <random>
 
+#include "util/json.h"
 #include "util/log.h"
+#include "util/nofollow.h"
 
 namespace bulkhead::store {
 namespace {
@@ -293,7 +295,8 @@ Result<FileLock> CertStore::Lock(std::string_view name, bool wait) const {
 Result<nlohmann::json> CertStore::LoadSettings(std::string_view name) const {
   BH_TRY(CheckName(name));
   std::string path = CertDir(name) + "/" + kSettings;
-  Result<std::string> text = ReadFileCapped(path, kMaxSettingsFile);
+  // Written by the store role: a symlink or FIFO in its place is refused.
+  Result<std::string> text = ReadFileNoFollow(path, kMaxSettingsFile);
   if (!text.ok()) {
     if (text.error().code == ErrorCode::kNotFound) {
       return ErrCode(ErrorCode::kNotFound, "certificate {} is not managed here ({} not found)",
@@ -301,15 +304,14 @@ Result<nlohmann::json> CertStore::LoadSettings(std::string_view name) const {
     }
     return text.error();
   }
-  try {
-    nlohmann::json j = nlohmann::json::parse(*text);
-    if (!j.is_object()) {
-      return Err("{}: expected a JSON object", path);
-    }
-    return j;
-  } catch (const nlohmann::json::exception& e) {
-    return Err("{}: invalid JSON: {}", path, e.what());
+  nlohmann::json j = ParseUntrustedJson(*text);
+  if (j.is_discarded()) {
+    return Err("{}: invalid JSON (or nested deeper than {} levels)", path, kMaxJsonDepth);
   }
+  if (!j.is_object()) {
+    return Err("{}: expected a JSON object", path);
+  }
+  return j;
 }
 
 Status CertStore::SaveSettings(std::string_view name, const nlohmann::json& settings) const {
@@ -338,9 +340,23 @@ Result<LiveSet> CertStore::LoadLive(std::string_view name) const {
   std::filesystem::path abs =
       std::filesystem::absolute(fmt::format("{}/{}", cert_dir, version), ec);
   set.dir = ec ? fmt::format("{}/{}", cert_dir, version) : abs.lexically_normal().string();
-  BH_ASSIGN(set.cert_pem, ReadFileCapped(set.dir + "/cert.pem", kMaxCertFile));
-  BH_ASSIGN(set.fullchain_pem, ReadFileCapped(set.dir + "/fullchain.pem", kMaxCertFile));
-  set.has_key = IsRegularFile(set.dir + "/privkey.pem");
+  // The version directory and its files were written by the store role:
+  // none of them is followed if it is a symlink, and a FIFO cannot stall
+  // the reader.
+  std::string version_dir = fmt::format("{}/{}", cert_dir, version);
+  ScopedFd dir(::open(version_dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid()) {
+    return Err("opening {}: {}", version_dir,
+               errno == ELOOP || errno == ENOTDIR ? "not a directory (a symlink is not followed)"
+                                                  : ErrnoText(errno));
+  }
+  BH_ASSIGN(set.cert_pem,
+            ReadFileAtNoFollow(dir.get(), "cert.pem", set.dir + "/cert.pem", kMaxCertFile));
+  BH_ASSIGN(set.fullchain_pem, ReadFileAtNoFollow(dir.get(), "fullchain.pem",
+                                                  set.dir + "/fullchain.pem", kMaxCertFile));
+  struct stat st;
+  set.has_key = ::fstatat(dir.get(), "privkey.pem", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISREG(st.st_mode);
   return set;
 }
 
@@ -473,8 +489,8 @@ Status CertStore::SavePendingOrder(std::string_view name, const nlohmann::json& 
 Result<nlohmann::json> CertStore::LoadPendingOrder(std::string_view name) const {
   BH_TRY(CheckName(name));
   std::string path = PendingDir(name) + "/order.json";
-  BH_ASSIGN(std::string text, ReadFileCapped(path, kMaxSettingsFile));
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  BH_ASSIGN(std::string text, ReadFileNoFollow(path, kMaxSettingsFile));
+  nlohmann::json j = ParseUntrustedJson(text);
   if (j.is_discarded() || !j.is_object()) {
     return Err("{} is not a JSON object", path);
   }

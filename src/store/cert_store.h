@@ -77,11 +77,16 @@ class CertStore {
   Result<FileLock> Lock(std::string_view name, bool wait) const;
 
   // LoadSettings returns settings.json; ErrorCode::kNotFound if the
-  // certificate is not managed.
+  // certificate is not managed. The store role writes the file, so it is
+  // read as untrusted: not followed if it is a symlink, a regular file of at
+  // most 64 KiB, JSON nested at most kMaxJsonDepth deep; errors name it.
+  // (Root checks the values against its own record: manager/settings_record.h.)
   Result<nlohmann::json> LoadSettings(std::string_view name) const;
   Status SaveSettings(std::string_view name, const nlohmann::json& settings) const;
 
-  // LoadLive reads the live set; ErrorCode::kNotFound if none yet.
+  // LoadLive reads the live set; ErrorCode::kNotFound if none yet. The
+  // version directory and its files are not followed if they are symlinks,
+  // and must be regular files of at most 1 MiB.
   Result<LiveSet> LoadLive(std::string_view name) const;
 
   // ReadLiveKey returns the live privkey.pem (for --reuse-key and
@@ -114,7 +119,8 @@ class CertStore {
   Result<std::string> ReadPendingPublicKey(std::string_view name) const;
 
   // SavePendingOrder / LoadPendingOrder keep pending/order.json (what order
-  // is in progress); Load gives kNotFound if there is none.
+  // is in progress); Load gives kNotFound if there is none, and reads it as
+  // LoadSettings reads settings.json (callers check every field's type).
   Status SavePendingOrder(std::string_view name, const nlohmann::json& order) const;
   Result<nlohmann::json> LoadPendingOrder(std::string_view name) const;
 

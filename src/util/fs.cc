@@ -57,7 +57,9 @@ std::string DirName(const std::string& path) {
 // OpenForCappedRead opens `path` for reading and checks that it is a regular
 // file of at most `max_bytes`; sets *out_size. kNotFound if it is missing.
 static Result<ScopedFd> OpenForCappedRead(const std::string& path, size_t max_bytes, size_t* out_size) {
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  // O_NONBLOCK: a FIFO put in the file's place must not stall the reader
+  // (it is refused below as not a regular file).
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (!fd.valid()) {
     int err = errno;
     return ErrCode(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kFailure, "reading {}: {}",
@@ -224,6 +226,55 @@ Status MakeDirs(const std::string& path, mode_t mode) {
   return OkStatus();
 }
 
+namespace {
+
+// kMaxRemoveDepth bounds RemoveTree's recursion (and its open descriptors):
+// what it removes is a few levels deep.
+constexpr int kMaxRemoveDepth = 32;
+
+// RemoveEntriesAt empties the directory open at `dirfd`, opening and
+// removing every entry relative to its directory: a name swapped for a
+// symlink meanwhile is removed itself, never followed.
+Status RemoveEntriesAt(int dirfd, const std::string& path, int depth) {
+  if (depth > kMaxRemoveDepth) {
+    return Err("removing {}: nested deeper than {} levels", path, kMaxRemoveDepth);
+  }
+  int list_fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (list_fd < 0) {
+    return Err("removing {}: {}", path, ErrnoText(errno));
+  }
+  DIR* dir = ::fdopendir(list_fd);
+  if (dir == nullptr) {
+    ::close(list_fd);
+    return Err("removing {}: {}", path, ErrnoText(errno));
+  }
+  Status result;
+  while (struct dirent* e = ::readdir(dir)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") {
+      continue;
+    }
+    std::string child = path + "/" + name;
+    Status st = OkStatus();
+    ScopedFd sub(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (sub.valid()) {
+      st = RemoveEntriesAt(sub.get(), child, depth + 1);
+      if (st.ok() && ::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+        st = Err("removing {}: {}", child, ErrnoText(errno));
+      }
+    } else if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) {
+      st = Err("removing {}: {}", child, ErrnoText(errno));
+    }
+    if (!st.ok() && result.ok()) {
+      result = st;
+    }
+  }
+  ::closedir(dir);
+  return result;
+}
+
+}  // namespace
+
 Status RemoveTree(const std::string& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) {
@@ -233,23 +284,11 @@ Status RemoveTree(const std::string& path) {
     return Err("removing {}: {}", path, ErrnoText(errno));
   }
   if (S_ISDIR(st.st_mode)) {
-    DIR* dir = ::opendir(path.c_str());
-    if (dir == nullptr) {
+    ScopedFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) {
       return Err("removing {}: {}", path, ErrnoText(errno));
     }
-    Status result;
-    while (struct dirent* e = ::readdir(dir)) {
-      std::string name = e->d_name;
-      if (name == "." || name == "..") {
-        continue;
-      }
-      Status st2 = RemoveTree(path + "/" + name);
-      if (!st2.ok() && result.ok()) {
-        result = st2;
-      }
-    }
-    ::closedir(dir);
-    BH_TRY(result);
+    BH_TRY(RemoveEntriesAt(fd.get(), path, 0));
     if (::rmdir(path.c_str()) != 0) {
       return Err("removing {}: {}", path, ErrnoText(errno));
     }

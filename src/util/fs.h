@@ -79,8 +79,11 @@ Status MakeDirs(const std::string& path, mode_t mode);
 // FsyncDir fsyncs the directory at `path` so that renames in it are durable.
 Status FsyncDir(const std::string& path);
 
-// RemoveTree deletes `path` recursively without following symlinks.
-// A missing path is not an error.
+// RemoveTree deletes `path` recursively without following symlinks: `path`
+// itself is opened with O_NOFOLLOW and every entry below is removed relative
+// to its directory's descriptor, so a directory swapped for a symlink while
+// the tree is removed sends no removal elsewhere. A missing path is not an
+// error.
 Status RemoveTree(const std::string& path);
 
 // FileLock holds an exclusive flock(2) on a lock file for its lifetime.

@@ -79,6 +79,11 @@ for tid, text in calls:
         if not m:
             continue
         path = m.group(1)
+        # Relative to a directory descriptor (strace -y shows its path):
+        # the challenge role writes through one (http01_dir.cc).
+        d = re.match(r"openat2?\(\d+<([^>]*)>", text)
+        if d and not path.startswith("/"):
+            path = d.group(1) + "/" + path
         base = path.rsplit("/", 1)[-1]
         creates = "O_CREAT" in text
         if base == "account.key" or base.startswith("account.key."):
@@ -153,7 +158,7 @@ else
   RC=0
   # LeakSanitizer cannot run under ptrace; sanitizer builds skip it here.
   ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-  strace -f -qq -s 4096 -o "$trace" \
+  strace -f -qq -y -s 4096 -o "$trace" \
     -e trace=open,openat,openat2,connect,execve,clone,clone3,fork,vfork \
     "$BULKHEAD_BIN" --state-dir "$LAB_DIR/state" --server "$LAB_URL" --ca-bundle "$LAB_CA" \
     issue --name traced -d traced.test -d www.traced.test --webroot "$LAB_WEBROOT" \
