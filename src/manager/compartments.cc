@@ -711,8 +711,11 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   BH_ASSIGN(ipc::IssueResultMsg result, ipc::DecodeIssueResult(*reply));
   gate.RecordIssued(static_cast<int64_t>(std::time(nullptr)));
   // Root's record of these settings (manager/settings_record.h): from
-  // memory, exactly what the store role was given for settings.json.
-  if (Status recorded = SaveSettingsRecord(state_dir, saved); !recorded.ok()) {
+  // memory, exactly what the store role was given for settings.json. Only
+  // needed when the store ran as another user: a settings.json that root's
+  // roles wrote is adopted as root's own by the next run.
+  if (Status recorded = run_as ? SaveSettingsRecord(state_dir, saved) : OkStatus();
+      !recorded.ok()) {
     LogWarn("{}: issued, but root's record of the settings was not written, so the next "
             "renew will refuse them: {}",
             name, recorded.error().message);

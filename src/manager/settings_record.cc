@@ -138,7 +138,13 @@ Status SaveSettingsRecord(const std::string& state_dir, const CertSettings& s) {
     return Err("recording settings: invalid certificate name");
   }
   BH_ASSIGN(ResolvedDir dir, OpenRecordDir(state_dir, /*create=*/true));
-  return WriteAt(dir, s.name + ".json", s.ToJson().dump(2) + "\n");
+  std::string text = s.ToJson().dump(2) + "\n";
+  // A renewal with unchanged settings costs no write (two fsyncs).
+  auto old = ReadFileAtNoFollow(dir.fd.get(), s.name + ".json", dir.path, text.size() + 1);
+  if (old.ok() && *old == text) {
+    return OkStatus();
+  }
+  return WriteAt(dir, s.name + ".json", text);
 }
 
 Status CheckSettingsRecord(const std::string& state_dir, const store::CertStore& certs,

@@ -25,7 +25,8 @@ std::string SettingsRecordPath(const std::string& state_dir, const std::string& 
 
 // SaveSettingsRecord writes `s` (what settings.json holds: ToJson()) as
 // root's record, atomically, creating <state>/root-settings (0700) if
-// needed. Only when running as root; otherwise it does nothing. Fails
+// needed. Only when running as root; otherwise it does nothing. A record
+// that already holds exactly these settings is not rewritten. Fails
 // naming the file, or the directory if it belongs to another user or others
 // may write it.
 Status SaveSettingsRecord(const std::string& state_dir, const CertSettings& s);

@@ -471,7 +471,9 @@ Status CertStore::WritePendingPublicKey(std::string_view name, std::string_view 
   BH_TRY(CheckName(name));
   std::string dir = PendingDir(name);
   BH_TRY(MakeDirs(dir, 0700));
-  return ReplaceExclusive(dir, "pubkey.der", spki_der, 0644);
+  // No fsync: only this run's store reads it, and a resumed order has the
+  // keys role write it again.
+  return WriteFileAtomic(dir + "/pubkey.der", spki_der, 0644, Durability::kVisibleOnly);
 }
 
 Result<std::string> CertStore::ReadPendingPublicKey(std::string_view name) const {
