@@ -168,7 +168,7 @@ TEST_F(ClientTest, InitRejectsEachBadDirectoryAnswer) {
   }
 }
 
-TEST_F(ClientTest, InitRetriesAServerErrorThenSucceeds) {
+TEST_F(ClientTest, InitRetriesTransientFailuresOnly) {
   http_.On("GET", kDir, ProblemResp(503, "serverInternal"));
   http_.On("GET", kDir, Err("connection reset") /* not transient: would not retry */);
   Client c(http_, *signer_, kDir, options_);
