@@ -244,7 +244,13 @@ Result<Account> Client::FindAccount() {
     }
     return resp.error();
   }
-  std::string location = ResolveUrl(dir_.new_account, resp->Header("location"));
+  std::string location = resp->Header("location");
+  if (location.empty()) {
+    // Resolved, "" would become the newAccount URL itself, and that would
+    // then be sent as the "kid" of every request.
+    return Err("the CA found the account but sent no Location header");
+  }
+  location = ResolveUrl(dir_.new_account, location);
   BH_TRY(CheckSameOrigin(location, "account"));
   BH_ASSIGN(Account acct, ParseAccount(resp->body, location));
   account_url_ = location;
@@ -377,7 +383,9 @@ bool Client::WaitToPoll(const HttpResponse& resp, std::chrono::milliseconds* int
 }
 
 Result<Authorization> Client::PollAuthorization(const std::string& url) {
-  auto deadline = std::chrono::steady_clock::now() + options_.poll_timeout;
+  // The poll timeout bounds this one wait; the client's deadline bounds the
+  // whole run, so a wait never outlasts it either.
+  auto deadline = std::min(std::chrono::steady_clock::now() + options_.poll_timeout, deadline_);
   std::chrono::milliseconds interval = options_.poll_first_interval;
   std::string context = fmt::format("waiting for authorization {}", url);
   // The challenge has just been answered: asked at once, the CA would
@@ -395,7 +403,8 @@ Result<Authorization> Client::PollAuthorization(const std::string& url) {
     }
     if (!WaitToPoll(resp, &interval, deadline, context)) {
       return ErrCode(ErrorCode::kTransient, "{}: {}", context,
-                     Interrupted() ? "interrupted" : "gave up after the polling timeout");
+                     Interrupted() ? "interrupted"
+                                   : "gave up at the polling timeout or the deadline");
     }
   }
 }
@@ -413,7 +422,9 @@ Result<Order> Client::Finalize(const Order& order, const std::string& csr_der) {
 }
 
 Result<Order> Client::PollOrder(const std::string& url, bool wait_pending) {
-  auto deadline = std::chrono::steady_clock::now() + options_.poll_timeout;
+  // The poll timeout bounds this one wait; the client's deadline bounds the
+  // whole run, so a wait never outlasts it either.
+  auto deadline = std::min(std::chrono::steady_clock::now() + options_.poll_timeout, deadline_);
   std::chrono::milliseconds interval = options_.poll_first_interval;
   std::string context = fmt::format("waiting for order {}", url);
   for (;;) {
@@ -426,7 +437,8 @@ Result<Order> Client::PollOrder(const std::string& url, bool wait_pending) {
     }
     if (!WaitToPoll(resp, &interval, deadline, context)) {
       return ErrCode(ErrorCode::kTransient, "{}: {}", context,
-                     Interrupted() ? "interrupted" : "gave up after the polling timeout");
+                     Interrupted() ? "interrupted"
+                                   : "gave up at the polling timeout or the deadline");
     }
   }
 }

@@ -106,6 +106,8 @@ class Client {
   Status RespondToChallenge(const Challenge& challenge);
 
   // PollAuthorization waits until the authorization leaves "pending".
+  // Fails (kTransient) when poll_timeout or the deadline (SetDeadline)
+  // would pass before the next look.
   Result<Authorization> PollAuthorization(const std::string& url);
 
   // Finalize submits the CSR (DER) and returns the order as the CA answers.
@@ -113,7 +115,8 @@ class Client {
 
   // PollOrder waits while the order is "processing" (and, with
   // `wait_pending`, while it is "pending": authorizations just turned valid
-  // may take a moment to reach the order), then returns it.
+  // may take a moment to reach the order), then returns it. Fails like
+  // PollAuthorization at the poll timeout or the deadline.
   Result<Order> PollOrder(const std::string& url, bool wait_pending);
 
   // DownloadChains returns the default chain (PEM) first, then, with
