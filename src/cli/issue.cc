@@ -59,19 +59,13 @@ void PrintIssued(const std::string& name, const manager::IssueOutcome& out) {
   fmt::print("  expires:     {} ({} days)\n", crypto::FormatTime(leaf.not_after), days);
 }
 
-// BuildSettings turns the flags into CertSettings, validating everything a
-// user can get wrong before any network traffic.
+// BuildSettings turns the flags into CertSettings and validates them
+// (CertSettings::Validate) before any network traffic. Only what is about
+// the command line itself is checked here: one challenge method, and the
+// syntax of the addresses it canonicalizes.
 Result<manager::CertSettings> BuildSettings(const GlobalFlags& flags, const IssueOptions& o) {
   manager::CertSettings s;
-  bool dns01 = !o.dns_drop.empty() || !o.dns_rfc2136.empty() || !o.dns_hook.empty();
   for (const std::string& raw : o.names) {
-    BH_TRY(acme::ValidateName(raw));
-    if (raw.rfind("*.", 0) == 0 && !dns01) {
-      return ErrCode(ErrorCode::kUsage,
-                     "{}: wildcard names can only be validated with dns-01 (--dns-drop, "
-                     "--dns-rfc2136 or --dns-hook)",
-                     raw);
-    }
     std::string n = acme::IdentifierFor(raw).value;
     if (std::find(s.names.begin(), s.names.end(), n) == s.names.end()) {
       s.names.push_back(n);
@@ -84,56 +78,13 @@ Result<manager::CertSettings> BuildSettings(const GlobalFlags& flags, const Issu
                    "give exactly one of --webroot DIR, --challenge-dir DIR, --standalone "
                    "ADDR:PORT, --dns-drop DIR, --dns-rfc2136 SERVER[:PORT] or --dns-hook PROG");
   }
-  if (!o.tsig_key.empty() && o.dns_rfc2136.empty()) {
-    return ErrCode(ErrorCode::kUsage, "--tsig-key goes with --dns-rfc2136");
-  }
-  if (dns01) {
-    if (o.dns_timeout < 1 || o.dns_timeout > 86400 || o.dns_wait < 0 || o.dns_wait > 86400) {
-      return ErrCode(ErrorCode::kUsage,
-                     "--dns-timeout must be 1..86400 seconds and --dns-wait 0..86400");
-    }
-    s.dns.timeout_seconds = o.dns_timeout;
-    s.dns.wait_seconds = o.dns_wait;
-    if (!o.dns_resolver.empty()) {
-      BH_ASSIGN(dns::Server resolver, dns::ParseServer(o.dns_resolver));
-      s.dns.resolver = resolver.ToString();
-    }
-  } else if (o.dns_wait != 0 || o.dns_timeout != 300) {
-    return ErrCode(ErrorCode::kUsage, "--dns-timeout and --dns-wait go with a dns-01 method");
-  } else if (o.no_preflight && ((!o.dns_resolver.empty() && o.tlsa.empty()) ||
-                                 o.preflight_port != 0)) {
-    return ErrCode(ErrorCode::kUsage,
-                   "--dns-resolver and --preflight-port set up the pre-flight check, which "
-                   "--no-preflight turns off");
-  } else {
-    // http-01: the pre-flight check fetches every token the way the CA
-    // will before any challenge is answered.
-    s.preflight.enabled = !o.no_preflight;
-    if (o.preflight_port != 0) {
-      if (o.preflight_port < 1 || o.preflight_port > 65535) {
-        return ErrCode(ErrorCode::kUsage, "--preflight-port must be 1..65535");
-      }
-      s.preflight.port = o.preflight_port;
-    }
-    if (!o.dns_resolver.empty() && !o.no_preflight) {
-      BH_ASSIGN(dns::Server resolver, dns::ParseServer(o.dns_resolver));
-      s.preflight.resolver = resolver.ToString();
-    }
-  }
-  if (dns01 && o.preflight_port != 0) {
-    return ErrCode(ErrorCode::kUsage, "--preflight-port goes with an http-01 method");
-  }
   if (!o.dns_drop.empty()) {
     s.method = manager::ChallengeMethod::kDnsDrop;
     s.challenge_target = AbsolutePath(o.dns_drop);
   } else if (!o.dns_rfc2136.empty()) {
-    if (o.tsig_key.empty()) {
-      return ErrCode(ErrorCode::kUsage, "--dns-rfc2136 needs --tsig-key FILE");
-    }
     BH_ASSIGN(dns::Server server, dns::ParseServer(o.dns_rfc2136));
     s.method = manager::ChallengeMethod::kDnsRfc2136;
     s.challenge_target = server.ToString();
-    s.dns.tsig_key_file = AbsolutePath(o.tsig_key);
   } else if (!o.dns_hook.empty()) {
     s.method = manager::ChallengeMethod::kDnsHook;
     s.challenge_target = AbsolutePath(o.dns_hook);
@@ -147,44 +98,59 @@ Result<manager::CertSettings> BuildSettings(const GlobalFlags& flags, const Issu
     s.method = manager::ChallengeMethod::kStandalone;
     s.challenge_target = o.standalone;
   }
-  s.name = o.name.empty() ? store::DefaultCertName(s.names.front()) : o.name;
-  if (!store::IsValidCertName(s.name)) {
-    return ErrCode(ErrorCode::kUsage,
-                   "--name \"{}\" must be 1..100 characters of letters, digits, '.', '_' and '-'",
-                   s.name.substr(0, 100));
+  bool dns01 = manager::IsDnsMethod(s.method);
+  std::string resolver;
+  if (!o.dns_resolver.empty()) {
+    BH_ASSIGN(dns::Server parsed, dns::ParseServer(o.dns_resolver));
+    resolver = parsed.ToString();
   }
+  // Every option goes where it belongs even with the wrong method, so
+  // that Validate can refuse the combination.
+  s.dns.tsig_key_file = AbsolutePath(o.tsig_key);
+  s.dns.timeout_seconds = o.dns_timeout;
+  s.dns.wait_seconds = o.dns_wait;
+  // --dns-resolver serves dns-01's lookups, or else the http-01 pre-flight
+  // check; with --tlsa also the TLSA lookups. With --no-preflight and no
+  // --tlsa it would serve nothing, which Validate refuses.
+  if (dns01) {
+    s.dns.resolver = resolver;
+  } else if (!o.no_preflight || o.tlsa.empty()) {
+    s.preflight.resolver = resolver;
+  }
+  // http-01: the pre-flight check fetches every token the way the CA will
+  // before any challenge is answered.
+  s.preflight.enabled = !dns01 && !o.no_preflight;
+  if (o.preflight_port != 0) {
+    s.preflight.port = o.preflight_port;
+  }
+  // Validate sees a --preflight-port other than the default where no check
+  // runs; the default given explicitly is only visible here.
+  if (o.preflight_port == manager::PreflightSettings{}.port && !s.preflight.enabled) {
+    return ErrCode(ErrorCode::kUsage,
+                   "--preflight-port goes with the pre-flight check, which runs only for "
+                   "http-01 without --no-preflight");
+  }
+  s.name = o.name.empty() ? store::DefaultCertName(s.names.front()) : o.name;
   BH_ASSIGN(s.key_type, crypto::ParseKeyType(o.key_type));
   s.reuse_key = o.reuse_key;
   s.csr_file = AbsolutePath(o.csr);
   s.preferred_chain = o.preferred_chain;
-  if (o.profile.size() > 64 ||
-      o.profile.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-          std::string::npos) {
-    return ErrCode(ErrorCode::kUsage, "--profile: a profile name is 1..64 letters, digits, '.', '_' or '-'");
-  }
   s.profile = o.profile;
+  for (const std::string& endpoint : o.tlsa) {
+    BH_ASSIGN(std::string canonical, manager::ParseTlsaEndpoint(endpoint));
+    if (std::find(s.dane.endpoints.begin(), s.dane.endpoints.end(), canonical) ==
+        s.dane.endpoints.end()) {
+      s.dane.endpoints.push_back(std::move(canonical));
+    }
+  }
   if (!o.tlsa.empty()) {
-    if (!o.csr.empty()) {
-      return ErrCode(ErrorCode::kUsage,
-                     "--tlsa goes with a key bulkhead makes: with --csr the key is yours, so "
-                     "publish its TLSA record yourself (bulkhead tlsa create)");
-    }
-    for (const std::string& endpoint : o.tlsa) {
-      BH_ASSIGN(std::string canonical, manager::ParseTlsaEndpoint(endpoint));
-      if (std::find(s.dane.endpoints.begin(), s.dane.endpoints.end(), canonical) ==
-          s.dane.endpoints.end()) {
-        s.dane.endpoints.push_back(std::move(canonical));
-      }
-    }
-    if (!o.dns_resolver.empty()) {
-      BH_ASSIGN(dns::Server resolver, dns::ParseServer(o.dns_resolver));
-      s.dane.resolver = resolver.ToString();
-    }
+    s.dane.resolver = resolver;
   }
   s.run.ignore_ledger = o.ignore_ledger;
   BH_ASSIGN(manager::CaConfig ca, CaFromFlags(flags));
   s.server = ca.directory_url;
   s.ca_bundle = ca.ca_bundle;
+  BH_TRY(s.Validate());
   return s;
 }
 

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <limits>
 
 #include "acme/types.h"
 #include "dns/query.h"
 #include "dns/tlsa.h"
 #include "store/cert_store.h"
+#include "util/text.h"
 
 namespace bulkhead::manager {
 
@@ -35,11 +37,13 @@ Result<std::string> ParseTlsaEndpoint(std::string_view text) {
   size_t colon = text.rfind(':');
   int port = 0;
   if (colon == std::string_view::npos || colon + 1 == text.size() || text.size() > 300) {
-    return ErrCode(ErrorCode::kUsage, "--tlsa \"{}\": expected HOST:PORT", text.substr(0, 300));
+    return ErrCode(ErrorCode::kUsage, "--tlsa \"{}\": expected HOST:PORT",
+                   PrintableExcerpt(text, 300));
   }
   auto [end, ec] = std::from_chars(text.data() + colon + 1, text.data() + text.size(), port);
   if (ec != std::errc() || end != text.data() + text.size() || port < 1 || port > 65535) {
-    return ErrCode(ErrorCode::kUsage, "--tlsa \"{}\": the port must be 1..65535", text);
+    return ErrCode(ErrorCode::kUsage, "--tlsa \"{}\": the port must be 1..65535",
+                   PrintableExcerpt(text, 300));
   }
   std::string host(text.substr(0, colon));
   if (!host.empty() && host.back() == '.') {
@@ -48,7 +52,8 @@ Result<std::string> ParseTlsaEndpoint(std::string_view text) {
   std::transform(host.begin(), host.end(), host.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (host.empty() || !dns::TlsaOwner(host, port).ok()) {
-    return ErrCode(ErrorCode::kUsage, "--tlsa \"{}\": \"{}\" is not a DNS name", text, host);
+    return ErrCode(ErrorCode::kUsage, "--tlsa \"{}\": \"{}\" is not a DNS name",
+                   PrintableExcerpt(text, 300), PrintableExcerpt(host, 300));
   }
   return fmt::format("{}:{}", host, port);
 }
@@ -56,6 +61,167 @@ Result<std::string> ParseTlsaEndpoint(std::string_view text) {
 bool IsDnsMethod(ChallengeMethod m) {
   return m == ChallengeMethod::kDnsDrop || m == ChallengeMethod::kDnsRfc2136 ||
          m == ChallengeMethod::kDnsHook;
+}
+
+namespace {
+
+// CheckServer checks an ADDR[:PORT] setting, naming `what` in the error.
+Status CheckServer(std::string_view what, const std::string& text) {
+  auto server = dns::ParseServer(text);
+  if (!server.ok()) {
+    return server.error().Wrap(what);
+  }
+  return OkStatus();
+}
+
+constexpr int kMaxDnsSeconds = 86400;  // A day: longer is a mistake, not a slow zone.
+constexpr size_t kMaxTlsaEndpoints = 64;
+constexpr size_t kMaxShown = 200;  // Bytes of a bad value quoted in an error.
+
+// FitsInt says whether the JSON integer `v` converts to int unchanged.
+bool FitsInt(const json& v) {
+  if (v.is_number_unsigned()) {
+    return v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int>::max());
+  }
+  int64_t n = v.get<int64_t>();
+  return n >= std::numeric_limits<int>::min() && n <= std::numeric_limits<int>::max();
+}
+
+}  // namespace
+
+Status CertSettings::Validate() const {
+  if (names.empty()) {
+    return ErrCode(ErrorCode::kUsage, "no name to certify (-d NAME)");
+  }
+  for (const std::string& n : names) {
+    BH_TRY(acme::ValidateName(n));
+    // Only a TXT record proves control of a whole zone (RFC 8555 8.4).
+    if (n.rfind("*.", 0) == 0 && !IsDnsMethod(method)) {
+      return ErrCode(ErrorCode::kUsage,
+                     "{}: wildcard names can only be validated with dns-01 (--dns-drop, "
+                     "--dns-rfc2136 or --dns-hook)",
+                     n);
+    }
+  }
+  // The name is a directory under the store: no separators, no "..".
+  if (!store::IsValidCertName(name)) {
+    return ErrCode(ErrorCode::kUsage,
+                   "--name \"{}\" must be 1..100 characters of letters, digits, '.', '_' and '-'",
+                   PrintableExcerpt(name, 100));
+  }
+  if (challenge_target.empty()) {
+    return ErrCode(ErrorCode::kUsage, "--{} needs a value", ChallengeMethodName(method));
+  }
+  switch (method) {
+    case ChallengeMethod::kWebroot:
+    case ChallengeMethod::kChallengeDir:
+    case ChallengeMethod::kDnsDrop:
+    case ChallengeMethod::kDnsHook:
+      // Roles run elsewhere (and renew from cron): a relative path would
+      // name a different file there.
+      if (challenge_target.front() != '/') {
+        return ErrCode(ErrorCode::kUsage, "--{} \"{}\" must be an absolute path",
+                       ChallengeMethodName(method), PrintableExcerpt(challenge_target, kMaxShown));
+      }
+      break;
+    case ChallengeMethod::kDnsRfc2136:
+      BH_TRY(CheckServer("--dns-rfc2136", challenge_target));
+      break;
+    case ChallengeMethod::kStandalone:
+      break;  // The challenge role parses ADDR:PORT when it binds.
+  }
+
+  const DnsSettings dns_defaults;
+  if (!dns.tsig_key_file.empty() && method != ChallengeMethod::kDnsRfc2136) {
+    return ErrCode(ErrorCode::kUsage, "--tsig-key goes with --dns-rfc2136");
+  }
+  if (!IsDnsMethod(method)) {
+    if (dns.timeout_seconds != dns_defaults.timeout_seconds ||
+        dns.wait_seconds != dns_defaults.wait_seconds) {
+      return ErrCode(ErrorCode::kUsage, "--dns-timeout and --dns-wait go with a dns-01 method");
+    }
+    if (!dns.resolver.empty()) {
+      return ErrCode(ErrorCode::kUsage, "the dns-01 resolver goes with a dns-01 method");
+    }
+  } else {
+    if (dns.timeout_seconds < 1 || dns.timeout_seconds > kMaxDnsSeconds || dns.wait_seconds < 0 ||
+        dns.wait_seconds > kMaxDnsSeconds) {
+      return ErrCode(ErrorCode::kUsage,
+                     "--dns-timeout must be 1..86400 seconds and --dns-wait 0..86400");
+    }
+    if (method == ChallengeMethod::kDnsRfc2136) {
+      if (dns.tsig_key_file.empty()) {
+        return ErrCode(ErrorCode::kUsage, "--dns-rfc2136 needs --tsig-key FILE");
+      }
+      if (dns.tsig_key_file.front() != '/') {
+        return ErrCode(ErrorCode::kUsage, "--tsig-key \"{}\" must be an absolute path",
+                       PrintableExcerpt(dns.tsig_key_file, kMaxShown));
+      }
+    }
+    if (!dns.resolver.empty()) {
+      BH_TRY(CheckServer("--dns-resolver", dns.resolver));
+    }
+  }
+
+  const PreflightSettings preflight_off;
+  if (IsDnsMethod(method)) {
+    if (preflight.port != preflight_off.port) {
+      return ErrCode(ErrorCode::kUsage, "--preflight-port goes with an http-01 method");
+    }
+    if (preflight != preflight_off) {
+      return ErrCode(ErrorCode::kUsage, "the pre-flight check goes with an http-01 method");
+    }
+  } else {
+    if (!preflight.enabled &&
+        (preflight.port != preflight_off.port || !preflight.resolver.empty())) {
+      return ErrCode(ErrorCode::kUsage,
+                     "--dns-resolver and --preflight-port set up the pre-flight check, which "
+                     "--no-preflight turns off");
+    }
+    if (preflight.port < 1 || preflight.port > 65535) {
+      return ErrCode(ErrorCode::kUsage, "--preflight-port must be 1..65535");
+    }
+    if (!preflight.resolver.empty()) {
+      BH_TRY(CheckServer("--dns-resolver (pre-flight check)", preflight.resolver));
+    }
+  }
+
+  if (!dane.endpoints.empty() && !csr_file.empty()) {
+    return ErrCode(ErrorCode::kUsage,
+                   "--tlsa goes with a key bulkhead makes: with --csr the key is yours, so "
+                   "publish its TLSA record yourself (bulkhead tlsa create)");
+  }
+  if (dane.endpoints.size() > kMaxTlsaEndpoints) {
+    return ErrCode(ErrorCode::kUsage, "at most {} --tlsa endpoints", kMaxTlsaEndpoints);
+  }
+  for (const std::string& endpoint : dane.endpoints) {
+    // Canonical, so that an endpoint names one TLSA owner and compares
+    // equal to itself across runs.
+    BH_ASSIGN(std::string canonical, ParseTlsaEndpoint(endpoint));
+    if (canonical != endpoint) {
+      return ErrCode(ErrorCode::kUsage, "--tlsa \"{}\": write it as \"{}\"",
+                     PrintableExcerpt(endpoint, kMaxShown), canonical);
+    }
+  }
+  if (!dane.resolver.empty()) {
+    BH_TRY(CheckServer("--dns-resolver (TLSA lookups)", dane.resolver));
+  }
+
+  if (profile.size() > 64 ||
+      profile.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+          std::string::npos) {
+    return ErrCode(ErrorCode::kUsage,
+                   "--profile: a profile name is 1..64 letters, digits, '.', '_' or '-'");
+  }
+  // An out-of-range enumerator has no name, so it does not parse back.
+  BH_TRY(crypto::ParseKeyType(crypto::KeyTypeName(key_type)));
+  // RFC 8555 6.1: ACME runs over HTTPS only.
+  if (server.rfind("https://", 0) != 0 || server.size() <= 8) {
+    return ErrCode(ErrorCode::kUsage, "server \"{}\" must be an https:// directory URL (--server)",
+                   PrintableExcerpt(server, kMaxShown));
+  }
+  return OkStatus();
 }
 
 json CertSettings::ToJson() const {
@@ -130,15 +296,12 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
   };
   CertSettings s;
   BH_TRY(str("name", &s.name, true));
-  if (!store::IsValidCertName(s.name)) {
-    return bad("name");
-  }
   auto names = j.find("names");
   if (names == j.end() || !names->is_array() || names->empty()) {
     return bad("names");
   }
   for (const json& n : *names) {
-    if (!n.is_string() || !acme::ValidateName(n.get<std::string>()).ok()) {
+    if (!n.is_string()) {
       return bad("names");
     }
     s.names.push_back(n.get<std::string>());
@@ -174,17 +337,17 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
     if (d == ch->end() || !d->is_object()) {
       return bad("challenge.dns");
     }
-    auto num = [&](const char* key, int max, int* out) -> Status {
+    // Any int here; Validate holds the ranges.
+    auto num = [&](const char* key, int* out) -> Status {
       auto it = d->find(key);
-      if (it == d->end() || !it->is_number_integer() || it->get<int64_t>() < 0 ||
-          it->get<int64_t>() > max) {
+      if (it == d->end() || !it->is_number_integer() || !FitsInt(*it)) {
         return bad(fmt::format("challenge.dns.{}", key));
       }
       *out = it->get<int>();
       return OkStatus();
     };
-    BH_TRY(num("timeout", 86400, &s.dns.timeout_seconds));
-    BH_TRY(num("wait", 86400, &s.dns.wait_seconds));
+    BH_TRY(num("timeout", &s.dns.timeout_seconds));
+    BH_TRY(num("wait", &s.dns.wait_seconds));
     for (auto [key, out] : {std::pair{"tsig_key", &s.dns.tsig_key_file},
                             std::pair{"resolver", &s.dns.resolver}}) {
       auto it = d->find(key);
@@ -194,9 +357,6 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
         }
         *out = it->get<std::string>();
       }
-    }
-    if (s.method == ChallengeMethod::kDnsRfc2136 && s.dns.tsig_key_file.empty()) {
-      return bad("challenge.dns.tsig_key");
     }
   }
   auto pf = ch->find("preflight");
@@ -208,7 +368,7 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
     auto port = pf->find("port");
     auto resolver = pf->find("resolver");
     if (enabled == pf->end() || !enabled->is_boolean() || port == pf->end() ||
-        !port->is_number_integer() || port->get<int64_t>() < 1 || port->get<int64_t>() > 65535 ||
+        !port->is_number_integer() || !FitsInt(*port) ||
         (resolver != pf->end() && !resolver->is_string())) {
       return bad("challenge.preflight");
     }
@@ -222,7 +382,7 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
   BH_TRY(str("key_type", &key_type, true));
   auto kt = crypto::ParseKeyType(key_type);
   if (!kt.ok()) {
-    return bad("key_type");
+    return kt.error().Wrap(source);
   }
   s.key_type = *kt;
   auto reuse = j.find("reuse_key");
@@ -236,20 +396,18 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
   auto dane = j.find("dane");
   if (dane != j.end()) {
     auto tlsa = dane->is_object() ? dane->find("tlsa") : dane->end();
-    if (tlsa == dane->end() || !tlsa->is_array() || tlsa->empty() || tlsa->size() > 64) {
+    if (tlsa == dane->end() || !tlsa->is_array() || tlsa->empty()) {
       return bad("dane.tlsa");
     }
     for (const json& e : *tlsa) {
-      auto endpoint = e.is_string() ? ParseTlsaEndpoint(e.get<std::string>())
-                                    : Result<std::string>(Err("not a string"));
-      if (!endpoint.ok()) {
+      if (!e.is_string()) {
         return bad("dane.tlsa");
       }
-      s.dane.endpoints.push_back(std::move(endpoint).value());
+      s.dane.endpoints.push_back(e.get<std::string>());
     }
     auto resolver = dane->find("resolver");
     if (resolver != dane->end()) {
-      if (!resolver->is_string() || !dns::ParseServer(resolver->get<std::string>()).ok()) {
+      if (!resolver->is_string()) {
         return bad("dane.resolver");
       }
       s.dane.resolver = resolver->get<std::string>();
@@ -263,6 +421,11 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
       s.revoked_serial = serial->get<std::string>();
     }
     s.revoked_key_compromise = kc != revoked->end() && kc->is_boolean() && kc->get<bool>();
+  }
+  // The same rules as for settings from the command line: a hand-edited
+  // or hostile file gets no further than `issue` would have.
+  if (Status valid = s.Validate(); !valid.ok()) {
+    return valid.error().Wrap(source);
   }
   return s;
 }

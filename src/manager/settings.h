@@ -86,8 +86,18 @@ struct CertSettings {
   };
   RunOptions run;
 
+  // Validate checks every rule that makes settings usable, whatever their
+  // source (the command line, settings.json, root's record): valid names,
+  // wildcards only with dns-01, each method's own options only with it and
+  // in range, --tlsa only with a key bulkhead makes, a profile name, a key
+  // type, an https:// server. Fails with ErrorCode::kUsage naming the first
+  // rule broken; the run options are not checked.
+  Status Validate() const;
+
   nlohmann::json ToJson() const;
-  // FromJson validates every member; `source` names the file in errors.
+  // FromJson reads what ToJson wrote, checking the type of every member,
+  // then Validate()s it. Fails naming `source` (the file) and the member or
+  // rule; a broken rule keeps Validate's ErrorCode::kUsage.
   static Result<CertSettings> FromJson(const nlohmann::json& j, std::string_view source);
 };
 
