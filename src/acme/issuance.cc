@@ -9,6 +9,7 @@
 
 #include "util/base64url.h"
 #include "util/log.h"
+#include "util/text.h"
 
 namespace bulkhead::acme {
 namespace {
@@ -28,9 +29,7 @@ std::string NormalizeName(std::string_view name) {
       return out;
     }
   }
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
+  return AsciiLower(s);
 }
 
 std::string DescribeChallenges(const Authorization& authz) {

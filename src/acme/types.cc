@@ -1,6 +1,7 @@
 #include "acme/types.h"
 
 #include "util/json.h"
+#include "util/text.h"
 
 #include <arpa/inet.h>
 
@@ -113,10 +114,7 @@ Identifier IdentifierFor(std::string_view name) {
   if (IsIpLiteral(name)) {
     return Identifier{"ip", std::string(name)};
   }
-  std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return Identifier{"dns", lower};
+  return Identifier{"dns", AsciiLower(name)};
 }
 
 std::string CanonicalName(std::string_view name) {
@@ -127,9 +125,7 @@ std::string CanonicalName(std::string_view name) {
       inet_ntop(AF_INET6, &addr, buf, sizeof(buf)) != nullptr) {
     return buf;
   }
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
+  return AsciiLower(text);
 }
 
 std::vector<std::string> CanonicalNameSet(std::vector<std::string> names) {

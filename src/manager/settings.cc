@@ -1,13 +1,13 @@
 #include "manager/settings.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 
 #include "acme/types.h"
 #include "dns/query.h"
 #include "dns/tlsa.h"
 #include "store/cert_store.h"
+#include "util/text.h"
 
 namespace bulkhead::manager {
 
@@ -45,8 +45,7 @@ Result<std::string> ParseTlsaEndpoint(std::string_view text) {
   if (!host.empty() && host.back() == '.') {
     host.pop_back();
   }
-  std::transform(host.begin(), host.end(), host.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  host = AsciiLower(host);
   if (host.empty() || !dns::TlsaOwner(host, port).ok()) {
     return ErrCode(ErrorCode::kUsage, "--tlsa \"{}\": \"{}\" is not a DNS name", text, host);
   }
