@@ -322,6 +322,12 @@ TEST(InventoryHelpersTest, EndpointKeys) {
   }
 }
 
+TEST(InventoryHelpersTest, FirstWords) {
+  EXPECT_EQ(FirstWords("\n  SELECT a,\n b FROM t"), "SELECT a,  b FROM t");
+  EXPECT_EQ(FirstWords(" \t\n"), "");
+  EXPECT_EQ(FirstWords(std::string(50, 'x')), std::string(40, 'x'));
+}
+
 TEST(InventoryHelpersTest, StatesAndNames) {
   for (CheckState s : {CheckState::kOk, CheckState::kPlan, CheckState::kWarning,
                        CheckState::kError, CheckState::kUnknown}) {
