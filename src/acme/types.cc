@@ -100,8 +100,7 @@ Result<Directory> ParseDirectory(std::string_view body) {
   auto meta = j.find("meta");
   if (meta != j.end() && meta->is_object()) {
     d.terms_of_service = GetString(*meta, "termsOfService");
-    auto ext = meta->find("externalAccountRequired");
-    d.external_account_required = ext != meta->end() && ext->is_boolean() && ext->get<bool>();
+    d.external_account_required = JsonFlag(*meta, "externalAccountRequired");
     auto profiles = meta->find("profiles");
     if (profiles != meta->end() && profiles->is_object()) {
       d.profiles = *profiles;

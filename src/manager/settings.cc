@@ -7,6 +7,7 @@
 #include "dns/query.h"
 #include "dns/tlsa.h"
 #include "store/cert_store.h"
+#include "util/json.h"
 #include "util/text.h"
 
 namespace bulkhead::manager {
@@ -117,15 +118,7 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
     return bad("the settings object");
   }
   auto str = [&](const char* key, std::string* out, bool required) -> Status {
-    auto it = j.find(key);
-    if (it == j.end()) {
-      return required ? Status(bad(key)) : OkStatus();
-    }
-    if (!it->is_string()) {
-      return bad(key);
-    }
-    *out = it->get<std::string>();
-    return OkStatus();
+    return ReadJsonString(j, key, out, required) ? OkStatus() : Status(bad(key));
   };
   CertSettings s;
   BH_TRY(str("name", &s.name, true));
@@ -174,24 +167,19 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
       return bad("challenge.dns");
     }
     auto num = [&](const char* key, int max, int* out) -> Status {
-      auto it = d->find(key);
-      if (it == d->end() || !it->is_number_integer() || it->get<int64_t>() < 0 ||
-          it->get<int64_t>() > max) {
+      int64_t v = 0;
+      if (!ReadJsonInt(*d, key, &v, 0, max)) {
         return bad(fmt::format("challenge.dns.{}", key));
       }
-      *out = it->get<int>();
+      *out = static_cast<int>(v);
       return OkStatus();
     };
     BH_TRY(num("timeout", 86400, &s.dns.timeout_seconds));
     BH_TRY(num("wait", 86400, &s.dns.wait_seconds));
     for (auto [key, out] : {std::pair{"tsig_key", &s.dns.tsig_key_file},
                             std::pair{"resolver", &s.dns.resolver}}) {
-      auto it = d->find(key);
-      if (it != d->end()) {
-        if (!it->is_string()) {
-          return bad(fmt::format("challenge.dns.{}", key));
-        }
-        *out = it->get<std::string>();
+      if (!ReadJsonString(*d, key, out, /*required=*/false)) {
+        return bad(fmt::format("challenge.dns.{}", key));
       }
     }
     if (s.method == ChallengeMethod::kDnsRfc2136 && s.dns.tsig_key_file.empty()) {
@@ -224,8 +212,7 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
     return bad("key_type");
   }
   s.key_type = *kt;
-  auto reuse = j.find("reuse_key");
-  s.reuse_key = reuse != j.end() && reuse->is_boolean() && reuse->get<bool>();
+  s.reuse_key = JsonFlag(j, "reuse_key");
   BH_TRY(str("csr_file", &s.csr_file, false));
   BH_TRY(str("preferred_chain", &s.preferred_chain, false));
   BH_TRY(str("server", &s.server, true));
@@ -257,11 +244,10 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
   auto revoked = j.find("revoked");
   if (revoked != j.end() && revoked->is_object()) {
     auto serial = revoked->find("serial");
-    auto kc = revoked->find("key_compromise");
     if (serial != revoked->end() && serial->is_string()) {
       s.revoked_serial = serial->get<std::string>();
     }
-    s.revoked_key_compromise = kc != revoked->end() && kc->is_boolean() && kc->get<bool>();
+    s.revoked_key_compromise = JsonFlag(*revoked, "key_compromise");
   }
   return s;
 }

@@ -179,23 +179,10 @@ Result<AriState> AriState::FromJson(const json& j, std::string_view source) {
   }
   AriState s;
   auto str = [&](const char* key, std::string* out, bool required) -> Status {
-    auto it = j.find(key);
-    if (it == j.end()) {
-      return required ? Status(bad(key)) : OkStatus();
-    }
-    if (!it->is_string()) {
-      return bad(key);
-    }
-    *out = it->get<std::string>();
-    return OkStatus();
+    return ReadJsonString(j, key, out, required) ? OkStatus() : Status(bad(key));
   };
   auto num = [&](const char* key, int64_t* out) -> Status {
-    auto it = j.find(key);
-    if (it == j.end() || !it->is_number_integer()) {
-      return bad(key);
-    }
-    *out = it->get<int64_t>();
-    return OkStatus();
+    return ReadJsonInt(j, key, out) ? OkStatus() : Status(bad(key));
   };
   BH_TRY(str("cert_id", &s.cert_id, true));
   auto sup = j.find("supported");
