@@ -6,7 +6,7 @@ pkgs=(
   g++ cmake make pkg-config
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libasio-dev libseccomp-dev libldns-dev libsqlite3-dev libpq-dev
-  libpsl-dev libtomlplusplus-dev
+  libpsl-dev
   openssl curl python3 pebble nginx strace
   knot knot-dnsutils ldnsutils postgresql sqlite3 systemd
   prometheus-blackbox-exporter chromium
