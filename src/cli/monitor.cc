@@ -337,7 +337,9 @@ int RunHistory(const GlobalFlags& flags, const MonitorFlags& m) {
   return kExitOk;
 }
 
-int RunRun(const GlobalFlags& flags, const MonitorFlags& m) {
+// CheckInventoryOnce is `monitor run`: checks every endpoint of the
+// inventory once, records each check, and prints them like `monitor check`.
+int CheckInventoryOnce(const GlobalFlags& flags, const MonitorFlags& m) {
   auto db = OpenDb(flags, m);
   if (!db.ok()) {
     return Fail(db.error());
@@ -427,7 +429,7 @@ void AddMonitorCommand(CLI::App& app, Cli& cli) {
   CLI::App* u = monitor->add_subcommand("run", "check the whole inventory once and record it");
   AddCheckFlags(u, run.get());
   AddDbFlag(u, run.get());
-  u->callback([&cli, run] { cli.run = [&cli, run] { return RunRun(cli.flags, *run); }; });
+  u->callback([&cli, run] { cli.run = [&cli, run] { return CheckInventoryOnce(cli.flags, *run); }; });
 }
 
 }  // namespace bulkhead::cli
