@@ -95,7 +95,7 @@ Error FailedAuthorization(const Authorization& authz, const challenge::Publisher
   std::string id = authz.identifier.ToString();
   for (const Challenge& c : authz.challenges) {
     if (c.status == "invalid" && !c.error.is_null()) {
-      Problem p = ParseProblem(c.error.dump(), 0);
+      Problem p = ParseProblem(c.error.dump(), /*http_status=*/0);
       if (p.identifier.empty()) {
         p.identifier = id;
       }

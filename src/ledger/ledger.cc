@@ -319,7 +319,7 @@ Result<std::vector<Refusal>> Ledger::Check(const Limits& limits, const Scope& sc
   consider(LimitKind::kNewOrdersPerAccount, "account " + scope.account, orders);
 
   // Any earlier certificate for this exact set makes this a renewal.
-  BH_ASSIGN(std::vector<int64_t> ever, Times(db_, kDuplicateSql, {scope.ca, idset}, 0));
+  BH_ASSIGN(std::vector<int64_t> ever, Times(db_, kDuplicateSql, {scope.ca, idset}, /*since=*/0));
   if (ever.empty()) {
     std::set<std::string> domains;
     for (const std::string& i : identifiers) {

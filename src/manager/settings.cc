@@ -121,7 +121,7 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
     return ReadJsonString(j, key, out, required) ? OkStatus() : Status(bad(key));
   };
   CertSettings s;
-  BH_TRY(str("name", &s.name, true));
+  BH_TRY(str("name", &s.name, /*required=*/true));
   if (!store::IsValidCertName(s.name)) {
     return bad("name");
   }
@@ -168,7 +168,7 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
     }
     auto num = [&](const char* key, int max, int* out) -> Status {
       int64_t v = 0;
-      if (!ReadJsonInt(*d, key, &v, 0, max)) {
+      if (!ReadJsonInt(*d, key, &v, /*min=*/0, max)) {
         return bad(fmt::format("challenge.dns.{}", key));
       }
       *out = static_cast<int>(v);
@@ -206,19 +206,19 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
     }
   }
   std::string key_type;
-  BH_TRY(str("key_type", &key_type, true));
+  BH_TRY(str("key_type", &key_type, /*required=*/true));
   auto kt = crypto::ParseKeyType(key_type);
   if (!kt.ok()) {
     return bad("key_type");
   }
   s.key_type = *kt;
   s.reuse_key = JsonFlag(j, "reuse_key");
-  BH_TRY(str("csr_file", &s.csr_file, false));
-  BH_TRY(str("preferred_chain", &s.preferred_chain, false));
-  BH_TRY(str("server", &s.server, true));
-  BH_TRY(str("ca_bundle", &s.ca_bundle, false));
-  BH_TRY(str("account", &s.account, false));
-  BH_TRY(str("profile", &s.profile, false));
+  BH_TRY(str("csr_file", &s.csr_file, /*required=*/false));
+  BH_TRY(str("preferred_chain", &s.preferred_chain, /*required=*/false));
+  BH_TRY(str("server", &s.server, /*required=*/true));
+  BH_TRY(str("ca_bundle", &s.ca_bundle, /*required=*/false));
+  BH_TRY(str("account", &s.account, /*required=*/false));
+  BH_TRY(str("profile", &s.profile, /*required=*/false));
   auto dane = j.find("dane");
   if (dane != j.end()) {
     auto tlsa = dane->is_object() ? dane->find("tlsa") : dane->end();

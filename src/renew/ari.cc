@@ -184,7 +184,7 @@ Result<AriState> AriState::FromJson(const json& j, std::string_view source) {
   auto num = [&](const char* key, int64_t* out) -> Status {
     return ReadJsonInt(j, key, out) ? OkStatus() : Status(bad(key));
   };
-  BH_TRY(str("cert_id", &s.cert_id, true));
+  BH_TRY(str("cert_id", &s.cert_id, /*required=*/true));
   auto sup = j.find("supported");
   if (sup == j.end() || !sup->is_boolean()) {
     return bad("supported");
@@ -195,8 +195,8 @@ Result<AriState> AriState::FromJson(const json& j, std::string_view source) {
   BH_TRY(num("renew_at", &s.renew_at));
   BH_TRY(num("next_check", &s.next_check));
   BH_TRY(num("checked_at", &s.checked_at));
-  BH_TRY(str("explanation_url", &s.explanation_url, false));
-  BH_TRY(str("last_error", &s.last_error, false));
+  BH_TRY(str("explanation_url", &s.explanation_url, /*required=*/false));
+  BH_TRY(str("last_error", &s.last_error, /*required=*/false));
   if (s.supported && s.window_end <= s.window_start) {
     return bad("window");
   }
