@@ -4,14 +4,20 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build test unit integration test-asan demo bench clean
+.PHONY: all deps deps-build build test unit integration test-asan demo bench clean
 
 all: build
 
-deps:
-	@scripts/deps.sh
+# Compiling needs only the build packages; running the tests, the demo and
+# the benchmarks needs the test packages too (Pebble, nginx, Knot, PostgreSQL,
+# Chromium, ...). `deps` installs both, build packages first.
+deps-build:
+	@scripts/deps.sh build
 
-build: deps
+deps: deps-build
+	@scripts/deps.sh test
+
+build: deps-build
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
@@ -23,7 +29,7 @@ test: deps
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-unit: build
+unit: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE integration
 
 # The same suite built with AddressSanitizer + UBSan.
@@ -33,10 +39,10 @@ test-asan: deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
-demo: build
+demo: deps build
 	@scripts/demo.sh $(BUILD)/bulkhead
 
-bench: build
+bench: deps build
 	bench/issue.sh $(BUILD)/bulkhead
 	bench/renew_noop.sh $(BUILD)/bulkhead
 

@@ -1,16 +1,37 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages bulkhead needs to build and test, if any
-# are missing. Uses sudo when not root. Prints nothing when all are present.
+# Installs the Debian 12 packages bulkhead needs, if any are missing. Uses
+# sudo when not root. Prints nothing when all are present.
+#
+# Usage: scripts/deps.sh [build|test|all]
+#   build  what compiling needs: compiler, CMake, libraries, GoogleTest
+#   test   what the tests, the demo and the benchmarks run against besides
+#          (Pebble, nginx, Knot, PostgreSQL, Chromium, ...)
+#   all    both (the default)
 set -euo pipefail
-pkgs=(
+build_pkgs=(
   g++ cmake make pkg-config
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libasio-dev libseccomp-dev libldns-dev libsqlite3-dev libpq-dev
-  libpsl-dev libtomlplusplus-dev
+  libpsl-dev
+)
+test_pkgs=(
   openssl curl python3 pebble nginx strace
   knot knot-dnsutils ldnsutils postgresql sqlite3 systemd
   prometheus-blackbox-exporter chromium
 )
+if [ $# -gt 1 ]; then
+  echo "usage: $0 [build|test|all]" >&2
+  exit 2
+fi
+case "${1:-all}" in
+  build) pkgs=("${build_pkgs[@]}") ;;
+  test) pkgs=("${test_pkgs[@]}") ;;
+  all) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  *)
+    echo "usage: $0 [build|test|all]" >&2
+    exit 2
+    ;;
+esac
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

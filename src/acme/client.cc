@@ -104,7 +104,7 @@ Result<std::string> Client::TakeNonce() {
     }
     RememberNonce(resp);
     if (nonce_.empty() &&
-        !BackOff(attempt, -1, "getting a nonce", "the CA sent no valid Replay-Nonce")) {
+        !BackOff(attempt, /*retry_after_seconds=*/-1, "getting a nonce", "the CA sent no valid Replay-Nonce")) {
       return ErrCode(ErrorCode::kTransient, "the CA sent no valid Replay-Nonce from {}",
                      dir_.new_nonce);
     }
@@ -158,7 +158,7 @@ Result<HttpResponse> Client::Fetch(const std::string& url, bool head, std::strin
       continue;
     }
     if (resp.error().code != ErrorCode::kTransient ||
-        !BackOff(attempt, -1, context, resp.error().message)) {
+        !BackOff(attempt, /*retry_after_seconds=*/-1, context, resp.error().message)) {
       return resp.error().Wrap(context);
     }
   }
@@ -180,7 +180,7 @@ Result<HttpResponse> Client::Post(const std::string& url, const std::string& pay
     auto sent = http_.Post(url, jws.dump(), kJoseContentType);
     if (!sent.ok()) {
       if (sent.error().code == ErrorCode::kTransient && retry_lost &&
-          BackOff(transient++, -1, context, sent.error().message)) {
+          BackOff(transient++, /*retry_after_seconds=*/-1, context, sent.error().message)) {
         continue;
       }
       return sent.error().Wrap(context);

@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "acme/curl_ptr.h"
+#include "util/text.h"
 
 namespace bulkhead::acme {
 namespace {
@@ -41,18 +42,8 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
 bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && Lower(s.substr(0, prefix.size())) == prefix;
+  return s.size() >= prefix.size() && AsciiLower(s.substr(0, prefix.size())) == prefix;
 }
 
 // ---- URLs ----------------------------------------------------------------
@@ -215,7 +206,7 @@ size_t OnHeader(char* data, size_t size, size_t nmemb, void* userdata) {
   if (colon == std::string_view::npos || colon == 0) {
     return n;  // The blank line ending the block, or junk we ignore.
   }
-  std::string name = Lower(Trim(line.substr(0, colon)));
+  std::string name = AsciiLower(Trim(line.substr(0, colon)));
   t->response.headers.emplace(name, std::string(Trim(line.substr(colon + 1))));
   t->last_header = std::move(name);
   return n;
@@ -484,8 +475,8 @@ bool ParseImfFixdate(std::string_view s, time_t* out) {
 std::string HttpResponse::Header(std::string_view name) const {
   // lower_bound finds the first of equal keys, which a multimap keeps in
   // insertion order.
-  auto it = headers.lower_bound(Lower(name));
-  if (it == headers.end() || it->first != Lower(name)) {
+  auto it = headers.lower_bound(AsciiLower(name));
+  if (it == headers.end() || it->first != AsciiLower(name)) {
     return "";
   }
   return it->second;
@@ -494,7 +485,7 @@ std::string HttpResponse::Header(std::string_view name) const {
 std::vector<std::string> HttpResponse::Links(std::string_view rel,
                                              std::string_view base_url) const {
   std::vector<std::string> out;
-  std::string want = Lower(rel);
+  std::string want = AsciiLower(rel);
   auto range = headers.equal_range("link");
   for (auto it = range.first; it != range.second; ++it) {
     for (const auto& [target, link_rel] : ParseLinkHeader(it->second)) {
@@ -613,7 +604,7 @@ std::vector<std::pair<std::string, std::string>> ParseLinkHeader(std::string_vie
              value[i] != '\t') {
         ++i;
       }
-      std::string name = Lower(value.substr(name_start, i - name_start));
+      std::string name = AsciiLower(value.substr(name_start, i - name_start));
       skip_ws();
       std::string param;
       if (i < n && value[i] == '=') {
@@ -663,7 +654,7 @@ std::vector<std::pair<std::string, std::string>> ParseLinkHeader(std::string_vie
       }
       rels.remove_prefix(start);
       size_t end = rels.find_first_of(" \t");
-      out.emplace_back(target, Lower(rels.substr(0, end)));
+      out.emplace_back(target, AsciiLower(rels.substr(0, end)));
       rels.remove_prefix(end == std::string_view::npos ? rels.size() : end);
     }
   }
@@ -716,7 +707,7 @@ std::string UrlOrigin(std::string_view url) {
   if (host_port.empty() || host_port.front() == ':') {
     return "";
   }
-  return Lower(p.scheme) + "://" + Lower(host_port);
+  return AsciiLower(p.scheme) + "://" + AsciiLower(host_port);
 }
 
 }  // namespace bulkhead::acme

@@ -9,6 +9,7 @@
 
 #include "util/base64url.h"
 #include "util/log.h"
+#include "util/text.h"
 
 namespace bulkhead::acme {
 namespace {
@@ -28,9 +29,7 @@ std::string NormalizeName(std::string_view name) {
       return out;
     }
   }
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
+  return AsciiLower(s);
 }
 
 std::string DescribeChallenges(const Authorization& authz) {
@@ -96,7 +95,7 @@ Error FailedAuthorization(const Authorization& authz, const challenge::Publisher
   std::string id = authz.identifier.ToString();
   for (const Challenge& c : authz.challenges) {
     if (c.status == "invalid" && !c.error.is_null()) {
-      Problem p = ParseProblem(c.error.dump(), 0);
+      Problem p = ParseProblem(c.error.dump(), /*http_status=*/0);
       if (p.identifier.empty()) {
         p.identifier = id;
       }

@@ -1,6 +1,8 @@
 #include "acme/types.h"
 
+#include "dns/name.h"
 #include "util/json.h"
+#include "util/text.h"
 
 #include <arpa/inet.h>
 
@@ -99,8 +101,7 @@ Result<Directory> ParseDirectory(std::string_view body) {
   auto meta = j.find("meta");
   if (meta != j.end() && meta->is_object()) {
     d.terms_of_service = GetString(*meta, "termsOfService");
-    auto ext = meta->find("externalAccountRequired");
-    d.external_account_required = ext != meta->end() && ext->is_boolean() && ext->get<bool>();
+    d.external_account_required = JsonFlag(*meta, "externalAccountRequired");
     auto profiles = meta->find("profiles");
     if (profiles != meta->end() && profiles->is_object()) {
       d.profiles = *profiles;
@@ -113,10 +114,7 @@ Identifier IdentifierFor(std::string_view name) {
   if (IsIpLiteral(name)) {
     return Identifier{"ip", std::string(name)};
   }
-  std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return Identifier{"dns", lower};
+  return Identifier{"dns", AsciiLower(name)};
 }
 
 std::string CanonicalName(std::string_view name) {
@@ -127,9 +125,7 @@ std::string CanonicalName(std::string_view name) {
       inet_ntop(AF_INET6, &addr, buf, sizeof(buf)) != nullptr) {
     return buf;
   }
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
+  return AsciiLower(text);
 }
 
 std::vector<std::string> CanonicalNameSet(std::vector<std::string> names) {
@@ -145,38 +141,31 @@ Status ValidateName(std::string_view name) {
   if (IsIpLiteral(name)) {
     return OkStatus();
   }
+  // A name in a certificate is a host name, unlike the service and zone
+  // names dns::IsDnsName also accepts: no '_', no final dot, no '-' at a
+  // label's ends, two labels at least, and optionally a "*." wildcard.
+  dns::DnsNameSyntax syntax;
+  syntax.allow_final_dot = false;
+  syntax.allow_wildcard = true;
+  syntax.host_labels = true;
+  syntax.min_labels = 2;
+  dns::DnsNameCheck check = dns::CheckDnsName(name, syntax);
   std::string shown(name.substr(0, 80));
-  if (name.empty() || name.size() > 253) {
-    return ErrCode(ErrorCode::kUsage, "invalid name \"{}\": length must be 1..253", shown);
-  }
-  std::string_view rest = name;
-  if (rest.rfind("*.", 0) == 0) {
-    rest.remove_prefix(2);
-  }
-  size_t labels = 0;
-  while (true) {
-    size_t dot = rest.find('.');
-    std::string_view label = rest.substr(0, dot);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
-      return ErrCode(ErrorCode::kUsage, "invalid name \"{}\": bad label \"{}\"", shown,
-                     std::string(label.substr(0, 63)));
-    }
-    for (char c : label) {
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') {
-        return ErrCode(ErrorCode::kUsage,
-                       "invalid name \"{}\": only letters, digits, '-' and '.' are allowed "
-                       "(a leading \"*.\" for a wildcard)",
-                       shown);
-      }
-    }
-    ++labels;
-    if (dot == std::string_view::npos) {
+  switch (check.fault) {
+    case dns::DnsNameFault::kNone:
       break;
-    }
-    rest.remove_prefix(dot + 1);
-  }
-  if (labels < 2) {
-    return ErrCode(ErrorCode::kUsage, "invalid name \"{}\": needs at least two labels", shown);
+    case dns::DnsNameFault::kLength:
+      return ErrCode(ErrorCode::kUsage, "invalid name \"{}\": length must be 1..253", shown);
+    case dns::DnsNameFault::kLabel:
+      return ErrCode(ErrorCode::kUsage, "invalid name \"{}\": bad label \"{}\"", shown,
+                     std::string(check.label.substr(0, 63)));
+    case dns::DnsNameFault::kCharacter:
+      return ErrCode(ErrorCode::kUsage,
+                     "invalid name \"{}\": only letters, digits, '-' and '.' are allowed "
+                     "(a leading \"*.\" for a wildcard)",
+                     shown);
+    case dns::DnsNameFault::kTooFewLabels:
+      return ErrCode(ErrorCode::kUsage, "invalid name \"{}\": needs at least two labels", shown);
   }
   return OkStatus();
 }

@@ -50,9 +50,11 @@ std::string CanonicalName(std::string_view name);
 // two sets of names are the same names exactly when these are equal.
 std::vector<std::string> CanonicalNameSet(std::vector<std::string> names);
 
-// ValidateName checks a requested name: a DNS name (optionally "*." wildcard)
-// of at most 253 characters with LDH labels, or an IP literal. The error is
-// ErrorCode::kUsage and names the offending input.
+// ValidateName checks a requested name: a DNS host name (optionally "*."
+// wildcard) of at most 253 characters with LDH labels and at least two
+// labels, or an IP literal; the syntax is dns::CheckDnsName's, in its
+// host-name variant. The error is ErrorCode::kUsage and names the offending
+// input.
 Status ValidateName(std::string_view name);
 
 // Challenge is one challenge of an authorization.

@@ -80,9 +80,7 @@ Status CheckKeyParts(const std::string& name, const std::string& algorithm,
   if (!dns::IsDnsName(name, /*allow_underscore=*/true)) {
     return Err("TSIG key: the key name \"{}\" is not a DNS name", PrintableExcerpt(name, kMaxShown));
   }
-  std::string alg = algorithm;
-  std::transform(alg.begin(), alg.end(), alg.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string alg = AsciiLower(algorithm);
   if (alg != "hmac-sha256" && alg != "hmac-sha256.") {
     return Err("TSIG key: algorithm \"{}\" is not supported (use hmac-sha256)",
                PrintableExcerpt(algorithm, kMaxShown));

@@ -14,6 +14,7 @@
 
 #include "ipc/messages.h"
 #include "util/fs.h"
+#include "util/test_tmpdir.h"
 
 namespace bulkhead::challenge {
 namespace {
@@ -24,18 +25,7 @@ constexpr char kToken[] = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
 // base64url(SHA-256(kKeyAuth)), computed independently.
 constexpr char kTxt[] = "_cC5rvB9vM8qzT3MTBcTeVpQwtbNypBXyQnE4fhM9QQ";
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/bh-dns01-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { (void)RemoveTree(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = TestTempDir;
 
 std::set<std::string> ListDir(const std::string& dir) {
   std::set<std::string> out;

@@ -174,8 +174,8 @@ Result<std::unique_ptr<Publisher>> NewDirectoryPublisher(const std::string& root
   }
   std::string well_known = root + "/.well-known";
   std::string dir = well_known + "/acme-challenge";
-  BH_ASSIGN(ScopedFd wk_fd, OpenServedDir(root_fd->get(), ".well-known", well_known, true));
-  BH_ASSIGN(ScopedFd dir_fd, OpenServedDir(wk_fd.get(), "acme-challenge", dir, false));
+  BH_ASSIGN(ScopedFd wk_fd, OpenServedDir(root_fd->get(), ".well-known", well_known, /*path_only=*/true));
+  BH_ASSIGN(ScopedFd dir_fd, OpenServedDir(wk_fd.get(), "acme-challenge", dir, /*path_only=*/false));
   return std::unique_ptr<Publisher>(
       new DirectoryPublisher(std::move(dir_fd), dir, fmt::format("webroot {}", root)));
 }

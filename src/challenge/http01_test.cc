@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "util/fs.h"
+#include "util/test_tmpdir.h"
 
 namespace bulkhead::challenge {
 namespace {
@@ -32,18 +33,6 @@ bool Exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
 }
-
-class TempDirTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string templ = std::string(tmp != nullptr ? tmp : "/tmp") + "/bh-http01-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
-  }
-  void TearDown() override { EXPECT_TRUE(RemoveTree(dir_).ok()); }
-  std::string dir_;
-};
 
 using DirectoryPublisherTest = TempDirTest;
 
@@ -330,9 +319,9 @@ namespace bulkhead::challenge {
 namespace {
 
 TEST(SweepStaleTokens, RemovesOnlyOurOwnTokens) {
-  char tmpl[] = "/tmp/bh-sweep-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  std::string dir = tmpl;
+  TestTempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  std::string dir = tmp.path();
   auto write = [&](const std::string& name, const std::string& body) {
     ASSERT_TRUE(WriteFileAtomic(dir + "/" + name, body, 0644).ok());
   };

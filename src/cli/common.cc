@@ -68,7 +68,7 @@ nlohmann::json InspectAllManaged(
     return out;
   }
   for (const std::string& name : *names) {
-    auto st = manager::InspectCertificate(certs, name, now, -1, false);
+    auto st = manager::InspectCertificate(certs, name, now);
     if (!st.ok()) {
       *out_status = Fail(st.error().Wrap(name));
       continue;

@@ -162,7 +162,7 @@ int RunIssue(const GlobalFlags& flags, const IssueOptions& o) {
   store::CertStore certs = CertStoreFor(flags);
   if (!o.force) {
     auto state = manager::InspectCertificate(certs, settings->name,
-                                             static_cast<int64_t>(std::time(nullptr)), -1, false);
+                                             static_cast<int64_t>(std::time(nullptr)));
     if (state.ok() && state->leaf && !state->decision.due && state->settings.names == settings->names) {
       fmt::print("certificate {} exists and is not due ({}); use --force to reissue now\n",
                  settings->name, state->decision.reason);
@@ -182,12 +182,12 @@ int RunIssue(const GlobalFlags& flags, const IssueOptions& o) {
   if (manager::DaneActive(*settings)) {
     // Reissuing a certificate with TLSA records changes its key only as
     // safely as a renewal would.
-    auto state = manager::InspectCertificate(certs, settings->name, dane.now, -1, false);
+    auto state = manager::InspectCertificate(certs, settings->name, dane.now);
     std::optional<crypto::CertInfo> leaf;
     if (state.ok()) {
       leaf = state->leaf;
     }
-    auto plan = manager::PlanDaneKey(dane, *settings, leaf, false);
+    auto plan = manager::PlanDaneKey(dane, *settings, leaf, /*key_compromise=*/false);
     if (!plan.ok()) {
       return Fail(plan.error());
     }

@@ -5,7 +5,6 @@
 
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 
 #include "cli/cli.h"
@@ -16,6 +15,7 @@
 #include "monitor/metrics.h"
 #include "monitor/report.h"
 #include "probe/engine.h"
+#include "util/fs.h"
 
 namespace bulkhead::cli {
 namespace {
@@ -57,21 +57,36 @@ Result<std::unique_ptr<inventory::Inventory>> OpenDb(const GlobalFlags& flags,
   return inventory::OpenInventory(spec);
 }
 
+// kMaxTargetsFile caps the targets file: a million bytes is tens of thousands
+// of endpoints, more than one run probes, and the cap keeps a wrong path
+// (a disk image, a log) from being read into memory whole.
+constexpr size_t kMaxTargetsFile = 1 << 20;
+
 // ReadTargets adds the endpoints of `path` (one a line; blank lines and
-// lines starting with '#' skipped) to `out`.
+// lines starting with '#' skipped) to `out`. A missing, unreadable, oversized
+// or non-regular file is a usage error naming the file.
 Status ReadTargets(const std::string& path, std::vector<std::string>* out) {
-  std::ifstream in(path);
-  if (!in) {
-    return ErrCode(ErrorCode::kUsage, "cannot read targets file {}", path);
+  Result<std::string> text = ReadFileCapped(path, kMaxTargetsFile);
+  if (!text.ok()) {
+    // ReadFileCapped's message starts with "reading <path>: "; keep the reason.
+    std::string_view why = text.error().message;
+    std::string prefix = fmt::format("reading {}: ", path);
+    if (why.substr(0, prefix.size()) == prefix) {
+      why.remove_prefix(prefix.size());
+    }
+    return ErrCode(ErrorCode::kUsage, "cannot read targets file {}: {}", path, why);
   }
-  std::string line;
-  while (std::getline(in, line)) {
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
     size_t b = line.find_first_not_of(" \t\r");
-    if (b == std::string::npos || line[b] == '#') {
+    if (b == std::string_view::npos || line[b] == '#') {
       continue;
     }
     size_t e = line.find_last_not_of(" \t\r");
-    out->push_back(line.substr(b, e - b + 1));
+    out->emplace_back(line.substr(b, e - b + 1));
   }
   return OkStatus();
 }
@@ -322,7 +337,9 @@ int RunHistory(const GlobalFlags& flags, const MonitorFlags& m) {
   return kExitOk;
 }
 
-int RunRun(const GlobalFlags& flags, const MonitorFlags& m) {
+// CheckInventoryOnce is `monitor run`: checks every endpoint of the
+// inventory once, records each check, and prints them like `monitor check`.
+int CheckInventoryOnce(const GlobalFlags& flags, const MonitorFlags& m) {
   auto db = OpenDb(flags, m);
   if (!db.ok()) {
     return Fail(db.error());
@@ -412,7 +429,7 @@ void AddMonitorCommand(CLI::App& app, Cli& cli) {
   CLI::App* u = monitor->add_subcommand("run", "check the whole inventory once and record it");
   AddCheckFlags(u, run.get());
   AddDbFlag(u, run.get());
-  u->callback([&cli, run] { cli.run = [&cli, run] { return RunRun(cli.flags, *run); }; });
+  u->callback([&cli, run] { cli.run = [&cli, run] { return CheckInventoryOnce(cli.flags, *run); }; });
 }
 
 }  // namespace bulkhead::cli

@@ -47,7 +47,7 @@ int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
   // Role processes start only for a certificate that is due: a run with
   // nothing to do never touches the network or a key.
   for (const std::string& name : names) {
-    auto state = manager::InspectCertificate(certs, name, now, o.days, o.force);
+    auto state = manager::InspectCertificate(certs, name, now, {o.days, o.force});
     if (!state.ok()) {
       status = Fail(state.error().Wrap(name));
       continue;

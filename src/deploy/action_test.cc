@@ -14,6 +14,7 @@
 #include "sandbox/sandbox.h"
 #include "sandbox/seccomp.h"
 #include "util/fs.h"
+#include "util/test_tmpdir.h"
 
 namespace bulkhead::deploy {
 namespace {
@@ -60,16 +61,7 @@ class Child {
   pid_t pid_ = -1;
 };
 
-class ActionTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/bh-action-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { EXPECT_TRUE(RemoveTree(dir_).ok()); }
-  std::string dir_;
-};
+using ActionTest = TempDirTest;
 
 TEST(ActionSignalTest, OnlyReloadSignals) {
   EXPECT_EQ(*ParseReloadSignal("HUP"), SIGHUP);

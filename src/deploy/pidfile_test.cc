@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "util/fs.h"
+#include "util/test_tmpdir.h"
 
 namespace bulkhead::deploy {
 namespace {
@@ -23,15 +24,16 @@ TEST(PidFileTest, RejectsEverythingElse) {
 }
 
 TEST(PidFileTest, ReadPidFileCapsSizeAndReportsMissing) {
-  char dir[] = "/tmp/bh-pidfile-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr);
-  std::string big = std::string(dir) + "/big.pid";
+  TestTempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  const std::string& dir = tmp.path();
+  std::string big = dir + "/big.pid";
   ASSERT_TRUE(WriteFileAtomic(big, std::string(40, '1'), 0644).ok());
   EXPECT_FALSE(ReadPidFile(big).ok());
-  auto missing = ReadPidFile(std::string(dir) + "/none.pid");
+  auto missing = ReadPidFile(dir + "/none.pid");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
-  std::string good = std::string(dir) + "/good.pid";
+  std::string good = dir + "/good.pid";
   ASSERT_TRUE(WriteFileAtomic(good, "77\n", 0644).ok());
   EXPECT_EQ(*ReadPidFile(good), 77);
   EXPECT_TRUE(RemoveTree(dir).ok());

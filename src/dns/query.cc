@@ -38,16 +38,10 @@ std::string RdfText(const ldns_rdf* rdf) {
   return s ? std::string(s.get()) : std::string();
 }
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 // ToRecord copies what callers need out of an ldns record.
 Result<Record> ToRecord(const ldns_rr* rr) {
   Record r;
-  r.owner = Canonical(Lower(RdfText(ldns_rr_owner(rr))));
+  r.owner = Canonical(AsciiLower(RdfText(ldns_rr_owner(rr))));
   r.type = static_cast<uint16_t>(ldns_rr_get_type(rr));
   r.ttl = ldns_rr_ttl(rr);
   UniqueBuffer buf(ldns_buffer_new(512));
@@ -66,7 +60,7 @@ Result<Record> ToRecord(const ldns_rr* rr) {
     r.text += RdfText(ldns_rr_rdf(rr, i));
   }
   if (r.type == kTypeCname || r.type == kTypeNs) {
-    r.text = Canonical(Lower(r.text));
+    r.text = Canonical(AsciiLower(r.text));
   }
   return r;
 }
@@ -190,7 +184,7 @@ Result<std::vector<Server>> SystemResolvers(const std::string& resolv_conf) {
 }
 
 std::string Canonical(std::string_view name) {
-  std::string s = Lower(std::string(name));
+  std::string s = AsciiLower(name);
   while (!s.empty() && s.back() == '.') {
     s.pop_back();
   }

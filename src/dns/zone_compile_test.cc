@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "util/fs.h"
+#include "util/test_tmpdir.h"
 
 namespace bulkhead::dns {
 namespace {
@@ -167,20 +168,11 @@ TEST(TlsaMapTest, Parses) {
   EXPECT_FALSE(ParseTlsaMap("a b 25 extra\n").ok());
 }
 
-class CompileDropDirTest : public ::testing::Test {
+class CompileDropDirTest : public TempDirTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = ::testing::TempDir() + "bulkhead-zone-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { (void)RemoveTree(dir_); }
-
   void Write(const std::string& name, const std::string& contents) {
     std::ofstream(dir_ + "/" + name, std::ios::binary) << contents;
   }
-
-  std::string dir_;
 };
 
 TEST_F(CompileDropDirTest, AcceptsGoodRejectsHostile) {

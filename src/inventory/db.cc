@@ -24,6 +24,20 @@ Status Transaction::Commit() {
   return OkStatus();
 }
 
+std::string FirstWords(std::string_view sql) {
+  size_t start = sql.find_first_not_of(" \n\t");
+  if (start == std::string_view::npos) {
+    return "";
+  }
+  std::string out(sql.substr(start, 40));
+  for (char& c : out) {
+    if (c == '\n') {
+      c = ' ';
+    }
+  }
+  return out;
+}
+
 int64_t ParseInt64(const std::optional<std::string>& column) {
   if (!column) {
     return 0;

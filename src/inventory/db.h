@@ -72,6 +72,11 @@ class Transaction {
   bool open_ = false;
 };
 
+// FirstWords returns the first 40 characters of `sql` after leading blanks,
+// newlines as spaces, so an error names a statement without dumping all of
+// it; "" for blank text. Never fails.
+std::string FirstWords(std::string_view sql);
+
 // ParseInt64 converts a decimal column; 0 for NULL or garbage (columns come
 // from our own schema, so garbage means a broken database, not an attack).
 int64_t ParseInt64(const std::optional<std::string>& column);

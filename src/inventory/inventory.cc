@@ -9,18 +9,12 @@
 
 #include "inventory/db.h"
 #include "inventory/migrations.h"
+#include "util/text.h"
 
 namespace bulkhead::inventory {
 namespace {
 
 constexpr size_t kMaxHostLen = 253;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 
@@ -136,7 +130,7 @@ class SqlInventory final : public Inventory {
     if (endpoint.host.empty() || endpoint.host.size() > kMaxHostLen || endpoint.port == 0) {
       return ErrCode(ErrorCode::kUsage, "endpoint needs a host (1..253 chars) and a port");
     }
-    std::string host = Lower(endpoint.host);
+    std::string host = AsciiLower(endpoint.host);
     std::lock_guard lock(mu_);
     // ON CONFLICT keeps enrolment idempotent even when two hosts of a fleet
     // enrol the same endpoint at once.
@@ -158,7 +152,7 @@ class SqlInventory final : public Inventory {
 
   Result<Endpoint> FindEndpoint(std::string_view host, uint16_t port) override {
     std::lock_guard lock(mu_);
-    return FindLocked(Lower(host), port);
+    return FindLocked(AsciiLower(host), port);
   }
 
   Status RemoveEndpoint(int64_t id) override {
@@ -207,8 +201,8 @@ class SqlInventory final : public Inventory {
             "$13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id",
             {Int(c.endpoint_id), Text(c.address), Int(c.checked_at),
              Text(CheckStateName(c.state)), Text(c.error), Text(c.tls_version), Text(c.cipher),
-             Text(c.subject), Text(c.issuer), Text(Lower(c.serial_hex)), Text(JoinLines(c.sans)),
-             Int(c.not_before), Int(c.not_after), Text(Lower(c.sha256_fingerprint)),
+             Text(c.subject), Text(c.issuer), Text(AsciiLower(c.serial_hex)), Text(JoinLines(c.sans)),
+             Int(c.not_before), Int(c.not_after), Text(AsciiLower(c.sha256_fingerprint)),
              Text(c.key_type), Int(c.key_bits), Text(c.signature_algorithm), Tri(c.chain_valid),
              Tri(c.hostname_match), Tri(c.managed_match), Tri(c.tlsa_match),
              Text(c.details_json)}));
@@ -216,7 +210,7 @@ class SqlInventory final : public Inventory {
       return Err("inserting a check returned no id");
     }
     int64_t id = ParseInt64(ins[0][0]);
-    std::string fp = Lower(c.sha256_fingerprint);
+    std::string fp = AsciiLower(c.sha256_fingerprint);
     if (!fp.empty()) {
       if (prev.empty()) {
         BH_TRY(AddChange(c, id, ChangeKind::kFirstSeen, "", fp));
@@ -293,7 +287,7 @@ class SqlInventory final : public Inventory {
     if (name.empty() || name.size() > kMaxHostLen) {
       return ErrCode(ErrorCode::kUsage, "a domain needs 1..253 characters");
     }
-    std::string lower = Lower(name);
+    std::string lower = AsciiLower(name);
     std::lock_guard lock(mu_);
     BH_ASSIGN(auto ins, db_->Query("INSERT INTO domains (name, created_at) VALUES ($1, $2) "
                                    "ON CONFLICT (name) DO NOTHING RETURNING id, name, created_at",
@@ -313,7 +307,7 @@ class SqlInventory final : public Inventory {
   Status RemoveDomain(std::string_view name) override {
     std::lock_guard lock(mu_);
     BH_ASSIGN(auto rows, db_->Query("DELETE FROM domains WHERE name = $1 RETURNING id",
-                                    {Text(Lower(name))}));
+                                    {Text(AsciiLower(name))}));
     if (rows.empty()) {
       return ErrCode(ErrorCode::kNotFound, "domain {} is not followed", name);
     }
@@ -416,7 +410,7 @@ Result<Endpoint> ParseEndpointKey(std::string_view key, uint16_t default_port) {
     }
     e.port = static_cast<uint16_t>(port);
   }
-  e.host = Lower(e.host);
+  e.host = AsciiLower(e.host);
   return e;
 }
 
@@ -483,8 +477,8 @@ bool IsPostgresSpec(std::string_view spec) {
 }
 
 bool MatchesName(std::string_view pattern, std::string_view name) {
-  std::string p = Lower(pattern);
-  std::string n = Lower(name);
+  std::string p = AsciiLower(pattern);
+  std::string n = AsciiLower(name);
   if (p == n) {
     return true;
   }

@@ -11,6 +11,7 @@
 #include "inventory/db.h"
 #include "inventory/migrations.h"
 #include "util/fs.h"
+#include "util/test_tmpdir.h"
 
 namespace bulkhead::inventory {
 namespace {
@@ -322,6 +323,12 @@ TEST(InventoryHelpersTest, EndpointKeys) {
   }
 }
 
+TEST(InventoryHelpersTest, FirstWords) {
+  EXPECT_EQ(FirstWords("\n  SELECT a,\n b FROM t"), "SELECT a,  b FROM t");
+  EXPECT_EQ(FirstWords(" \t\n"), "");
+  EXPECT_EQ(FirstWords(std::string(50, 'x')), std::string(40, 'x'));
+}
+
 TEST(InventoryHelpersTest, StatesAndNames) {
   for (CheckState s : {CheckState::kOk, CheckState::kPlan, CheckState::kWarning,
                        CheckState::kError, CheckState::kUnknown}) {
@@ -343,9 +350,9 @@ TEST(InventoryHelpersTest, StatesAndNames) {
 }
 
 TEST(InventoryFileTest, SqliteFileIsPrivate) {
-  std::string templ = ::testing::TempDir() + "inventory_mode.XXXXXX";
-  ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-  std::string path = templ + "/inv.sqlite";
+  TestTempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  std::string path = tmp.path() + "/inv.sqlite";
   mode_t old = ::umask(0);
   auto inv = OpenInventory(path);
   ::umask(old);
@@ -353,9 +360,8 @@ TEST(InventoryFileTest, SqliteFileIsPrivate) {
   struct stat st;
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_FALSE(OpenInventory(templ + "/missing-dir/inv.sqlite").ok());
+  EXPECT_FALSE(OpenInventory(tmp.path() + "/missing-dir/inv.sqlite").ok());
   inv->reset();
-  (void)RemoveTree(templ);
 }
 
 }  // namespace

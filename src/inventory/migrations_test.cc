@@ -10,25 +10,27 @@
 
 #include "inventory/db.h"
 #include "util/fs.h"
+#include "util/test_tmpdir.h"
 
 namespace bulkhead::inventory {
 namespace {
 
 // Migrations run against SQLite here; the PostgreSQL path is exercised by
 // InventoryTest/Postgres, which opens through the same ApplyMigrations.
-class MigrationsTest : public ::testing::Test {
+class MigrationsTest : public TempDirTest {
  protected:
   void SetUp() override {
-    std::string templ = ::testing::TempDir() + "migrations_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
+    TempDirTest::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
     auto db = OpenSqliteDb(dir_ + "/m.sqlite");
     ASSERT_TRUE(db.ok()) << db.error().message;
     db_ = std::move(*db);
   }
   void TearDown() override {
     db_.reset();
-    (void)RemoveTree(dir_);
+    TempDirTest::TearDown();
   }
 
   bool HasTable(const std::string& name) {
@@ -37,7 +39,6 @@ class MigrationsTest : public ::testing::Test {
     return rows.ok() && ParseInt64((*rows)[0][0]) == 1;
   }
 
-  std::string dir_;
   std::unique_ptr<Db> db_;
 };
 

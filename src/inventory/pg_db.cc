@@ -21,20 +21,6 @@ using PgResultPtr = std::unique_ptr<PGresult, ResultClearer>;
 // kUniqueViolation is SQLSTATE 23505.
 constexpr std::string_view kUniqueViolation = "23505";
 
-std::string FirstWords(std::string_view sql) {
-  size_t start = sql.find_first_not_of(" \n\t");
-  if (start == std::string_view::npos) {
-    return "";
-  }
-  std::string out(sql.substr(start, 40));
-  for (char& c : out) {
-    if (c == '\n') {
-      c = ' ';
-    }
-  }
-  return out;
-}
-
 // OneLine trims libpq's trailing newline from messages.
 std::string OneLine(const char* msg) {
   std::string s = msg == nullptr ? "" : msg;

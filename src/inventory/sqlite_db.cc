@@ -22,21 +22,6 @@ struct StmtFinalizer {
 using SqlitePtr = std::unique_ptr<sqlite3, SqliteCloser>;
 using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
 
-// FirstWords names a statement in errors without dumping all of it.
-std::string FirstWords(std::string_view sql) {
-  size_t start = sql.find_first_not_of(" \n\t");
-  if (start == std::string_view::npos) {
-    return "";
-  }
-  std::string out(sql.substr(start, 40));
-  for (char& c : out) {
-    if (c == '\n') {
-      c = ' ';
-    }
-  }
-  return out;
-}
-
 // ToSqlitePlaceholders turns $N into ?N (our queries never hold '$' in
 // literals), so both dialects share one query text.
 std::string ToSqlitePlaceholders(std::string_view sql) {

@@ -6,13 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <map>
 #include <set>
 
 #include "crypto/x509.h"
+#include "util/text.h"
 
 namespace bulkhead::ledger {
 namespace {
@@ -109,13 +109,6 @@ Result<std::vector<int64_t>> Times(sqlite3* db, const char* sql,
   return out;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 constexpr const char* kOrdersSql =
     "SELECT at FROM events WHERE kind = 'order' AND ca = ?1 AND account = ?2 AND at > ?3";
 constexpr const char* kDomainSql =
@@ -141,7 +134,7 @@ std::string DescribeRefusal(const Refusal& r) {
 std::string CanonicalIdentifierSet(const std::vector<std::string>& identifiers) {
   std::set<std::string> set;
   for (const std::string& i : identifiers) {
-    set.insert(Lower(i));
+    set.insert(AsciiLower(i));
   }
   std::string out;
   for (const std::string& i : set) {
@@ -326,7 +319,7 @@ Result<std::vector<Refusal>> Ledger::Check(const Limits& limits, const Scope& sc
   consider(LimitKind::kNewOrdersPerAccount, "account " + scope.account, orders);
 
   // Any earlier certificate for this exact set makes this a renewal.
-  BH_ASSIGN(std::vector<int64_t> ever, Times(db_, kDuplicateSql, {scope.ca, idset}, 0));
+  BH_ASSIGN(std::vector<int64_t> ever, Times(db_, kDuplicateSql, {scope.ca, idset}, /*since=*/0));
   if (ever.empty()) {
     std::set<std::string> domains;
     for (const std::string& i : identifiers) {
@@ -345,9 +338,9 @@ Result<std::vector<Refusal>> Ledger::Check(const Limits& limits, const Scope& sc
 
   for (const std::string& i : std::set<std::string>(identifiers.begin(), identifiers.end())) {
     BH_ASSIGN(std::vector<int64_t> failed,
-              Times(db_, kFailedSql, {scope.ca, scope.account, Lower(i)},
+              Times(db_, kFailedSql, {scope.ca, scope.account, AsciiLower(i)},
                     since(LimitKind::kFailedAuthzPerIdentifier)));
-    consider(LimitKind::kFailedAuthzPerIdentifier, Lower(i), failed);
+    consider(LimitKind::kFailedAuthzPerIdentifier, AsciiLower(i), failed);
   }
   return out;
 }

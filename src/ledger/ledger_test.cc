@@ -1,4 +1,5 @@
 #include "ledger/ledger.h"
+#include "util/test_tmpdir.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -14,15 +15,12 @@ constexpr int64_t kNow = 1'750'000'000;
 constexpr int64_t kHour = 3600;
 constexpr int64_t kDay = 86400;
 
-class LedgerTest : public ::testing::Test {
+class LedgerTest : public TempDirTest {
  protected:
   void SetUp() override {
-    std::string templ = ::testing::TempDir() + "/ledger_test_XXXXXX";
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
+    TempDirTest::SetUp();
     path_ = dir_ + "/ledger.sqlite";
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   Ledger OpenOrDie() {
     auto l = Ledger::Open(path_);
@@ -30,7 +28,6 @@ class LedgerTest : public ::testing::Test {
     return std::move(l).value();
   }
 
-  std::string dir_;
   std::string path_;
   Scope scope_{"https://ca.test/dir", "https://ca.test/acct/1"};
 };

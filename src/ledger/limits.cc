@@ -5,11 +5,11 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/text.h"
 
 namespace bulkhead::ledger {
 namespace {
@@ -170,8 +170,7 @@ std::string RegisteredDomain(std::string_view identifier) {
   if (s.rfind("*.", 0) == 0) {
     s.erase(0, 2);
   }
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  s = AsciiLower(s);
   while (!s.empty() && s.back() == '.') {
     s.pop_back();
   }

@@ -607,11 +607,11 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
                       case ChallengeMethod::kWebroot:
                         return WithPreflight(
                             settings, challenge::NewDirectoryPublisher(
-                                          challenge_settings.challenge_target, true));
+                                          challenge_settings.challenge_target, /*webroot=*/true));
                       case ChallengeMethod::kChallengeDir:
                         return WithPreflight(
                             settings, challenge::NewDirectoryPublisher(
-                                          challenge_settings.challenge_target, false));
+                                          challenge_settings.challenge_target, /*webroot=*/false));
                       case ChallengeMethod::kStandalone:
                         break;
                       case ChallengeMethod::kDnsDrop:

@@ -7,21 +7,12 @@
 #include <cstdlib>
 
 #include "util/fs.h"
+#include "util/test_tmpdir.h"
 
 namespace bulkhead::manager {
 namespace {
 
-class DaneStateTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string templ = std::string(tmp != nullptr ? tmp : "/tmp") + "/bh-dane-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
-  }
-  void TearDown() override { EXPECT_TRUE(RemoveTree(dir_).ok()); }
-  std::string dir_;
-};
+using DaneStateTest = TempDirTest;
 
 TEST_F(DaneStateTest, MissingIsEmptyAndSavedStateRoundTrips) {
   std::string path = dir_ + "/dane.json";

@@ -12,6 +12,7 @@
 #include "store/account_store.h"
 #include "store/cert_store.h"
 #include "util/fs.h"
+#include "util/test_tmpdir.h"
 
 namespace bulkhead::manager {
 namespace {
@@ -420,14 +421,15 @@ TEST(DoctorOutput, LineAndJsonShapes) {
 
 // ---- RunDoctor on a temporary state directory --------------------------------
 
-class DoctorRunTest : public ::testing::Test {
+class DoctorRunTest : public TempDirTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/bulkhead-doctor-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    ASSERT_EQ(::chmod(root_.c_str(), 0755), 0);
-    state_ = root_ + "/state";
+    TempDirTest::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
+    ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+    state_ = dir_ + "/state";
     key_dir_ = state_ + "/accounts/127.0.0.1_14000/default";
     ASSERT_TRUE(MakeDirs(key_dir_, 0700).ok());
     key_ = key_dir_ + "/account.key";
@@ -442,7 +444,7 @@ class DoctorRunTest : public ::testing::Test {
   }
   void TearDown() override {
     SetAccountDirsMode(0700);
-    (void)RemoveTree(root_);
+    TempDirTest::TearDown();
   }
 
   // WriteNewKey replaces account.key with a freshly generated key (0400)
@@ -494,11 +496,11 @@ class DoctorRunTest : public ::testing::Test {
     return r.ok() ? *r : std::vector<CheckResult>{};
   }
 
-  std::string root_, state_, key_dir_, key_;
+  std::string state_, key_dir_, key_;
 };
 
 TEST_F(DoctorRunTest, SaneSetupHasNoFailure) {
-  std::string chal = root_ + "/chal";
+  std::string chal = dir_ + "/chal";
   ASSERT_TRUE(MakeDirs(chal, 0755).ok());
   AddCert("a", chal);
   std::vector<CheckResult> rs = Run();
@@ -620,7 +622,7 @@ TEST_F(DoctorRunTest, AccountDirsAreJudgedForTheUserGivenWithUser) {
 }
 
 TEST_F(DoctorRunTest, WorldWritableStateOrCertDirFailsWithoutWebUser) {
-  std::string chal = root_ + "/chal";
+  std::string chal = dir_ + "/chal";
   ASSERT_TRUE(MakeDirs(chal, 0755).ok());
   AddCert("a", chal);
   ASSERT_EQ(::chmod(state_.c_str(), 0777), 0);
@@ -649,7 +651,7 @@ TEST_F(DoctorRunTest, WorldWritableCertDirWithWebUserFailsBothWays) {
   if (!nobody.ok() || nobody->uid == ::geteuid()) {
     GTEST_SKIP() << "needs a user nobody other than the one running the test";
   }
-  std::string chal = root_ + "/chal";
+  std::string chal = dir_ + "/chal";
   ASSERT_TRUE(MakeDirs(chal, 0755).ok());
   AddCert("a", chal);
   std::string cert = state_ + "/certs/a";
@@ -672,7 +674,7 @@ TEST_F(DoctorRunTest, WorldWritableAccountKeyFails) {
 }
 
 TEST_F(DoctorRunTest, OtherReadablePrivateKeyFails) {
-  std::string chal = root_ + "/chal";
+  std::string chal = dir_ + "/chal";
   ASSERT_TRUE(MakeDirs(chal, 0755).ok());
   AddCert("a", chal);
   ASSERT_EQ(::chmod((state_ + "/certs/a/1/privkey.pem").c_str(), 0644), 0);
@@ -683,7 +685,7 @@ TEST_F(DoctorRunTest, OtherReadablePrivateKeyFails) {
 }
 
 TEST_F(DoctorRunTest, MissingChallengeDirFails) {
-  AddCert("a", root_ + "/nowhere");
+  AddCert("a", dir_ + "/nowhere");
   std::vector<CheckResult> results = Run();
   const CheckResult* r = Find(results, "challenge dir a");
   ASSERT_NE(r, nullptr);
@@ -696,7 +698,7 @@ TEST_F(DoctorRunTest, WebUserChecks) {
   if (!nobody.ok() || nobody->uid == ::geteuid()) {
     GTEST_SKIP() << "needs a user nobody other than the one running the test";
   }
-  std::string chal = root_ + "/chal";
+  std::string chal = dir_ + "/chal";
   ASSERT_TRUE(MakeDirs(chal, 0755).ok());
   ASSERT_EQ(::chmod(chal.c_str(), 0755), 0);
   AddCert("a", chal);
@@ -729,10 +731,10 @@ TEST_F(DoctorRunTest, UsageErrors) {
 }
 
 TEST_F(DoctorRunTest, CertNameLimitsTheCertificateChecks) {
-  std::string chal = root_ + "/chal";
+  std::string chal = dir_ + "/chal";
   ASSERT_TRUE(MakeDirs(chal, 0755).ok());
   AddCert("a", chal);
-  AddCert("b", root_ + "/nowhere");
+  AddCert("b", dir_ + "/nowhere");
   std::vector<CheckResult> rs = Run("", "a");
   EXPECT_NE(Find(rs, "challenge dir a"), nullptr);
   EXPECT_EQ(Find(rs, "challenge dir b"), nullptr);

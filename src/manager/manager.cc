@@ -75,7 +75,7 @@ Status RefreshRenewalInfo(const store::CertStore& certs, const CaConfig& ca, Cer
 }
 
 Result<CertState> InspectCertificate(const store::CertStore& certs, std::string_view name,
-                                     int64_t now, int days, bool force) {
+                                     int64_t now, const DueRule& rule) {
   BH_ASSIGN(nlohmann::json j, certs.LoadSettings(name));
   std::string source = certs.CertDir(name) + "/settings.json";
   BH_ASSIGN(CertSettings settings, CertSettings::FromJson(j, source));
@@ -105,7 +105,8 @@ Result<CertState> InspectCertificate(const store::CertStore& certs, std::string_
     state.ari = LoadAri(certs, name, *id);
   }
   state.decision =
-      renew::DecideWithAri(*state.leaf, state.ari ? &*state.ari : nullptr, now, days, force);
+      renew::DecideWithAri(*state.leaf, state.ari ? &*state.ari : nullptr, now, rule.days,
+                           rule.force);
   return state;
 }
 

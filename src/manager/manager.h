@@ -34,11 +34,21 @@ struct CertState {
   std::optional<renew::AriState> ari;  // ari.json, when it is about the live leaf.
 };
 
+// DueRule is when a certificate counts as due, as renew::Decide takes it:
+// `days` >= 0 means when fewer than that many days remain, -1 the lifetime
+// rule; `force` means at once. The default is the rule `renew` applies
+// without flags.
+struct DueRule {
+  int days = -1;
+  bool force = false;
+};
+
 // InspectCertificate loads settings and the live leaf and decides whether it
-// is due at `now` (see renew::Decide; a revoked or missing certificate is
-// always due).
+// is due at `now` under `rule` (see renew::Decide; a revoked or missing
+// certificate is always due). Fails when the settings cannot be read or the
+// live set is unreadable for a reason other than being absent.
 Result<CertState> InspectCertificate(const store::CertStore& certs, std::string_view name,
-                                     int64_t now, int days, bool force);
+                                     int64_t now, const DueRule& rule = {});
 
 // AriPath is <certs>/<name>/ari.json: the CA's renewal window for the live
 // certificate and the renewal time chosen in it (renew/ari.h). The parent
@@ -57,7 +67,7 @@ Result<ipc::RenewalInfoMsg> FetchRenewalInfo(
 // RefreshRenewalInfo updates `state` (a live certificate) from the CA when
 // its ari.json is missing, about another certificate, or past its
 // next_check (Retry-After); stores ari.json and recomputes the decision
-// (`days`, `force` as in InspectCertificate). A failed check is stored
+// (`days`, `force` as in DueRule). A failed check is stored
 // (retried after six hours) and leaves the lifetime rule or the old window
 // in force; only a failure to write ari.json is returned.
 Status RefreshRenewalInfo(const store::CertStore& certs, const CaConfig& ca, CertState* state,

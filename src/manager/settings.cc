@@ -1,7 +1,6 @@
 #include "manager/settings.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <limits>
 
@@ -9,6 +8,7 @@
 #include "dns/query.h"
 #include "dns/tlsa.h"
 #include "store/cert_store.h"
+#include "util/json.h"
 #include "util/text.h"
 
 namespace bulkhead::manager {
@@ -49,8 +49,7 @@ Result<std::string> ParseTlsaEndpoint(std::string_view text) {
   if (!host.empty() && host.back() == '.') {
     host.pop_back();
   }
-  std::transform(host.begin(), host.end(), host.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  host = AsciiLower(host);
   if (host.empty() || !dns::TlsaOwner(host, port).ok()) {
     return ErrCode(ErrorCode::kUsage, "--tlsa \"{}\": \"{}\" is not a DNS name",
                    PrintableExcerpt(text, 300), PrintableExcerpt(host, 300));
@@ -284,18 +283,10 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
     return bad("the settings object");
   }
   auto str = [&](const char* key, std::string* out, bool required) -> Status {
-    auto it = j.find(key);
-    if (it == j.end()) {
-      return required ? Status(bad(key)) : OkStatus();
-    }
-    if (!it->is_string()) {
-      return bad(key);
-    }
-    *out = it->get<std::string>();
-    return OkStatus();
+    return ReadJsonString(j, key, out, required) ? OkStatus() : Status(bad(key));
   };
   CertSettings s;
-  BH_TRY(str("name", &s.name, true));
+  BH_TRY(str("name", &s.name, /*required=*/true));
   auto names = j.find("names");
   if (names == j.end() || !names->is_array() || names->empty()) {
     return bad("names");
@@ -339,23 +330,20 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
     }
     // Any int here; Validate holds the ranges.
     auto num = [&](const char* key, int* out) -> Status {
-      auto it = d->find(key);
-      if (it == d->end() || !it->is_number_integer() || !FitsInt(*it)) {
+      int64_t v = 0;
+      if (!ReadJsonInt(*d, key, &v, std::numeric_limits<int>::min(),
+                       std::numeric_limits<int>::max())) {
         return bad(fmt::format("challenge.dns.{}", key));
       }
-      *out = it->get<int>();
+      *out = static_cast<int>(v);
       return OkStatus();
     };
     BH_TRY(num("timeout", &s.dns.timeout_seconds));
     BH_TRY(num("wait", &s.dns.wait_seconds));
     for (auto [key, out] : {std::pair{"tsig_key", &s.dns.tsig_key_file},
                             std::pair{"resolver", &s.dns.resolver}}) {
-      auto it = d->find(key);
-      if (it != d->end()) {
-        if (!it->is_string()) {
-          return bad(fmt::format("challenge.dns.{}", key));
-        }
-        *out = it->get<std::string>();
+      if (!ReadJsonString(*d, key, out, /*required=*/false)) {
+        return bad(fmt::format("challenge.dns.{}", key));
       }
     }
   }
@@ -379,20 +367,19 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
     }
   }
   std::string key_type;
-  BH_TRY(str("key_type", &key_type, true));
+  BH_TRY(str("key_type", &key_type, /*required=*/true));
   auto kt = crypto::ParseKeyType(key_type);
   if (!kt.ok()) {
     return kt.error().Wrap(source);
   }
   s.key_type = *kt;
-  auto reuse = j.find("reuse_key");
-  s.reuse_key = reuse != j.end() && reuse->is_boolean() && reuse->get<bool>();
-  BH_TRY(str("csr_file", &s.csr_file, false));
-  BH_TRY(str("preferred_chain", &s.preferred_chain, false));
-  BH_TRY(str("server", &s.server, true));
-  BH_TRY(str("ca_bundle", &s.ca_bundle, false));
-  BH_TRY(str("account", &s.account, false));
-  BH_TRY(str("profile", &s.profile, false));
+  s.reuse_key = JsonFlag(j, "reuse_key");
+  BH_TRY(str("csr_file", &s.csr_file, /*required=*/false));
+  BH_TRY(str("preferred_chain", &s.preferred_chain, /*required=*/false));
+  BH_TRY(str("server", &s.server, /*required=*/true));
+  BH_TRY(str("ca_bundle", &s.ca_bundle, /*required=*/false));
+  BH_TRY(str("account", &s.account, /*required=*/false));
+  BH_TRY(str("profile", &s.profile, /*required=*/false));
   auto dane = j.find("dane");
   if (dane != j.end()) {
     auto tlsa = dane->is_object() ? dane->find("tlsa") : dane->end();
@@ -416,11 +403,10 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
   auto revoked = j.find("revoked");
   if (revoked != j.end() && revoked->is_object()) {
     auto serial = revoked->find("serial");
-    auto kc = revoked->find("key_compromise");
     if (serial != revoked->end() && serial->is_string()) {
       s.revoked_serial = serial->get<std::string>();
     }
-    s.revoked_key_compromise = kc != revoked->end() && kc->is_boolean() && kc->get<bool>();
+    s.revoked_key_compromise = JsonFlag(*revoked, "key_compromise");
   }
   // The same rules as for settings from the command line: a hand-edited
   // or hostile file gets no further than `issue` would have.

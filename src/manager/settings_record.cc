@@ -36,7 +36,7 @@ Result<ResolvedDir> OpenRecordDir(const std::string& state_dir, bool create) {
 // Show renders a JSON value for a message: escaped (ASCII only, so no
 // terminal controls) and cut short.
 std::string Show(const nlohmann::json& v) {
-  std::string s = v.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+  std::string s = v.dump(/*indent=*/-1, ' ', /*ensure_ascii=*/true, nlohmann::json::error_handler_t::replace);
   if (s.size() > kMaxShownValue) {
     s = s.substr(0, kMaxShownValue) + "...";
   }

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "util/fs.h"
+#include "util/test_tmpdir.h"
 
 namespace bulkhead::manager {
 namespace {
@@ -25,40 +26,31 @@ CertSettings Sample() {
 }
 
 // The record is root's: these tests need root.
-class SettingsRecordTest : public ::testing::Test {
+class SettingsRecordTest : public TempDirTest {
  protected:
   void SetUp() override {
     if (::geteuid() != 0 || ::getpwnam("nobody") == nullptr) {
       GTEST_SKIP() << "needs root and a user 'nobody'";
     }
-    const char* tmp = std::getenv("TMPDIR");
-    std::string templ = std::string(tmp != nullptr ? tmp : "/tmp") + "/bh-record-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    state_ = templ;
+    TempDirTest::SetUp();
   }
-  void TearDown() override {
-    if (!state_.empty()) {
-      EXPECT_TRUE(RemoveTree(state_).ok());
-    }
-  }
-  std::string state_;
 };
 
 TEST_F(SettingsRecordTest, AcceptsTheRecordedSettingsAndListsChanges) {
-  store::CertStore certs(state_ + "/certs");
+  store::CertStore certs(dir_ + "/certs");
   CertSettings s = Sample();
   ASSERT_TRUE(certs.SaveSettings(s.name, s.ToJson()).ok());
-  ASSERT_TRUE(SaveSettingsRecord(state_, s).ok());
+  ASSERT_TRUE(SaveSettingsRecord(dir_, s).ok());
   struct stat st;
-  ASSERT_EQ(::stat((state_ + "/root-settings").c_str(), &st), 0);
+  ASSERT_EQ(::stat((dir_ + "/root-settings").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0700u);
-  EXPECT_TRUE(CheckSettingsRecord(state_, certs, s).ok());
+  EXPECT_TRUE(CheckSettingsRecord(dir_, certs, s).ok());
 
   CertSettings changed = s;
   changed.challenge_target = "/home/nobody/trap\x1b[2J";
   changed.method = ChallengeMethod::kDnsHook;
   changed.dns.timeout_seconds = 300;
-  Status st2 = CheckSettingsRecord(state_, certs, changed);
+  Status st2 = CheckSettingsRecord(dir_, certs, changed);
   ASSERT_FALSE(st2.ok());
   const std::string& m = st2.error().message;
   EXPECT_NE(m.find("differs from root's record"), std::string::npos) << m;
@@ -72,32 +64,32 @@ TEST_F(SettingsRecordTest, AcceptsTheRecordedSettingsAndListsChanges) {
 }
 
 TEST_F(SettingsRecordTest, WithoutARecordOnlyRootsOwnSettingsAreAdopted) {
-  store::CertStore certs(state_ + "/certs");
+  store::CertStore certs(dir_ + "/certs");
   CertSettings s = Sample();
   ASSERT_TRUE(certs.SaveSettings(s.name, s.ToJson()).ok());
   // settings.json and its directory are root's, writable by no one else.
   ASSERT_EQ(::chmod(certs.CertDir(s.name).c_str(), 0700), 0);
-  ASSERT_TRUE(CheckSettingsRecord(state_, certs, s).ok());
+  ASSERT_TRUE(CheckSettingsRecord(dir_, certs, s).ok());
   struct stat st;
-  EXPECT_EQ(::stat(SettingsRecordPath(state_, s.name).c_str(), &st), 0) << "not adopted";
+  EXPECT_EQ(::stat(SettingsRecordPath(dir_, s.name).c_str(), &st), 0) << "not adopted";
 
   // The same after the directory went to the roles' user: refused.
-  ASSERT_EQ(::unlink(SettingsRecordPath(state_, s.name).c_str()), 0);
+  ASSERT_EQ(::unlink(SettingsRecordPath(dir_, s.name).c_str()), 0);
   struct passwd* nobody = ::getpwnam("nobody");
   ASSERT_EQ(::chown(certs.CertDir(s.name).c_str(), nobody->pw_uid, nobody->pw_gid), 0);
-  Status refused = CheckSettingsRecord(state_, certs, s);
+  Status refused = CheckSettingsRecord(dir_, certs, s);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().message.find("root has no record"), std::string::npos)
       << refused.error().message;
-  EXPECT_NE(::stat(SettingsRecordPath(state_, s.name).c_str(), &st), 0);
+  EXPECT_NE(::stat(SettingsRecordPath(dir_, s.name).c_str(), &st), 0);
 }
 
 TEST_F(SettingsRecordTest, ARecordDirectoryOthersCanWriteIsNotTrusted) {
-  store::CertStore certs(state_ + "/certs");
+  store::CertStore certs(dir_ + "/certs");
   CertSettings s = Sample();
-  ASSERT_TRUE(SaveSettingsRecord(state_, s).ok());
-  ASSERT_EQ(::chmod((state_ + "/root-settings").c_str(), 0777), 0);
-  Status st = CheckSettingsRecord(state_, certs, s);
+  ASSERT_TRUE(SaveSettingsRecord(dir_, s).ok());
+  ASSERT_EQ(::chmod((dir_ + "/root-settings").c_str(), 0777), 0);
+  Status st = CheckSettingsRecord(dir_, certs, s);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("writable by root only"), std::string::npos)
       << st.error().message;

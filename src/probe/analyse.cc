@@ -9,17 +9,12 @@
 #include <array>
 #include <cctype>
 
+#include "util/text.h"
+
 namespace bulkhead::probe {
 namespace {
 
 using StoreCtxPtr = crypto::OsslPtr<X509_STORE_CTX, X509_STORE_CTX_free>;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
@@ -200,7 +195,7 @@ void ParseHttpHead(std::string_view head, ProbeResult* out) {
     if (colon == std::string_view::npos || colon == 0) {
       continue;
     }
-    out->http_headers[Lower(Trim(line.substr(0, colon)))] = std::string(Trim(line.substr(colon + 1)));
+    out->http_headers[AsciiLower(Trim(line.substr(0, colon)))] = std::string(Trim(line.substr(colon + 1)));
   }
 }
 

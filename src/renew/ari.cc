@@ -179,25 +179,12 @@ Result<AriState> AriState::FromJson(const json& j, std::string_view source) {
   }
   AriState s;
   auto str = [&](const char* key, std::string* out, bool required) -> Status {
-    auto it = j.find(key);
-    if (it == j.end()) {
-      return required ? Status(bad(key)) : OkStatus();
-    }
-    if (!it->is_string()) {
-      return bad(key);
-    }
-    *out = it->get<std::string>();
-    return OkStatus();
+    return ReadJsonString(j, key, out, required) ? OkStatus() : Status(bad(key));
   };
   auto num = [&](const char* key, int64_t* out) -> Status {
-    auto it = j.find(key);
-    if (it == j.end() || !it->is_number_integer()) {
-      return bad(key);
-    }
-    *out = it->get<int64_t>();
-    return OkStatus();
+    return ReadJsonInt(j, key, out) ? OkStatus() : Status(bad(key));
   };
-  BH_TRY(str("cert_id", &s.cert_id, true));
+  BH_TRY(str("cert_id", &s.cert_id, /*required=*/true));
   auto sup = j.find("supported");
   if (sup == j.end() || !sup->is_boolean()) {
     return bad("supported");
@@ -208,8 +195,8 @@ Result<AriState> AriState::FromJson(const json& j, std::string_view source) {
   BH_TRY(num("renew_at", &s.renew_at));
   BH_TRY(num("next_check", &s.next_check));
   BH_TRY(num("checked_at", &s.checked_at));
-  BH_TRY(str("explanation_url", &s.explanation_url, false));
-  BH_TRY(str("last_error", &s.last_error, false));
+  BH_TRY(str("explanation_url", &s.explanation_url, /*required=*/false));
+  BH_TRY(str("last_error", &s.last_error, /*required=*/false));
   if (s.supported && s.window_end <= s.window_start) {
     return bad("window");
   }

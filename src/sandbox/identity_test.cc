@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "util/fs.h"
+#include "util/test_tmpdir.h"
 
 namespace bulkhead::sandbox {
 namespace {
@@ -85,8 +86,9 @@ TEST(IdentityTest, AccessFollowsOwnerGroupAndOtherBits) {
 }
 
 TEST(IdentityTest, CheckNamesThePathAndTheFix) {
-  std::string dir = ::testing::TempDir() + "/identity-check-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  TestTempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  const std::string& dir = tmp.path();
   ASSERT_EQ(::chmod(dir.c_str(), 0700), 0);
   RunAs stranger;
   stranger.uid = 54321;
@@ -101,7 +103,6 @@ TEST(IdentityTest, CheckNamesThePathAndTheFix) {
   EXPECT_NE(st.error().message.find("challenge directory " + dir), std::string::npos)
       << st.error().message;
   EXPECT_NE(st.error().message.find("chown stranger"), std::string::npos) << st.error().message;
-  (void)RemoveTree(dir);
 }
 
 // The remaining tests change ownership and credentials: root only.
@@ -149,8 +150,9 @@ TEST_F(RootIdentityTest, DropIsPermanentAndKeepsTheParentDeathSignal) {
 }
 
 TEST_F(RootIdentityTest, ChownTreeGivesEverythingButFollowsNoLink) {
-  std::string dir = ::testing::TempDir() + "/identity-tree-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  TestTempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  const std::string& dir = tmp.path();
   std::string outside = dir + "-outside";
   ASSERT_TRUE(WriteFileAtomic(outside, "x", 0600).ok());
   ASSERT_TRUE(MakeDirs(dir + "/1/sub", 0700).ok());
@@ -167,13 +169,13 @@ TEST_F(RootIdentityTest, ChownTreeGivesEverythingButFollowsNoLink) {
   struct stat st;
   ASSERT_EQ(::stat(outside.c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 0u) << "the link's target must keep its owner";
-  (void)RemoveTree(dir);
   ::unlink(outside.c_str());
 }
 
 TEST_F(RootIdentityTest, ChownTreeRefusesHardLinksAndSymlinksOnTheWay) {
-  std::string dir = ::testing::TempDir() + "/identity-trap-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  TestTempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  const std::string& dir = tmp.path();
   ASSERT_EQ(::chmod(dir.c_str(), 0755), 0);
   std::string outside = dir + "/outside";  // Root's, must stay root's.
   ASSERT_TRUE(WriteFileAtomic(outside, "x", 0600).ok());
@@ -211,7 +213,6 @@ TEST_F(RootIdentityTest, ChownTreeRefusesHardLinksAndSymlinksOnTheWay) {
   EXPECT_EQ(st.st_uid, 0u);
   ASSERT_EQ(::lstat((dir + "/tree/sub/dirlink").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, nobody_.uid);
-  (void)RemoveTree(dir);
 }
 
 }  // namespace

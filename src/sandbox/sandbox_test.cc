@@ -29,6 +29,7 @@
 #include "sandbox/landlock.h"
 #include "sandbox/seccomp.h"
 #include "util/fs.h"
+#include "util/test_tmpdir.h"
 
 namespace bulkhead::sandbox {
 namespace {
@@ -230,13 +231,13 @@ std::string ForbiddenMessage(const std::string& role, const std::string& syscall
   return "bulkhead: " + role + " role: forbidden system call " + syscall + " (";
 }
 
-class SandboxTest : public ::testing::Test {
+class SandboxTest : public TempDirTest {
  protected:
   void SetUp() override {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string templ = std::string(tmp != nullptr ? tmp : "/tmp") + "/bh-sandbox-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
+    TempDirTest::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
     inside_ = dir_ + "/inside";
     outside_ = dir_ + "/outside";
     ASSERT_EQ(::mkdir(inside_.c_str(), 0700), 0);
@@ -244,9 +245,7 @@ class SandboxTest : public ::testing::Test {
     ASSERT_TRUE(WriteFileAtomic(inside_ + "/readable", "public", 0644).ok());
     ASSERT_TRUE(WriteFileAtomic(outside_ + "/secret", "private key", 0600).ok());
   }
-  void TearDown() override { EXPECT_TRUE(RemoveTree(dir_).ok()); }
 
-  std::string dir_;
   std::string inside_;
   std::string outside_;
 };

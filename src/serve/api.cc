@@ -9,6 +9,7 @@
 #include "serve/exposition.h"
 #include "serve/html.h"
 #include "serve/snapshot.h"
+#include "util/text.h"
 
 namespace bulkhead::serve {
 namespace {
@@ -396,9 +397,7 @@ HttpResponse Api::HandleApi(const HttpRequest& req) {
     if (!snap.ok()) {
       return JsonError(StatusFor(snap.error()), snap.error().message);
     }
-    std::string lower = name;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string lower = AsciiLower(name);
     for (const auto& d : snap->domains) {
       if (d.domain.name == lower) {
         return Json(200, DomainJson(d, now));

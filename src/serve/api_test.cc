@@ -7,18 +7,20 @@
 #include <gtest/gtest.h>
 
 #include "util/fs.h"
+#include "util/test_tmpdir.h"
 
 namespace bulkhead::serve {
 namespace {
 
 using nlohmann::json;
 
-class ServeApiTest : public ::testing::Test {
+class ServeApiTest : public TempDirTest {
  protected:
   void SetUp() override {
-    std::string templ = ::testing::TempDir() + "api_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
+    TempDirTest::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
     auto inv = inventory::OpenInventory(dir_ + "/inv.sqlite");
     ASSERT_TRUE(inv.ok()) << inv.error().message;
     inv_ = std::move(*inv);
@@ -31,7 +33,7 @@ class ServeApiTest : public ::testing::Test {
   void TearDown() override {
     api_.reset();
     inv_.reset();
-    (void)RemoveTree(dir_);
+    TempDirTest::TearDown();
   }
 
   HttpResponse Call(const std::string& method, const std::string& path, const std::string& body,
@@ -47,7 +49,6 @@ class ServeApiTest : public ::testing::Test {
     return api_->Handle(r);
   }
 
-  std::string dir_;
   std::unique_ptr<inventory::Inventory> inv_;
   std::unique_ptr<Api> api_;
 };
@@ -151,9 +152,9 @@ TEST_F(ServeApiTest, PagesAndDocuments) {
 }
 
 TEST(ServeApiNoTokenTest, ChangesDisabledWithoutTokenFile) {
-  std::string templ = ::testing::TempDir() + "api_notoken.XXXXXX";
-  ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-  auto inv = inventory::OpenInventory(templ + "/inv.sqlite");
+  TestTempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  auto inv = inventory::OpenInventory(tmp.path() + "/inv.sqlite");
   ASSERT_TRUE(inv.ok());
   ApiOptions o;
   o.inventory = inv->get();
@@ -165,7 +166,6 @@ TEST(ServeApiNoTokenTest, ChangesDisabledWithoutTokenFile) {
   r.headers["authorization"] = "Bearer ";
   EXPECT_EQ(api.Handle(r).status, 403);
   inv->reset();
-  (void)RemoveTree(templ);
 }
 
 }  // namespace

@@ -83,7 +83,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         self->socket_.close(ignored);
       }
     });
-    Write(ErrorResponse(503, "too many connections"), false);
+    Write(ErrorResponse(503, "too many connections"), /*head_only=*/false);
   }
 
  private:
@@ -106,7 +106,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
           const HttpRequest& req = self->parser_.request();
           std::string host = req.Header("host");
           if (host.empty()) {
-            self->Write(ErrorResponse(400, "the request has no Host header"), false);
+            self->Write(ErrorResponse(400, "the request has no Host header"), /*head_only=*/false);
             return;
           }
           if (!HostAllowed(host, self->host_names_, self->port_)) {

@@ -89,7 +89,7 @@ Result<Snapshot> TakeSnapshot(inventory::Inventory& inv, const store::CertStore*
       for (const std::string& name : *names) {
         ManagedView m;
         m.name = name;
-        auto st = manager::InspectCertificate(*certs, name, now, -1, false);
+        auto st = manager::InspectCertificate(*certs, name, now);
         if (!st.ok()) {
           m.error = st.error().message;
           m.state = CheckState::kError;
@@ -149,7 +149,7 @@ Result<Snapshot> TakeSnapshot(inventory::Inventory& inv, const store::CertStore*
     snap.domains.push_back(std::move(v));
   }
 
-  BH_ASSIGN(snap.changes, inv.Changes(0, kChangesShown));
+  BH_ASSIGN(snap.changes, inv.Changes(/*endpoint_id=*/0, kChangesShown));
   return snap;
 }
 

@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "util/fs.h"
+#include "util/text.h"
 
 namespace bulkhead::store {
 namespace {
@@ -19,8 +20,6 @@ bool IsHostChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
          c == '-';
 }
-
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 }  // namespace
 
@@ -49,7 +48,7 @@ Result<std::string> CaDirName(std::string_view url) {
       if (!(IsHostChar(c) || c == ':')) {
         return bad("unsafe character in host");
       }
-      host += c == ':' ? '_' : Lower(c);
+      host += c == ':' ? '_' : c;
     }
     std::string_view rest = authority.substr(close + 1);
     if (!rest.empty()) {
@@ -64,12 +63,13 @@ Result<std::string> CaDirName(std::string_view url) {
       if (!IsHostChar(c)) {
         return bad("unsafe character in host");
       }
-      host += Lower(c);
+      host += c;
     }
     if (colon != std::string_view::npos) {
       port = authority.substr(colon + 1);
     }
   }
+  host = AsciiLower(host);
   // A leading '.' would allow "." and ".." as directory names.
   if (host.empty() || host[0] == '.') {
     return bad("missing or invalid host");

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "util/fs.h"
+#include "util/test_tmpdir.h"
 
 namespace bulkhead::store {
 namespace {
@@ -45,19 +46,9 @@ TEST(CaDirNameTest, Rejects) {
   }
 }
 
-class AccountStoreTest : public ::testing::Test {
+class AccountStoreTest : public TempDirTest {
  protected:
-  void SetUp() override {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string templ = std::string(tmp != nullptr ? tmp : "/tmp") + "/bh-acct-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    base_ = templ;
-  }
-  void TearDown() override { EXPECT_TRUE(RemoveTree(base_).ok()); }
-
-  std::string AccountDir() const { return base_ + "/accounts/127.0.0.1_14000/default"; }
-
-  std::string base_;
+  std::string AccountDir() const { return dir_ + "/accounts/127.0.0.1_14000/default"; }
 };
 
 TEST_F(AccountStoreTest, MissingKeySuggestsRegister) {

@@ -1,4 +1,5 @@
 #include "store/cert_store.h"
+#include "util/test_tmpdir.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -81,19 +82,9 @@ CertFiles MakeFiles(int i, bool with_key = true) {
   return f;
 }
 
-class CertStoreTest : public ::testing::Test {
+class CertStoreTest : public TempDirTest {
  protected:
-  void SetUp() override {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string templ = std::string(tmp != nullptr ? tmp : "/tmp") + "/bh-certs-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    base_ = templ;
-  }
-  void TearDown() override { EXPECT_TRUE(RemoveTree(base_).ok()); }
-
-  std::string Root() const { return base_ + "/certs"; }
-
-  std::string base_;
+  std::string Root() const { return dir_ + "/certs"; }
 };
 
 TEST(CertNameTest, Validity) {
@@ -146,7 +137,7 @@ TEST_F(CertStoreTest, InvalidNamesAreRejectedEverywhere) {
     EXPECT_EQ(committed.error().code, ErrorCode::kUsage);
   }
   // Nothing was created anywhere, in particular not beside the root.
-  EXPECT_TRUE(Entries(base_).empty());
+  EXPECT_TRUE(Entries(dir_).empty());
 }
 
 TEST_F(CertStoreTest, SettingsRoundTrip) {

@@ -288,7 +288,7 @@ Status RemoveTree(const std::string& path) {
     if (!fd.valid()) {
       return Err("removing {}: {}", path, ErrnoText(errno));
     }
-    BH_TRY(RemoveEntriesAt(fd.get(), path, 0));
+    BH_TRY(RemoveEntriesAt(fd.get(), path, /*depth=*/0));
     if (::rmdir(path.c_str()) != 0) {
       return Err("removing {}: {}", path, ErrnoText(errno));
     }

@@ -1,4 +1,5 @@
 #include "util/fs.h"
+#include "util/test_tmpdir.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -13,16 +14,8 @@
 namespace bulkhead {
 namespace {
 
-class FsTest : public ::testing::Test {
+class FsTest : public TempDirTest {
  protected:
-  void SetUp() override {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string templ = std::string(tmp != nullptr ? tmp : "/tmp") + "/bh-fs-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
-  }
-  void TearDown() override { EXPECT_TRUE(RemoveTree(dir_).ok()); }
-
   std::vector<std::string> Entries() {
     std::vector<std::string> out;
     DIR* d = ::opendir(dir_.c_str());
@@ -41,8 +34,6 @@ class FsTest : public ::testing::Test {
     EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
     return st.st_mode & 07777;
   }
-
-  std::string dir_;
 };
 
 TEST_F(FsTest, WriteFileAtomicWritesAndReplaces) {

@@ -24,5 +24,43 @@ TEST(ParseUntrustedJson, RejectsDeepNestingAndGarbage) {
   EXPECT_FALSE(ParseUntrustedJson(in_string).is_discarded());
 }
 
+TEST(ReadJsonMembers, String) {
+  auto j = ParseUntrustedJson(R"({"s":"v","n":1})");
+  std::string out = "unchanged";
+  EXPECT_TRUE(ReadJsonString(j, "s", &out, /*required=*/true));
+  EXPECT_EQ(out, "v");
+  out = "unchanged";
+  EXPECT_TRUE(ReadJsonString(j, "absent", &out, /*required=*/false));
+  EXPECT_EQ(out, "unchanged");
+  EXPECT_FALSE(ReadJsonString(j, "absent", &out, /*required=*/true));
+  EXPECT_FALSE(ReadJsonString(j, "n", &out, /*required=*/false));
+  EXPECT_EQ(out, "unchanged");
+}
+
+TEST(ReadJsonMembers, Int) {
+  auto j = ParseUntrustedJson(R"({"n":7,"neg":-1,"f":1.5,"s":"7"})");
+  int64_t out = 42;
+  EXPECT_TRUE(ReadJsonInt(j, "n", &out));
+  EXPECT_EQ(out, 7);
+  EXPECT_TRUE(ReadJsonInt(j, "neg", &out));
+  EXPECT_EQ(out, -1);
+  out = 42;
+  EXPECT_FALSE(ReadJsonInt(j, "neg", &out, 0, 10));
+  EXPECT_FALSE(ReadJsonInt(j, "n", &out, 0, 6));
+  EXPECT_FALSE(ReadJsonInt(j, "f", &out));
+  EXPECT_FALSE(ReadJsonInt(j, "s", &out));
+  EXPECT_FALSE(ReadJsonInt(j, "absent", &out));
+  EXPECT_EQ(out, 42);
+}
+
+TEST(ReadJsonMembers, Flag) {
+  auto j = ParseUntrustedJson(R"({"t":true,"f":false,"s":"true","one":1})");
+  EXPECT_TRUE(JsonFlag(j, "t"));
+  EXPECT_FALSE(JsonFlag(j, "f"));
+  EXPECT_FALSE(JsonFlag(j, "s"));
+  EXPECT_FALSE(JsonFlag(j, "one"));
+  EXPECT_FALSE(JsonFlag(j, "absent"));
+}
+
 }  // namespace
 }  // namespace bulkhead

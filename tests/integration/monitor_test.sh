@@ -401,4 +401,16 @@ check_eq "unknown STARTTLS: usage" 2 "$RC"
 mon "127.0.0.1:${PORT[good]}" --warn-days 1 --crit-days 5
 check_eq "crit above warn: usage" 2 "$RC"
 
+# --targets-file: comments, blank lines and blanks around a line are skipped;
+# a file over the 1 MiB cap is a usage error naming the file.
+printf '# fleet\n\n  127.0.0.1:%s \r\n' "${PORT[good]}" >"$TEST_TMP/targets"
+mon --targets-file "$TEST_TMP/targets" --sni good.test --json
+check_eq "targets file: read" 0 "$RC"
+check_eq "targets file: its endpoint checked" OK "$(jq_py 'j["state"]')"
+head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' 'a' >"$TEST_TMP/targets-big"
+mon --targets-file "$TEST_TMP/targets-big"
+check_eq "oversized targets file: usage" 2 "$RC"
+check "oversized targets file: the error names the file and the limit" \
+  grep -q "cannot read targets file $TEST_TMP/targets-big: .*limit of 1048576" "$TEST_TMP/err"
+
 lab_finish
