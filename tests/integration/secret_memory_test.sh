@@ -97,9 +97,9 @@ descendants() {
     descendants "$child"
   done
 }
-pids="$(descendants "$BH_PID" | tr '\n' ' ')"
-scan_memory "$(cat "$K/tsig.secret")" $pids >"$TEST_TMP/scan.txt"
-cat "$TEST_TMP/scan.txt" | sed 's/^/# /'
+mapfile -t pids < <(descendants "$BH_PID")
+scan_memory "$(cat "$K/tsig.secret")" "${pids[@]}" >"$TEST_TMP/scan.txt"
+sed 's/^/# /' "$TEST_TMP/scan.txt"
 check "the scan saw the net role" grep -q '^bh-net ' "$TEST_TMP/scan.txt"
 check "the scan finds the secret in the challenge role (the scan works)" \
   grep -q '^bh-challenge .* found$' "$TEST_TMP/scan.txt"
