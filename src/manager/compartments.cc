@@ -711,10 +711,14 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   BH_ASSIGN(ipc::IssueResultMsg result, ipc::DecodeIssueResult(*reply));
   gate.RecordIssued(static_cast<int64_t>(std::time(nullptr)));
   // Root's record of these settings (manager/settings_record.h): from
-  // memory, exactly what the store role was given for settings.json. Only
-  // needed when the store ran as another user: a settings.json that root's
-  // roles wrote is adopted as root's own by the next run.
-  if (Status recorded = run_as ? SaveSettingsRecord(state_dir, saved) : OkStatus();
+  // memory, exactly what the store role was given for settings.json.
+  // Needed when the store ran as another user, and kept up to date once it
+  // exists; otherwise a settings.json that root's own roles wrote is
+  // adopted by the next run, and this run saves two fsyncs.
+  struct stat record_st;
+  bool has_record = ::lstat(SettingsRecordPath(state_dir, name).c_str(), &record_st) == 0;
+  if (Status recorded =
+          run_as || has_record ? SaveSettingsRecord(state_dir, saved) : OkStatus();
       !recorded.ok()) {
     LogWarn("{}: issued, but root's record of the settings was not written, so the next "
             "renew will refuse them: {}",

@@ -50,6 +50,29 @@ key="$(ls "$state"/accounts/*/default/account.key)"
 ca_dir="$(dirname "$(dirname "$key")")"
 accounts="$state/accounts"
 
+# --- root's own runs keep an existing record current ------------------------
+# Without --user (no 'bulkhead' user here) the roles run as root and need no
+# record; the first renew adopts root's settings.json as the record, and a
+# later change made that way must update it, or the next renew would refuse.
+name2=rootonly.example.test
+record2="$state/root-settings/$name2.json"
+# The new webroot path goes through root's own symlink to the same webroot.
+mkdir -m 0755 "$TEST_TMP/sites2"
+ln -s "$LAB_WEBROOT" "$TEST_TMP/sites2/site"
+run_bh "$TEST_TMP/ro1" issue -d "$name2" --webroot "$LAB_WEBROOT"
+check_eq "issue as root, roles as root: exits 0" 0 "$RC"
+[ "$RC" -eq 0 ] || cat "$TEST_TMP/ro1.err"
+run_bh "$TEST_TMP/ro2" renew --force --name "$name2"
+check_eq "renew as root adopts root's own settings.json" 0 "$RC"
+check "... as the record" test -f "$record2"
+run_bh "$TEST_TMP/ro3" issue --force -d "$name2" --webroot "$TEST_TMP/sites2/site"
+check_eq "issue --force as root with another webroot: exits 0" 0 "$RC"
+[ "$RC" -eq 0 ] || cat "$TEST_TMP/ro3.err"
+check "... and the record follows the change" grep -qF "$TEST_TMP/sites2/site" "$record2"
+run_bh "$TEST_TMP/ro4" renew --force --name "$name2"
+check_eq "the next renew as root accepts it" 0 "$RC"
+[ "$RC" -eq 0 ] || cat "$TEST_TMP/ro4.err"
+
 run_bh "$TEST_TMP/issue" --user nobody issue -d "$name" --webroot "$LAB_WEBROOT"
 check_eq "issue --user nobody exits 0" 0 "$RC"
 [ "$RC" -eq 0 ] || cat "$TEST_TMP/issue.err"
