@@ -44,7 +44,7 @@ run_bh "$TEST_TMP/reg" account register --email dns@example.org --agree-tos
 check_eq "account register exits 0" 0 "$RC"
 
 bh issue -d mem.example.test --name mem --dns-rfc2136 "$KNOT" --tsig-key "$K/tsig.key" \
-  --dns-resolver "$KNOT" --dns-timeout 20 --dns-wait 8 \
+  --dns-resolver "$KNOT" --dns-timeout 20 --dns-wait 20 \
   >"$TEST_TMP/issue.out" 2>"$TEST_TMP/issue.err" &
 BH_PID=$!
 
@@ -77,13 +77,22 @@ for pid in sys.argv[2:]:
         if not m or m.group(3)[0] != "r" or "[vvar]" in line or "[vsyscall]" in line:
             continue
         start, end = int(m.group(1), 16), int(m.group(2), 16)
-        try:
-            mem.seek(start)
-            chunk = mem.read(end - start)
-        except OSError:
+        # A sanitizer build reserves terabytes of shadow memory: no secret
+        # lives there, and reading it would never end.
+        if end - start > (1 << 34):
             continue
-        if any(n in chunk for n in needles):
-            found = True
+        # Read in overlapping chunks, so a needle across a boundary is seen.
+        step, overlap = 1 << 24, 64
+        pos = start
+        while pos < end and not found:
+            try:
+                mem.seek(pos)
+                chunk = mem.read(min(step + overlap, end - pos))
+            except OSError:
+                break
+            found = any(n in chunk for n in needles)
+            pos += step
+        if found:
             break
     print(f"{comm} {pid} {'found' if found else 'clean'}")
 PY
