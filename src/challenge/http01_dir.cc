@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -40,11 +39,6 @@ std::string ShowToken(std::string_view token) {
     out += "...";
   }
   return "\"" + out + "\"";
-}
-
-std::string RandomSuffix() {
-  std::random_device rd;
-  return fmt::format("{:08x}{:08x}", rd(), rd());
 }
 
 // OpenServedDir opens (creating it if missing, 0755: the web server usually
@@ -91,38 +85,11 @@ class DirectoryPublisher : public Publisher {
     std::string name(token);
     std::string path = dir_ + "/" + name;
     // A hidden temporary name (web servers and listings skip it), created
-    // O_EXCL|O_NOFOLLOW, then renamed over the token's name: a reader sees
-    // the whole key authorization or nothing.
-    std::string tmp = fmt::format(".{}.tmp-{}", name, RandomSuffix());
-    ScopedFd fd(::openat(dir_fd_.get(), tmp.c_str(),
-                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-    if (!fd.valid()) {
-      return Err("creating {}/{}: {}", dir_, tmp, std::strerror(errno));
-    }
-    Status st = OkStatus();
-    std::string_view rest = key_authorization;
-    while (st.ok() && !rest.empty()) {
-      ssize_t n = ::write(fd.get(), rest.data(), rest.size());
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n < 0) {
-        st = Err("writing {}: {}", path, std::strerror(errno));
-      } else {
-        rest.remove_prefix(static_cast<size_t>(n));
-      }
-    }
-    if (st.ok() && ::fchmod(fd.get(), 0644) != 0) {
-      st = Err("chmod {}: {}", path, std::strerror(errno));
-    }
-    fd.reset();
-    if (st.ok() && ::renameat(dir_fd_.get(), tmp.c_str(), dir_fd_.get(), name.c_str()) != 0) {
-      st = Err("renaming {}/{} to {}: {}", dir_, tmp, path, std::strerror(errno));
-    }
-    if (!st.ok()) {
-      ::unlinkat(dir_fd_.get(), tmp.c_str(), 0);
-      return st;
-    }
+    // O_EXCL|O_NOFOLLOW in the directory's descriptor, then renamed over the
+    // token's name: a reader sees the whole key authorization or nothing.
+    // No fsync: a token is worthless after a crash.
+    BH_TRY(WriteFileAtomicAt(dir_fd_.get(), dir_, name, key_authorization, 0644,
+                             Durability::kVisibleOnly));
     published_.insert(name);
     LogDebug("published challenge file {}", path);
     return OkStatus();

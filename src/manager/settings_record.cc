@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <random>
 
 #include "util/json.h"
 #include "util/log.h"
@@ -83,47 +82,6 @@ bool OnlyRootWrote(const std::string& cert_dir) {
          file.st_uid == 0 && (file.st_mode & 022) == 0;
 }
 
-// WriteAt writes `text` to `name` in `dirfd` atomically and durably: a new
-// file (O_EXCL|O_NOFOLLOW, 0600) renamed over the old one.
-Status WriteAt(const ResolvedDir& dir, const std::string& name, const std::string& text) {
-  std::random_device rd;
-  std::string tmp = fmt::format(".{}.tmp-{:08x}{:08x}", name, rd(), rd());
-  std::string path = dir.path + "/" + name;
-  ScopedFd fd(::openat(dir.fd.get(), tmp.c_str(),
-                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd.valid()) {
-    return Err("creating {}/{}: {}", dir.path, tmp, std::strerror(errno));
-  }
-  Status st = OkStatus();
-  std::string_view rest = text;
-  while (st.ok() && !rest.empty()) {
-    ssize_t n = ::write(fd.get(), rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      st = Err("writing {}: {}", path, std::strerror(errno));
-    } else {
-      rest.remove_prefix(static_cast<size_t>(n));
-    }
-  }
-  if (st.ok() && ::fsync(fd.get()) != 0) {
-    st = Err("fsync {}: {}", path, std::strerror(errno));
-  }
-  fd.reset();
-  if (st.ok() && ::renameat(dir.fd.get(), tmp.c_str(), dir.fd.get(), name.c_str()) != 0) {
-    st = Err("renaming {}/{} to {}: {}", dir.path, tmp, path, std::strerror(errno));
-  }
-  if (!st.ok()) {
-    ::unlinkat(dir.fd.get(), tmp.c_str(), 0);
-    return st;
-  }
-  if (::fsync(dir.fd.get()) != 0) {
-    return Err("fsync {}: {}", dir.path, std::strerror(errno));
-  }
-  return OkStatus();
-}
-
 }  // namespace
 
 std::string SettingsRecordPath(const std::string& state_dir, const std::string& name) {
@@ -144,7 +102,7 @@ Status SaveSettingsRecord(const std::string& state_dir, const CertSettings& s) {
   if (old.ok() && *old == text) {
     return OkStatus();
   }
-  return WriteAt(dir, s.name + ".json", text);
+  return WriteFileAtomicAt(dir.fd.get(), dir.path, s.name + ".json", text, 0600);
 }
 
 Status CheckSettingsRecord(const std::string& state_dir, const store::CertStore& certs,

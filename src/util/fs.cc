@@ -183,6 +183,37 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
   return durable ? FsyncDir(DirName(path)) : OkStatus();
 }
 
+Status WriteFileAtomicAt(int dirfd, const std::string& shown_dir, const std::string& name,
+                         std::string_view data, mode_t mode, Durability durability) {
+  const bool durable = durability == Durability::kDurable;
+  std::string tmp = fmt::format(".{}.tmp-{}", name, RandomSuffix());
+  std::string shown = shown_dir + "/" + name;
+  ScopedFd fd(::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                       mode));
+  if (!fd.valid()) {
+    return Err("creating {}/{}: {}", shown_dir, tmp, ErrnoText(errno));
+  }
+  Status st = WriteAll(fd.get(), data, shown);
+  if (st.ok() && ::fchmod(fd.get(), mode) != 0) {
+    st = Err("chmod {}: {}", shown, ErrnoText(errno));
+  }
+  if (st.ok() && durable && ::fsync(fd.get()) != 0) {
+    st = Err("fsync {}: {}", shown, ErrnoText(errno));
+  }
+  fd.reset();
+  if (st.ok() && ::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) {
+    st = Err("renaming {}/{} to {}: {}", shown_dir, tmp, shown, ErrnoText(errno));
+  }
+  if (!st.ok()) {
+    ::unlinkat(dirfd, tmp.c_str(), 0);
+    return st;
+  }
+  if (durable && ::fsync(dirfd) != 0) {
+    return Err("fsync {}: {}", shown_dir, ErrnoText(errno));
+  }
+  return OkStatus();
+}
+
 Status CreateFileExclusive(const std::string& path, std::string_view data, mode_t mode) {
   mode_t old_mask = ::umask(077);
   ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));

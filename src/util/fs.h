@@ -67,6 +67,15 @@ enum class Durability {
 Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode,
                        Durability durability = Durability::kDurable);
 
+// WriteFileAtomicAt is WriteFileAtomic for the file `name` in the open
+// directory `dirfd`, never following a symlink: the temporary file is
+// created with O_EXCL|O_NOFOLLOW and renamed within `dirfd`, so a directory
+// swapped or a symlink planted on the way cannot redirect the write.
+// `shown_dir` names the directory in errors.
+Status WriteFileAtomicAt(int dirfd, const std::string& shown_dir, const std::string& name,
+                         std::string_view data, mode_t mode,
+                         Durability durability = Durability::kDurable);
+
 // CreateFileExclusive creates `path` with O_CREAT|O_EXCL and `mode` (so a
 // secret never lands in a file someone else prepared), writes `data` and
 // fsyncs. On a write failure the file is removed.
