@@ -13,7 +13,6 @@
 #include "ipc/messages.h"
 #include "probe/analyse.h"
 #include "roles/compartments.h"
-#include "roles/hostile.h"
 #include "roles/probe_role.h"
 
 namespace bulkhead::roles {
@@ -218,9 +217,6 @@ sandbox::Policy ProbePolicy(const ProbeJob& job, int ipc_fd) {
 int RunProbeRole(ipc::Channel channel, const ProbeJob& job) {
   if (!EnterSandbox(ProbePolicy(job, channel.fd()), job.require_full_sandbox)) {
     return 1;
-  }
-  if (auto request = hostile::Requested("probe")) {
-    hostile::RunAfterSandbox(*request);
   }
   while (true) {
     // Idle for as long as the parent likes (reload-watch verifies rarely).
