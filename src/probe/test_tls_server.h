@@ -1,5 +1,5 @@
 // Test-only helpers for the probe and monitor tests: certificates made on
-// the fly and a loopback TLS server thread. Header-only so that it is never
+// the fly and a loopback TLS server process. Header-only so that it is never
 // linked into the library.
 #ifndef BULKHEAD_PROBE_TEST_TLS_SERVER_H_
 #define BULKHEAD_PROBE_TEST_TLS_SERVER_H_
@@ -12,15 +12,17 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "crypto/ossl.h"
@@ -88,10 +90,12 @@ inline TestCert MakeCert(const std::vector<std::string>& names, long from_s, lon
   return out;
 }
 
-// TlsServer serves TLS on a free 127.0.0.1 port from a thread until
+// TlsServer serves TLS on a free 127.0.0.1 port from a child process until
 // destroyed: the leaf `cert` with `chain` (intermediates) sent after it,
 // optionally after an SMTP STARTTLS dialogue, answering one HTTP request
-// with `http_reply` if set.
+// with `http_reply` if set. A process, not a thread: the test process stays
+// single-threaded, so the roles it forks (roles::RoleProcess refuses to
+// fork from a threaded process) start cleanly.
 class TlsServer {
  public:
   TlsServer(const TestCert& leaf, const std::vector<const TestCert*>& chain, bool smtp,
@@ -104,7 +108,7 @@ class TlsServer {
       X509_up_ref(c->cert.get());
       SSL_CTX_add_extra_chain_cert(ctx_.get(), c->cert.get());
     }
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -113,22 +117,40 @@ class TlsServer {
     socklen_t len = sizeof(sa);
     getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
     port_ = ntohs(sa.sin_port);
-    thread_ = std::thread([this] {
-      // Writes to a client that already left must fail, not kill the test.
-      sigset_t pipe;
-      sigemptyset(&pipe);
-      sigaddset(&pipe, SIGPIPE);
-      pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+    // The connection count lives in memory shared with the child.
+    void* shared = mmap(nullptr, sizeof(std::atomic<int>), PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) {
+      std::abort();
+    }
+    connections_ = new (shared) std::atomic<int>(0);
+    std::fflush(nullptr);
+    pid_t parent = getpid();
+    pid_ = fork();
+    if (pid_ == 0) {
+      // Dies with the test, even if the test is killed.
+      if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
+        _exit(1);
+      }
+      // Writes to a client that already left must fail, not kill the server.
+      signal(SIGPIPE, SIG_IGN);
       Loop();
-    });
+      _exit(0);
+    }
   }
   ~TlsServer() {
-    stop_ = true;
-    thread_.join();
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+    }
     close(fd_);
+    munmap(static_cast<void*>(connections_), sizeof(std::atomic<int>));
   }
+  TlsServer(const TlsServer&) = delete;
+  TlsServer& operator=(const TlsServer&) = delete;
   uint16_t port() const { return port_; }
-  int connections() const { return connections_; }
+  int connections() const { return connections_->load(); }
 
  private:
   static std::string ReadLine(int fd) {
@@ -149,16 +171,12 @@ class TlsServer {
   }
 
   void Loop() {
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 20) <= 0) {
-        continue;
-      }
+    for (;;) {
       int c = accept(fd_, nullptr, nullptr);
       if (c < 0) {
         continue;
       }
-      ++connections_;
+      ++*connections_;
       timeval tv{5, 0};
       setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
       if (smtp_) {
@@ -192,9 +210,8 @@ class TlsServer {
   std::string http_reply_;
   int fd_ = -1;
   uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> connections_{0};
-  std::thread thread_;
+  pid_t pid_ = -1;
+  std::atomic<int>* connections_ = nullptr;
 };
 
 }  // namespace bulkhead::probe::testing

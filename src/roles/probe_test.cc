@@ -60,14 +60,6 @@ class ProbeRoleTest : public ::testing::Test {
 // The role's results, rebuilt from messages, say what the in-process engine
 // says (the fields the monitor reports), for good and bad endpoints alike.
 TEST_F(ProbeRoleTest, ResultsMatchTheInProcessEngine) {
-#if defined(__SANITIZE_ADDRESS__)
-  // The role is forked while this test's TLS server threads run. LeakSanitizer
-  // in the child still lists those threads, cannot stop or scan them, and
-  // reports what they hold (OpenSSL objects) as leaked, failing the role's
-  // exit. A false positive of forking a threaded test process; the build
-  // without sanitizers runs this test.
-  GTEST_SKIP() << "forks from a multi-threaded test process (LeakSanitizer false positive)";
-#endif
   TestCert good = MakeCert({"good.test", "www.good.test"}, -kDay, 60 * kDay, &inter_, false);
   TestCert expired = MakeCert({"good.test"}, -10 * kDay, -kDay, &inter_, false);
   TlsServer s1(good, {&inter_}, false,

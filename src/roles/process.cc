@@ -7,9 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
+#include <string_view>
 #include <thread>
 
 #include "util/fs.h"
@@ -30,6 +34,45 @@ void CloseFdsExcept(std::vector<int> keep) {
     next = static_cast<unsigned int>(fd) + 1;
   }
   ::close_range(next, ~0U, 0);
+}
+
+std::optional<int> ThreadCount() {
+  // /proc/self/stat: "pid (comm) state ppid ...", num_threads is field 20.
+  // comm may hold spaces and parentheses, so fields count from the last ')'.
+  char buf[1024];
+  ScopedFd fd(::open("/proc/self/stat", O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    return std::nullopt;
+  }
+  ssize_t n = ::read(fd.get(), buf, sizeof(buf) - 1);
+  if (n <= 0) {
+    return std::nullopt;
+  }
+  std::string_view stat(buf, static_cast<size_t>(n));
+  size_t pos = stat.rfind(')');
+  if (pos == std::string_view::npos) {
+    return std::nullopt;
+  }
+  pos += 1;
+  for (int field = 3; field <= 20; ++field) {
+    while (pos < stat.size() && stat[pos] == ' ') {
+      ++pos;
+    }
+    size_t end = stat.find(' ', pos);
+    if (end == std::string_view::npos) {
+      return std::nullopt;
+    }
+    if (field == 20) {
+      int threads = 0;
+      auto [p, ec] = std::from_chars(stat.data() + pos, stat.data() + end, threads);
+      if (ec != std::errc() || p != stat.data() + end || threads < 1) {
+        return std::nullopt;
+      }
+      return threads;
+    }
+    pos = end;
+  }
+  return std::nullopt;
 }
 
 RoleProcess& RoleProcess::operator=(RoleProcess&& o) noexcept {
@@ -53,6 +96,17 @@ RoleProcess::~RoleProcess() {
 Result<RoleProcess> RoleProcess::Start(std::string name, std::vector<int> keep,
                                        const std::function<int()>& body,
                                        const std::optional<sandbox::RunAs>& run_as) {
+  // After fork only the forking thread exists in the child; a lock another
+  // thread held at that moment (malloc's, OpenSSL's, a sanitizer's) stays
+  // held forever and the role hangs on it. So roles are forked from a
+  // single-threaded process only, and a caller that breaks this is told so
+  // at once instead of hanging now and then. (Unknown if /proc is absent.)
+  if (std::optional<int> threads = ThreadCount(); threads && *threads > 1) {
+    return Err(
+        "starting the {} role: this process runs {} threads; roles are forked only from a "
+        "single-threaded process (start the role before starting threads)",
+        name, *threads);
+  }
   std::fflush(stdout);
   std::fflush(stderr);
   pid_t parent = ::getpid();

@@ -21,6 +21,10 @@ namespace bulkhead::roles {
 // role holds no channel or file meant for another role.
 void CloseFdsExcept(std::vector<int> keep);
 
+// ThreadCount is the number of threads of this process, from /proc/self/stat;
+// nullopt if that cannot be read.
+std::optional<int> ThreadCount();
+
 // RoleProcess owns a child pid; its destructor kills and reaps a child that
 // is still running, so no role outlives the run.
 class RoleProcess {
@@ -32,7 +36,9 @@ class RoleProcess {
   RoleProcess& operator=(RoleProcess&& o) noexcept;
   ~RoleProcess();
 
-  // Start forks; the child closes every descriptor but stdio and `keep`,
+  // Start forks; it refuses (with an error naming the role) if this process
+  // runs more than one thread, since the child could hang on a lock another
+  // thread held. The child closes every descriptor but stdio and `keep`,
   // runs `body` and _exits with its return value. With `run_as`, the child
   // switches to that user when its body enters the sandbox (EnterSandbox),
   // i.e. after it has opened what it needs. Fails with errno text.
