@@ -7,12 +7,10 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "acme/client.h"
-#include "acme/http.h"
 #include "ipc/channel.h"
 #include "manager/compartments.h"
 #include "roles/compartments.h"
-#include "roles/hostile.h"
+#include "roles/net.h"
 #include "roles/process.h"
 #include "sandbox/sandbox.h"
 #include "store/account_store.h"
@@ -23,163 +21,7 @@ namespace bulkhead::manager {
 namespace {
 
 using std::chrono::seconds;
-
-// kCommandTimeout bounds one account command or revocation as the parent
-// sees it; every request inside has its own, shorter bound.
-constexpr std::chrono::minutes kCommandTimeout{5};
-
-void SendError(ipc::Channel& channel, const Error& e) {
-  (void)channel.Send(ipc::MessageType::kError,
-                     ipc::Encode(ipc::ErrorMsg{e.message.substr(0, ipc::kMaxTextLen), e.code}));
-}
-
-// NewClient builds the transport and client of a net role and reads the
-// CA's directory.
-struct NetClient {
-  std::unique_ptr<acme::HttpClient> http;
-  std::unique_ptr<acme::Client> client;
-};
-
-Result<NetClient> NewClient(const CaConfig& ca, roles::Signer& signer) {
-  NetClient c;
-  BH_ASSIGN(c.http, acme::NewCurlHttpClient(HttpOptionsFor(ca)));
-  c.client = std::make_unique<acme::Client>(*c.http, signer, ca.directory_url);
-  c.client->SetDeadline(std::chrono::steady_clock::now() + kCommandTimeout - seconds(20));
-  BH_TRY(c.client->Init());
-  return c;
-}
-
-// --- account commands: the net role ------------------------------------------
-
-// AccountNetJob is what the net role of an account command inherits; it
-// holds no key and no EAB secret.
-struct AccountNetJob {
-  CaConfig ca;
-  AccountCommand command = AccountCommand::kShow;
-  std::string account_url;  // show/rollover/deactivate.
-  bool key_existed = false;  // register.
-  std::vector<std::string> contact;
-  bool agree_tos = false;
-  bool eab = false;
-};
-
-// KeyChangeSigner stands for the new key in Client::ChangeKey: the account
-// role builds and signs the keyChange payload itself.
-class KeyChangeSigner final : public roles::Signer {
- public:
-  KeyChangeSigner(ipc::Channel& channel, std::string account_url)
-      : channel_(channel), account_url_(std::move(account_url)) {}
-  const nlohmann::json& Jwk() const override { return jwk_; }
-  const std::string& Thumbprint() const override { return thumbprint_; }
-  Result<nlohmann::json> Sign(const roles::SignRequest& request) override {
-    ipc::KeyChangeRequestMsg msg{request.url, account_url_};
-    BH_ASSIGN(ipc::DecodedFrame reply,
-              channel_.Call(ipc::MessageType::kKeyChangeRequest, ipc::Encode(msg),
-                            ipc::MessageType::kSignResponse, seconds(30)));
-    BH_ASSIGN(ipc::SignResponseMsg resp, ipc::DecodeSignResponse(reply));
-    return resp.jws;
-  }
-
- private:
-  ipc::Channel& channel_;
-  std::string account_url_;
-  nlohmann::json jwk_ = nlohmann::json::object();
-  std::string thumbprint_;
-};
-
-ipc::AccountResultMsg ResultOf(ipc::AccountOutcome outcome, const acme::Account& a) {
-  return ipc::AccountResultMsg{outcome, a.url, a.status, a.contact};
-}
-
-Result<ipc::AccountResultMsg> Register(const AccountNetJob& job, acme::Client& client,
-                                       ipc::Channel& signer_ch) {
-  const acme::Directory& dir = client.directory();
-  if (job.key_existed) {
-    auto found = client.FindAccount();
-    if (found.ok()) {
-      acme::Account acct = std::move(found).value();
-      if (!job.contact.empty() && acct.contact != job.contact) {
-        BH_ASSIGN(acct, client.UpdateAccount(job.contact));
-      }
-      return ResultOf(ipc::AccountOutcome::kExists, acct);
-    }
-    if (found.error().code != ErrorCode::kNotFound) {
-      return found.error();
-    }
-  }
-  if (!dir.terms_of_service.empty() && !job.agree_tos) {
-    return ErrCode(ErrorCode::kUsage,
-                   "the CA requires agreeing to its terms of service at {}; read them and add "
-                   "--agree-tos",
-                   dir.terms_of_service);
-  }
-  nlohmann::json eab;
-  if (job.eab) {
-    // The account role holds the HMAC key and computes the binding.
-    auto reply = signer_ch.Call(ipc::MessageType::kEabRequest,
-                                ipc::Encode(ipc::EabRequestMsg{dir.new_account}),
-                                ipc::MessageType::kSignResponse, seconds(30));
-    if (!reply.ok()) {
-      return reply.error();
-    }
-    BH_ASSIGN(ipc::SignResponseMsg resp, ipc::DecodeSignResponse(*reply));
-    eab = std::move(resp.jws);
-  } else if (dir.external_account_required) {
-    return ErrCode(ErrorCode::kUsage,
-                   "the CA requires external account binding: give --eab-kid and --eab-hmac-key "
-                   "from your CA account");
-  }
-  bool created = false;
-  BH_ASSIGN(acme::Account acct, client.NewAccount(job.contact, job.agree_tos, eab, &created));
-  return ResultOf(created ? ipc::AccountOutcome::kCreated : ipc::AccountOutcome::kFound, acct);
-}
-
-Result<ipc::AccountResultMsg> RunAccountInNet(const AccountNetJob& job, ipc::Channel& signer_ch) {
-  BH_ASSIGN(std::unique_ptr<roles::Signer> signer, roles::NewRemoteSigner(signer_ch));
-  BH_ASSIGN(NetClient c, NewClient(job.ca, *signer));
-  acme::Client& client = *c.client;
-  if (job.command == AccountCommand::kRegister) {
-    return Register(job, client, signer_ch);
-  }
-  client.SetAccountUrl(job.account_url);
-  if (auto attack = roles::hostile::Requested("net"); attack) {
-    roles::hostile::RunInNet(*attack, {&client, signer.get(), nullptr, {}, ""});
-  }
-  switch (job.command) {
-    case AccountCommand::kShow: {
-      BH_ASSIGN(acme::Account acct, client.FetchAccount());
-      return ResultOf(ipc::AccountOutcome::kFetched, acct);
-    }
-    case AccountCommand::kDeactivate: {
-      BH_ASSIGN(acme::Account acct, client.DeactivateAccount());
-      return ResultOf(ipc::AccountOutcome::kDeactivated, acct);
-    }
-    case AccountCommand::kRollover: {
-      KeyChangeSigner new_key(signer_ch, job.account_url);
-      BH_TRY(client.ChangeKey(new_key));
-      return ipc::AccountResultMsg{ipc::AccountOutcome::kKeyChanged, job.account_url, "", {}};
-    }
-    case AccountCommand::kRegister:
-      break;
-  }
-  return Err("unhandled account command");
-}
-
-// RunAccountNetRole is the net role of an account command: the only process
-// that talks to the CA. It reports an AccountResult or an Error.
-int RunAccountNetRole(ipc::Channel parent, ipc::Channel signer_ch, const AccountNetJob& job,
-                      bool require_full) {
-  if (!roles::EnterSandbox(CaNetPolicy(job.ca, parent.fd()), require_full)) {
-    return 1;
-  }
-  auto result = RunAccountInNet(job, signer_ch);
-  (void)signer_ch.Send(ipc::MessageType::kShutdown, ipc::EncodeEmpty());
-  if (!result.ok()) {
-    SendError(parent, result.error());
-    return 0;  // A failure at the CA is reported, not a crash of the role.
-  }
-  return parent.Send(ipc::MessageType::kAccountResult, ipc::Encode(*result)).ok() ? 0 : 1;
-}
+using roles::kCommandTimeout;
 
 // OutcomeFits says whether the net role's outcome is one `command` can have.
 bool OutcomeFits(AccountCommand command, ipc::AccountOutcome o) {
@@ -290,7 +132,7 @@ Result<AccountReport> RunAccountCommand(const std::string& state_dir, const CaCo
   BH_ASSIGN(store::AccountStore account, AccountStoreFor(state_dir, ca));
   BH_ASSIGN(std::optional<sandbox::RunAs> net_run_as, NetRunAs(ca, run_as_arg));
 
-  AccountNetJob net_job;
+  roles::AccountNetJob net_job;
   net_job.ca = ca;
   net_job.command = request.command;
   net_job.contact = request.contact;
@@ -360,7 +202,7 @@ Result<AccountReport> RunAccountCommand(const std::string& state_dir, const CaCo
   auto net = roles::RoleProcess::Start(
       "net", {net_signer->second.fd(), parent_net->second.fd()},
       [&] {
-        return RunAccountNetRole(std::move(parent_net->second), std::move(net_signer->second),
+        return roles::RunAccountNetRole(std::move(parent_net->second), std::move(net_signer->second),
                                  net_job, require_full_sandbox);
       },
       net_run_as);
@@ -411,43 +253,6 @@ Result<AccountReport> RunAccountCommand(const std::string& state_dir, const CaCo
   return outcome;
 }
 
-// --- revocation -------------------------------------------------------------
-
-namespace {
-
-struct RevokeNetJob {
-  CaConfig ca;
-  std::string account_url;  // "" with the certificate's key.
-  std::string cert_der;
-  int reason = 0;
-  bool with_cert_key = false;
-};
-
-Status RevokeInNet(const RevokeNetJob& job, ipc::Channel& signer_ch) {
-  BH_ASSIGN(std::unique_ptr<roles::Signer> signer, roles::NewRemoteSigner(signer_ch));
-  BH_ASSIGN(NetClient c, NewClient(job.ca, *signer));
-  if (!job.with_cert_key) {
-    c.client->SetAccountUrl(job.account_url);
-  }
-  return c.client->Revoke(job.cert_der, job.reason, job.with_cert_key ? signer.get() : nullptr);
-}
-
-int RunRevokeNetRole(ipc::Channel parent, ipc::Channel signer_ch, const RevokeNetJob& job,
-                     bool require_full) {
-  if (!roles::EnterSandbox(CaNetPolicy(job.ca, parent.fd()), require_full)) {
-    return 1;
-  }
-  Status st = RevokeInNet(job, signer_ch);
-  (void)signer_ch.Send(ipc::MessageType::kShutdown, ipc::EncodeEmpty());
-  if (!st.ok()) {
-    SendError(parent, st.error());
-    return 0;
-  }
-  return parent.Send(ipc::MessageType::kOk, ipc::EncodeEmpty()).ok() ? 0 : 1;
-}
-
-}  // namespace
-
 Status RevokeInCompartments(const std::string& state_dir, const CaConfig& ca_arg,
                             const RevokeRequest& request, bool require_full_sandbox,
                             const std::optional<sandbox::RunAs>& run_as_arg) {
@@ -455,7 +260,7 @@ Status RevokeInCompartments(const std::string& state_dir, const CaConfig& ca_arg
   CaConfig ca = ca_arg;
   BH_TRY(PinCaAddresses(&ca));
   BH_ASSIGN(std::optional<sandbox::RunAs> run_as, NetRunAs(ca, run_as_arg));
-  RevokeNetJob job;
+  roles::RevokeNetJob job;
   job.ca = ca;
   job.cert_der = request.cert_der;
   job.reason = request.reason;
@@ -488,7 +293,7 @@ Status RevokeInCompartments(const std::string& state_dir, const CaConfig& ca_arg
             }, run_as));
   BH_ASSIGN(roles::RoleProcess net,
             roles::RoleProcess::Start("net", {net_to_signer.fd(), net_to_parent.fd()}, [&] {
-              return RunRevokeNetRole(std::move(net_to_parent), std::move(net_to_signer), job,
+              return roles::RunRevokeNetRole(std::move(net_to_parent), std::move(net_to_signer), job,
                                       require_full_sandbox);
             }, run_as));
   signer_end.Close();

@@ -19,14 +19,16 @@
 #include "crypto/key.h"
 #include "ipc/messages.h"
 #include "manager/session.h"
+#include "roles/net.h"
 #include "sandbox/identity.h"
 #include "util/result.h"
 #include "util/secret.h"
 
 namespace bulkhead::manager {
 
-// AccountCommand is one of `bulkhead account ...`.
-enum class AccountCommand { kRegister, kShow, kRollover, kDeactivate };
+// AccountCommand is one of `bulkhead account ...` (roles/net.h: the net
+// role carries it).
+using AccountCommand = roles::AccountCommand;
 
 // AccountRequest is a validated account command.
 struct AccountRequest {

@@ -20,7 +20,7 @@
 #include "manager/settings_record.h"
 #include "renew/ari.h"
 #include "roles/compartments.h"
-#include "roles/hostile.h"
+#include "roles/net.h"
 #include "roles/process.h"
 #include "sandbox/sandbox.h"
 #include "util/fs.h"
@@ -30,12 +30,10 @@
 namespace bulkhead::manager {
 namespace {
 
+using roles::kOrderTimeout;
+using roles::kRenewalInfoTimeout;
 using std::chrono::minutes;
 using std::chrono::seconds;
-
-// kOrderTimeout bounds one whole order as seen from the parent: every wait
-// inside is bounded too, this is the last line of defence against a hang.
-constexpr minutes kOrderTimeout{20};
 
 // kStaleTokenAge: token files of this account older than this are left
 // over from a killed run (no order lives that long), so the next run's
@@ -175,143 +173,22 @@ acme::SignPolicy IssueSignPolicy(const CaConfig& ca, const std::string& account_
   return p;
 }
 
-// NetJob is everything the net role needs, inherited through fork().
-struct NetJob {
-  CaConfig ca;
-  std::string account_url;
-  CertSettings settings;
-  roles::PreparedKey key;
-  ipc::KeySource key_source = ipc::KeySource::kPending;
-  std::string resume_url;
-  int64_t now = 0;
-  bool require_full = false;
-  ipc::OrderReportMsg report;  // What the order spent, for the parent's ledger.
-};
-
-// CheckProfile fails unless the CA's directory offers `profile` (when one
-// is asked for), listing the profiles it does offer.
-Status CheckProfile(const acme::Directory& dir, const std::string& profile) {
-  if (profile.empty() || (dir.profiles.is_object() && dir.profiles.contains(profile))) {
-    return OkStatus();
-  }
-  std::string offered;
-  if (dir.profiles.is_object()) {
-    for (const auto& [name, text] : dir.profiles.items()) {
-      offered += (offered.empty() ? "" : ", ") + name.substr(0, 64);
-    }
-  }
-  return ErrCode(ErrorCode::kUsage, "the CA does not offer the profile \"{}\" (it offers: {})",
-                 profile.substr(0, 64), offered.empty() ? "none" : offered);
-}
-
-Status RunOrderInNet(NetJob& job, ipc::Channel& parent, ipc::Channel& signer_ch,
-                     ipc::Channel& challenge_ch, ipc::Channel& store_ch,
-                     ipc::CommitResponseMsg* out_commit, acme::IssuedChain* out_chain) {
-  BH_ASSIGN(std::unique_ptr<roles::Signer> signer, roles::NewRemoteSigner(signer_ch));
-  BH_ASSIGN(std::unique_ptr<acme::HttpClient> http,
-            acme::NewCurlHttpClient(HttpOptionsFor(job.ca)));
-  acme::Client client(*http, *signer, job.ca.directory_url);
-  client.SetDeadline(std::chrono::steady_clock::now() + kOrderTimeout - minutes(1));
-  BH_TRY(client.Init());
-  client.SetAccountUrl(job.account_url);
-  BH_TRY(CheckProfile(client.directory(), job.settings.profile));
-  const DnsSettings& d = job.settings.dns;
-  BH_ASSIGN(std::unique_ptr<challenge::Publisher> publisher,
-            roles::NewRemotePublisher(
-                challenge_ch, IsDnsMethod(job.settings.method) ? "dns-01" : "http-01",
-                seconds(d.wait_seconds) + seconds(d.timeout_seconds) + minutes(1)));
-  roles::RemoteStore store(store_ch);
-  // The keys role ran while this role connected and read the directory;
-  // its CSR (relayed by the parent) is needed before the order exists, so
-  // a key that cannot be made never leaves an order behind at the CA.
-  BH_ASSIGN(job.key, roles::ReceivePreparedKey(parent));
-  if (auto attack = roles::hostile::Requested("net"); attack) {
-    roles::hostile::RunInNet(*attack, {&client, signer.get(), &store_ch, job.settings.names, job.settings.name});
-  }
-
-  acme::OrderHooks hooks;
-  hooks.resume_url = job.resume_url;
-  const CertSettings& s = job.settings;
-  // The store records the order for resumption while the order goes on:
-  // its reply is read just before the commit (the channel keeps frames in
-  // order), so writing and syncing pending/order.json costs no wall time.
-  bool save_outstanding = false;
-  hooks.on_order = [&](const acme::Order& order) {
-    nlohmann::json p = {{"url", order.url},
-                        {"names", s.names},
-                        {"server", s.server},
-                        {"key_type", crypto::KeyTypeName(s.key_type)},
-                        {"created", job.now}};
-    Status st = store_ch.Send(ipc::MessageType::kSavePendingOrder,
-                              ipc::Encode(ipc::SavePendingOrderMsg{p}));
-    if (!st.ok()) {
-      LogWarn("{}: could not record the order for resumption: {}", s.name, st.error().message);
-    }
-    save_outstanding = st.ok();
-    job.report.new_order = order.url != job.resume_url;
-  };
-  hooks.on_failed_authorization = [&](const acme::Identifier& id) {
-    if (acme::ValidateName(id.value).ok() && job.report.failed_authz.size() < ipc::kMaxNames) {
-      job.report.failed_authz.push_back(id.value);
-    }
-  };
-  hooks.new_order.profile = s.profile;
-  hooks.new_order.replaces = s.run.replaces;
-  auto chain = acme::ObtainCertificate(client, *publisher, s.names, job.key, s.preferred_chain,
-                                       hooks);
-  publisher.reset();
-  (void)challenge_ch.Send(ipc::MessageType::kShutdown, ipc::EncodeEmpty());
-  (void)signer_ch.Send(ipc::MessageType::kShutdown, ipc::EncodeEmpty());
-  if (!chain.ok()) {
-    return chain.error();
-  }
-  if (save_outstanding) {
-    BH_ASSIGN(ipc::DecodedFrame saved, store_ch.Receive(seconds(30)));
-    if (saved.type == ipc::MessageType::kError) {
-      BH_ASSIGN(ipc::ErrorMsg e, ipc::DecodeError(saved));
-      LogWarn("{}: could not record the order for resumption: {}", s.name, e.message);
-    } else if (saved.type != ipc::MessageType::kOk) {
-      return Err("the store answered the order record with an unexpected message");
-    }
-  }
-  ipc::CommitRequestMsg commit{s.name, chain->cert_pem, chain->chain_pem, chain->fullchain_pem,
-                               job.key_source};
-  auto version = store.Commit(commit);
-  (void)store_ch.Send(ipc::MessageType::kShutdown, ipc::EncodeEmpty());
-  if (!version.ok()) {
-    return version.error().Wrap("storing the new certificate");
-  }
-  out_commit->version = *version;
-  *out_chain = std::move(chain).value();
-  return OkStatus();
-}
-
-// RunNetRole is the net role's body: the only process that talks to the CA
-// and parses what it sends.
-int RunNetRole(ipc::Channel parent, ipc::Channel signer_ch, ipc::Channel challenge_ch,
-               ipc::Channel store_ch, NetJob job) {
-  if (!roles::EnterSandbox(CaNetPolicy(job.ca, parent.fd()), job.require_full)) {
-    return 1;
-  }
-  ipc::CommitResponseMsg commit;
-  acme::IssuedChain chain;
-  Status st = RunOrderInNet(job, parent, signer_ch, challenge_ch, store_ch, &commit, &chain);
-  // First what the order spent (for the ledger), then its outcome.
-  (void)parent.Send(ipc::MessageType::kOrderReport, ipc::Encode(job.report));
-  if (!st.ok()) {
-    (void)parent.Send(ipc::MessageType::kError,
-                      ipc::Encode(ipc::ErrorMsg{st.error().message, st.error().code}));
-    return 0;  // A failed order is reported, not a crash of the role.
-  }
-  ipc::IssueResultMsg result;
-  result.version = commit.version;
-  result.subject = chain.leaf.subject;
-  result.issuer = chain.leaf.issuer_cn.empty() ? chain.leaf.issuer : chain.leaf.issuer_cn;
-  result.names = chain.leaf.names;
-  result.serial = chain.leaf.serial_hex;
-  result.not_before = chain.leaf.not_before;
-  result.not_after = chain.leaf.not_after;
-  return parent.Send(ipc::MessageType::kIssueResult, ipc::Encode(result)).ok() ? 0 : 1;
+// OrderSpecFor is what the net role orders for `s`: its identifiers,
+// profile and replaces, and what its challenge role answers and how long
+// that role's propagation check may take.
+roles::OrderSpec OrderSpecFor(const CertSettings& s) {
+  roles::OrderSpec o;
+  o.name = s.name;
+  o.names = s.names;
+  o.server = s.server;
+  o.key_type = s.key_type;
+  o.profile = s.profile;
+  o.replaces = s.run.replaces;
+  o.preferred_chain = s.preferred_chain;
+  o.challenge_type = IsDnsMethod(s.method) ? "dns-01" : "http-01";
+  o.challenge_wait =
+      seconds(s.dns.wait_seconds) + seconds(s.dns.timeout_seconds) + minutes(1);
+  return o;
 }
 
 // PendingUsable says whether the order recorded in pending/ can be resumed.
@@ -484,10 +361,10 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
     challenge_settings.challenge_target = challenge_paths.target;
   }
 
-  NetJob job;
+  roles::NetJob job;
   job.ca = ca;
   job.account_url = info["url"].get<std::string>();
-  job.settings = settings;
+  job.order = OrderSpecFor(settings);
   job.now = static_cast<int64_t>(std::time(nullptr));
   job.require_full = require_full_sandbox;
 
@@ -638,7 +515,7 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
                 {net_signer.second.fd(), net_challenge.second.fd(), net_store.second.fd(),
                  parent_net.second.fd()},
                 [&] {
-                  return RunNetRole(std::move(parent_net.second), std::move(net_signer.second),
+                  return roles::RunNetRole(std::move(parent_net.second), std::move(net_signer.second),
                                     std::move(net_challenge.second), std::move(net_store.second),
                                     std::move(job));
                 },
@@ -739,70 +616,6 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   return out;
 }
 
-namespace {
-
-// NoSigner backs a Client that only makes unauthenticated requests (ARI):
-// this role holds no key and cannot sign.
-class NoSigner : public roles::Signer {
- public:
-  const nlohmann::json& Jwk() const override { return jwk_; }
-  const std::string& Thumbprint() const override { return thumbprint_; }
-  Result<nlohmann::json> Sign(const roles::SignRequest&) override {
-    return Err("the renewal-information role holds no key");
-  }
-
- private:
-  nlohmann::json jwk_ = nlohmann::json::object();
-  std::string thumbprint_;
-};
-
-// kRenewalInfoTimeout bounds one ARI check end to end.
-constexpr seconds kRenewalInfoTimeout{90};
-
-// RunRenewalInfoRole is a net role for one unauthenticated GET of the CA's
-// renewalInfo: it fetches the directory and the window, parses both
-// strictly, and sends the parent only the checked numbers.
-int RunRenewalInfoRole(ipc::Channel parent, const CaConfig& ca, const std::string& cert_id,
-                       bool require_full) {
-  if (!roles::EnterSandbox(CaNetPolicy(ca, parent.fd()), require_full)) {
-    return 1;
-  }
-  auto run = [&]() -> Result<ipc::RenewalInfoMsg> {
-    NoSigner signer;
-    BH_ASSIGN(std::unique_ptr<acme::HttpClient> http, acme::NewCurlHttpClient(HttpOptionsFor(ca)));
-    acme::ClientOptions options;
-    options.max_transient_retries = 1;
-    acme::Client client(*http, signer, ca.directory_url, options);
-    client.SetDeadline(std::chrono::steady_clock::now() + kRenewalInfoTimeout - seconds(10));
-    BH_TRY(client.Init());
-    ipc::RenewalInfoMsg msg;
-    if (client.directory().renewal_info.empty()) {
-      return msg;  // supported = false.
-    }
-    BH_ASSIGN(acme::HttpResponse resp, client.FetchRenewalInfo(cert_id));
-    BH_ASSIGN(renew::RenewalWindow w, renew::ParseRenewalInfo(resp.body));
-    msg.supported = true;
-    msg.start = w.start;
-    msg.end = w.end;
-    msg.retry_after = renew::ClampRetryAfter(resp.RetryAfterSeconds(std::time(nullptr)));
-    msg.explanation = w.explanation_url.substr(0, ipc::kMaxUrlLen);
-    return msg;
-  };
-  auto msg = run();
-  if (!msg.ok()) {
-    return parent
-                   .Send(ipc::MessageType::kError,
-                         ipc::Encode(ipc::ErrorMsg{msg.error().message.substr(0, ipc::kMaxTextLen),
-                                                   msg.error().code}))
-                   .ok()
-               ? 0
-               : 1;
-  }
-  return parent.Send(ipc::MessageType::kRenewalInfo, ipc::Encode(*msg)).ok() ? 0 : 1;
-}
-
-}  // namespace
-
 Result<ipc::RenewalInfoMsg> FetchRenewalInfo(const CaConfig& ca_arg, const std::string& cert_id,
                                              bool require_full_sandbox,
                                              const std::optional<sandbox::RunAs>& run_as_arg) {
@@ -817,7 +630,7 @@ Result<ipc::RenewalInfoMsg> FetchRenewalInfo(const CaConfig& ca_arg, const std::
   ipc::Channel& to_net = pair.first;
   ipc::Channel& net_end = pair.second;
   BH_ASSIGN(roles::RoleProcess net, roles::RoleProcess::Start("net", {net_end.fd()}, [&] {
-              return RunRenewalInfoRole(std::move(net_end), ca, cert_id, require_full_sandbox);
+              return roles::RunRenewalInfoRole(std::move(net_end), ca, cert_id, require_full_sandbox);
             }, run_as));
   net_end.Close();
   auto reply = to_net.Receive(kRenewalInfoTimeout);

@@ -26,15 +26,6 @@ Result<std::string> ResolveServer(std::string_view server) {
                  std::string(server.substr(0, 200)));
 }
 
-acme::HttpOptions HttpOptionsFor(const CaConfig& ca) {
-  acme::HttpOptions options;
-  options.ca_bundle = ca.ca_bundle;
-  options.request_timeout_ms = ca.request_timeout_ms;
-  options.connect_timeout_ms = std::min(options.connect_timeout_ms, ca.request_timeout_ms);
-  options.resolve = ca.pinned;
-  return options;
-}
-
 namespace {
 
 // CaHost returns the host of the CA's directory URL, without the brackets
@@ -62,19 +53,6 @@ bool IsIpLiteral(const std::string& host) {
 }
 
 }  // namespace
-
-uint16_t CaPort(const CaConfig& ca) {
-  std::string origin = acme::UrlOrigin(ca.directory_url);
-  size_t colon = origin.rfind(':');
-  size_t bracket = origin.rfind(']');
-  if (colon != std::string::npos && colon > 6 && (bracket == std::string::npos || colon > bracket)) {
-    int port = std::atoi(origin.c_str() + colon + 1);
-    if (port > 0 && port < 65536) {
-      return static_cast<uint16_t>(port);
-    }
-  }
-  return 443;
-}
 
 Status PinCaAddresses(CaConfig* ca) {
   std::string host = CaHost(ca->directory_url);
@@ -120,26 +98,12 @@ Status PinCaAddresses(CaConfig* ca) {
     return Err("cannot resolve the CA's host {} (from {}): no IPv4 or IPv6 address",
                host.substr(0, 200), ca->directory_url.substr(0, 200));
   }
-  std::string entry = fmt::format("{}:{}:", host, CaPort(*ca));
+  std::string entry = fmt::format("{}:{}:", host, roles::CaPort(*ca));
   for (size_t i = 0; i < addresses.size(); ++i) {
     entry += (i == 0 ? "" : ",") + addresses[i];
   }
   ca->pinned.push_back(std::move(entry));
   return OkStatus();
-}
-
-sandbox::Policy CaNetPolicy(const CaConfig& ca, int parent_fd) {
-  sandbox::Policy policy;
-  policy.role = sandbox::Role::kNet;
-  // Only the TLS trust store: the CA's addresses were resolved before the
-  // role started (PinCaAddresses), so resolver and NSS files stay closed.
-  policy.read_paths = sandbox::TlsTrustReadPaths();
-  if (!ca.ca_bundle.empty()) {
-    policy.read_paths.push_back(ca.ca_bundle);
-  }
-  policy.connect_ports = {CaPort(ca)};
-  policy.ipc_fd = parent_fd;
-  return policy;
 }
 
 Result<store::AccountStore> AccountStoreFor(const std::string& state_dir, const CaConfig& ca,

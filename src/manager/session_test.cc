@@ -1,7 +1,5 @@
 #include "manager/session.h"
 
-#include <algorithm>
-
 #include <gtest/gtest.h>
 
 namespace bulkhead::manager {
@@ -38,24 +36,6 @@ TEST(PinCaAddressesTest, AnUnknownHostIsAnErrorNamingIt) {
   EXPECT_NE(st.error().message.find("cannot resolve the CA's host acme.bulkhead.invalid"),
             std::string::npos)
       << st.error().message;
-}
-
-TEST(CaNetPolicyTest, TcpToTheCaPortAndNoResolverFiles) {
-  CaConfig ca;
-  ca.directory_url = "https://127.0.0.1:14000/dir";
-  ca.ca_bundle = "/tmp/bundle.pem";
-  sandbox::Policy p = CaNetPolicy(ca, 7);
-  EXPECT_EQ(p.role, sandbox::Role::kNet);
-  EXPECT_EQ(p.connect_ports, std::vector<uint16_t>{14000});
-  EXPECT_FALSE(p.udp);
-  EXPECT_EQ(p.ipc_fd, 7);
-  for (const std::string& path : p.read_paths) {
-    EXPECT_EQ(path.find("/etc/resolv.conf"), std::string::npos);
-    EXPECT_EQ(path.find("nsswitch"), std::string::npos);
-    EXPECT_EQ(path.find("/etc/hosts"), std::string::npos);
-  }
-  EXPECT_NE(std::find(p.read_paths.begin(), p.read_paths.end(), "/tmp/bundle.pem"),
-            p.read_paths.end());
 }
 
 }  // namespace
