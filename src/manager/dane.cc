@@ -8,6 +8,7 @@
 #include "dns/tlsa.h"
 #include "ipc/channel.h"
 #include "ipc/messages.h"
+#include "roles/dns.h"
 #include "roles/process.h"
 #include "sandbox/sandbox.h"
 #include "util/base64url.h"
@@ -124,42 +125,19 @@ Status SettleKeys(const DaneContext& ctx, const CertSettings& s, const std::stri
 // whether the next key's record is served.
 Result<ipc::TlsaObservationMsg> ObserveInRole(const DaneContext& ctx, const CertSettings& s,
                                               const std::string& spki) {
-  BH_ASSIGN(std::vector<std::string> owners, Owners(s));
-  dns::TlsaLookup lookup;
-  lookup.query.timeout = kQueryTimeout;
-  sandbox::Policy policy;
-  policy.role = sandbox::Role::kNet;
-  policy.read_paths = sandbox::NetSystemReadPaths();
-  policy.udp = true;            // DNS queries.
-  policy.connect_ports = {53};  // TCP after a truncated answer.
+  roles::DnsJob job;
+  BH_ASSIGN(job.owners, Owners(s));
+  job.spki = spki;
+  job.lookup.query.timeout = kQueryTimeout;
   if (!s.dane.resolver.empty()) {
     BH_ASSIGN(dns::Server resolver, dns::ParseServer(s.dane.resolver));
-    lookup.resolver = resolver;
-    policy.connect_ports.push_back(resolver.port);
+    job.lookup.resolver = resolver;
   }
   BH_ASSIGN(auto pair, ipc::MakeChannelPair("dns", "parent"));
   ipc::Channel& to_dns = pair.first;
   ipc::Channel& dns_end = pair.second;
   BH_ASSIGN(roles::RoleProcess role, roles::RoleProcess::Start("dns", {dns_end.fd()}, [&] {
-              policy.ipc_fd = dns_end.fd();
-              if (!roles::EnterSandbox(policy, ctx.require_full_sandbox)) {
-                return 1;
-              }
-              auto seen = dns::ObservePublished(owners, spki, lookup);
-              if (!seen.ok()) {
-                return dns_end
-                               .Send(ipc::MessageType::kError,
-                                     ipc::Encode(ipc::ErrorMsg{
-                                         seen.error().message.substr(0, ipc::kMaxTextLen),
-                                         seen.error().code}))
-                               .ok()
-                           ? 0
-                           : 1;
-              }
-              ipc::TlsaObservationMsg msg{seen->published, seen->ttl,
-                                          seen->detail.substr(0, ipc::kMaxTextLen)};
-              return dns_end.Send(ipc::MessageType::kTlsaObservation, ipc::Encode(msg)).ok() ? 0
-                                                                                             : 1;
+              return roles::RunDnsRole(std::move(dns_end), job, ctx.require_full_sandbox);
             }, ctx.run_as));
   dns_end.Close();
   auto reply = to_dns.Receive(kRoleTimeout);
