@@ -40,73 +40,41 @@ using std::chrono::seconds;
 // challenge role removes them.
 constexpr int64_t kStaleTokenAgeSeconds = 2 * 60 * 60;
 
-// StandalonePort extracts the port of "ADDR:PORT" for the listener rule.
-uint16_t StandalonePort(const std::string& addr) {
-  size_t colon = addr.rfind(':');
-  int port = colon == std::string::npos ? 0 : std::atoi(addr.c_str() + colon + 1);
-  return port > 0 && port < 65536 ? static_cast<uint16_t>(port) : 0;
-}
-
 // kDnsHookTimeout bounds one run of a --dns-hook program.
 constexpr seconds kDnsHookTimeout{60};
 // kDnsQueryTimeout bounds one DNS query or RFC 2136 update.
 constexpr std::chrono::milliseconds kDnsQueryTimeout{5000};
 
-// AddDnsRules lets the dns-01 challenge role do what its method needs:
-// write the drop directory; TCP connect (UDP is not limited by Landlock) to
-// port 53 (authoritative servers, system resolvers), to the --dns-resolver
-// port and to the RFC 2136 server's port; read /etc/resolv.conf when no
-// resolver is given.
-void AddDnsRules(const CertSettings& s, sandbox::Policy* p) {
-  p->udp = true;
-  p->connect_ports = {53};
-  auto add_port = [&](const std::string& addr) {
-    auto server = dns::ParseServer(addr);
-    if (server.ok() && server->port != 53) {
-      p->connect_ports.push_back(server->port);
-    }
-  };
-  if (s.dns.resolver.empty()) {
-    p->read_paths.push_back("/etc/resolv.conf");
-  } else {
-    add_port(s.dns.resolver);
+// ChallengeAccessFor is what the challenge role of `s` must be allowed
+// (roles::ChallengePolicy): `token_dir` is where an http-01 directory method
+// writes; the other methods' targets come from `s`.
+roles::ChallengeAccess ChallengeAccessFor(const CertSettings& s, const std::string& token_dir) {
+  roles::ChallengeAccess a;
+  a.target = s.challenge_target;
+  switch (s.method) {
+    case ChallengeMethod::kWebroot:
+    case ChallengeMethod::kChallengeDir:
+      a.kind = roles::ChallengeAccess::Kind::kTokenDir;
+      a.target = token_dir;
+      break;
+    case ChallengeMethod::kStandalone:
+      a.kind = roles::ChallengeAccess::Kind::kStandalone;
+      break;
+    case ChallengeMethod::kDnsDrop:
+      a.kind = roles::ChallengeAccess::Kind::kDnsDrop;
+      break;
+    case ChallengeMethod::kDnsRfc2136:
+      a.kind = roles::ChallengeAccess::Kind::kDnsRfc2136;
+      break;
+    case ChallengeMethod::kDnsHook:
+      a.kind = roles::ChallengeAccess::Kind::kDnsHook;
+      break;
   }
-  if (s.method == ChallengeMethod::kDnsRfc2136) {
-    add_port(s.challenge_target);
-  }
-  if (s.method == ChallengeMethod::kDnsDrop) {
-    p->write_dirs = {s.challenge_target};
-  }
-}
-
-// AddPreflightRules lets the http-01 challenge role fetch its own tokens the
-// way the CA will (challenge/preflight.h): TCP connect to the pre-flight
-// port, to 80 and 443 (redirects the CA follows; https redirects are common)
-// and to the resolver's port (53 for the system resolver: TCP after a
-// truncated answer); read the resolver, NSS and TLS configuration, and the
-// libraries glibc loads lazily for NSS (as the net role does).
-void AddPreflightRules(const CertSettings& s, sandbox::Policy* p) {
-  p->udp = true;
-  uint16_t dns_port = 53;
-  if (!s.preflight.resolver.empty()) {
-    auto server = dns::ParseServer(s.preflight.resolver);
-    if (server.ok()) {
-      dns_port = server->port;
-    }
-  }
-  for (uint16_t port : {static_cast<uint16_t>(s.preflight.port), uint16_t{80}, uint16_t{443},
-                        dns_port}) {
-    if (std::find(p->connect_ports.begin(), p->connect_ports.end(), port) ==
-        p->connect_ports.end()) {
-      p->connect_ports.push_back(port);
-    }
-  }
-  for (std::string& path : sandbox::NetSystemReadPaths()) {
-    p->read_paths.push_back(std::move(path));
-  }
-  for (const char* dir : {"/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib"}) {
-    p->read_paths.emplace_back(dir);
-  }
+  a.dns_resolver = s.dns.resolver;
+  a.preflight = s.preflight.enabled;
+  a.preflight_port = s.preflight.port;
+  a.preflight_resolver = s.preflight.resolver;
+  return a;
 }
 
 // WithPreflight wraps an http-01 publisher in the pre-flight check when the
@@ -416,20 +384,12 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   saved.revoked_key_compromise = false;
   nlohmann::json settings_json = saved.ToJson();
 
-  sandbox::Policy challenge_policy;
-  challenge_policy.role = sandbox::Role::kChallenge;
-  std::string token_dir;
-  if (settings.method == ChallengeMethod::kStandalone) {
-    challenge_policy.bind_ports = {StandalonePort(settings.challenge_target)};
-  } else if (IsDnsMethod(settings.method)) {
-    AddDnsRules(challenge_settings, &challenge_policy);
-  } else {
-    token_dir = challenge_paths.write_dir;
-    challenge_policy.write_dirs = {token_dir};
-  }
-  if (!IsDnsMethod(settings.method) && settings.preflight.enabled) {
-    AddPreflightRules(settings, &challenge_policy);
-  }
+  std::string token_dir =
+      IsDnsMethod(settings.method) || settings.method == ChallengeMethod::kStandalone
+          ? std::string()
+          : challenge_paths.write_dir;
+  sandbox::Policy challenge_policy =
+      roles::ChallengePolicy(ChallengeAccessFor(challenge_settings, token_dir));
 
   Roles r;
   std::string thumbprint = info.value("thumbprint", "");
@@ -650,14 +610,9 @@ Result<ipc::RenewalInfoMsg> FetchRenewalInfo(const CaConfig& ca_arg, const std::
 }
 
 std::vector<uint16_t> ChallengeConnectPorts(const CertSettings& settings) {
-  // The same conditions as the challenge policy in IssueInCompartments.
-  sandbox::Policy p;
-  if (IsDnsMethod(settings.method)) {
-    AddDnsRules(settings, &p);
-  } else if (settings.preflight.enabled) {
-    AddPreflightRules(settings, &p);
-  }
-  return p.connect_ports;
+  // The same policy as the challenge role's in IssueInCompartments.
+  return roles::ChallengePolicy(ChallengeAccessFor(settings, settings.challenge_target))
+      .connect_ports;
 }
 
 }  // namespace bulkhead::manager

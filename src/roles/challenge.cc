@@ -1,9 +1,83 @@
 // The challenge role: the only process that writes token files (or answers
 // http-01 itself), and nothing else.
+#include <algorithm>
+#include <cstdlib>
+
+#include "dns/query.h"
 #include "roles/compartments.h"
 
 namespace bulkhead::roles {
 namespace {
+
+// StandalonePort extracts the port of "ADDR:PORT" for the listener rule.
+uint16_t StandalonePort(const std::string& addr) {
+  size_t colon = addr.rfind(':');
+  int port = colon == std::string::npos ? 0 : std::atoi(addr.c_str() + colon + 1);
+  return port > 0 && port < 65536 ? static_cast<uint16_t>(port) : 0;
+}
+
+// AddDnsRules lets the dns-01 challenge role do what its method needs:
+// write the drop directory; TCP connect (UDP is not limited by Landlock) to
+// port 53 (authoritative servers, system resolvers), to the --dns-resolver
+// port and to the RFC 2136 server's port; read /etc/resolv.conf when no
+// resolver is given.
+void AddDnsRules(const ChallengeAccess& s, sandbox::Policy* p) {
+  p->udp = true;
+  p->connect_ports = {53};
+  auto add_port = [&](const std::string& addr) {
+    auto server = dns::ParseServer(addr);
+    if (server.ok() && server->port != 53) {
+      p->connect_ports.push_back(server->port);
+    }
+  };
+  if (s.dns_resolver.empty()) {
+    p->read_paths.push_back("/etc/resolv.conf");
+  } else {
+    add_port(s.dns_resolver);
+  }
+  if (s.kind == ChallengeAccess::Kind::kDnsRfc2136) {
+    add_port(s.target);
+  }
+  if (s.kind == ChallengeAccess::Kind::kDnsDrop) {
+    p->write_dirs = {s.target};
+  }
+}
+
+// AddPreflightRules lets the http-01 challenge role fetch its own tokens the
+// way the CA will (challenge/preflight.h): TCP connect to the pre-flight
+// port, to 80 and 443 (redirects the CA follows; https redirects are common)
+// and to the resolver's port (53 for the system resolver: TCP after a
+// truncated answer); read the resolver, NSS and TLS configuration, and the
+// libraries glibc loads lazily for NSS (as the net role does).
+void AddPreflightRules(const ChallengeAccess& s, sandbox::Policy* p) {
+  p->udp = true;
+  uint16_t dns_port = 53;
+  if (!s.preflight_resolver.empty()) {
+    auto server = dns::ParseServer(s.preflight_resolver);
+    if (server.ok()) {
+      dns_port = server->port;
+    }
+  }
+  for (uint16_t port : {static_cast<uint16_t>(s.preflight_port), uint16_t{80}, uint16_t{443},
+                        dns_port}) {
+    if (std::find(p->connect_ports.begin(), p->connect_ports.end(), port) ==
+        p->connect_ports.end()) {
+      p->connect_ports.push_back(port);
+    }
+  }
+  for (std::string& path : sandbox::NetSystemReadPaths()) {
+    p->read_paths.push_back(std::move(path));
+  }
+  for (const char* dir : {"/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib"}) {
+    p->read_paths.emplace_back(dir);
+  }
+}
+
+bool IsDns(ChallengeAccess::Kind kind) {
+  return kind == ChallengeAccess::Kind::kDnsDrop || kind == ChallengeAccess::Kind::kDnsRfc2136 ||
+         kind == ChallengeAccess::Kind::kDnsHook;
+}
+
 
 // RemotePublisher forwards to the challenge role process.
 class RemotePublisher final : public challenge::Publisher {
@@ -83,6 +157,22 @@ void Reply(ipc::Channel& channel, const Status& st) {
 }
 
 }  // namespace
+
+sandbox::Policy ChallengePolicy(const ChallengeAccess& access) {
+  sandbox::Policy p;
+  p.role = sandbox::Role::kChallenge;
+  if (access.kind == ChallengeAccess::Kind::kStandalone) {
+    p.bind_ports = {StandalonePort(access.target)};
+  } else if (IsDns(access.kind)) {
+    AddDnsRules(access, &p);
+  } else {
+    p.write_dirs = {access.target};
+  }
+  if (!IsDns(access.kind) && access.preflight) {
+    AddPreflightRules(access, &p);
+  }
+  return p;
+}
 
 int RunChallengeRole(ipc::Channel channel, const sandbox::Policy& policy, bool require_full,
                      const std::function<Result<std::unique_ptr<challenge::Publisher>>()>& make) {

@@ -57,6 +57,31 @@ int RunSignerRole(ipc::Channel net, std::optional<ipc::Channel> parent, SignerJo
 // a Signer that forwards each Sign over `channel` (which must outlive it).
 Result<std::unique_ptr<Signer>> NewRemoteSigner(ipc::Channel& channel);
 
+// ChallengeAccess is what the challenge role's sandbox must allow for one
+// certificate: how it answers, where, and the checks it runs itself.
+struct ChallengeAccess {
+  enum class Kind { kTokenDir, kStandalone, kDnsDrop, kDnsRfc2136, kDnsHook };
+  Kind kind = Kind::kTokenDir;
+  // kTokenDir: the directory token files go to; kStandalone: the listener's
+  // ADDR:PORT; kDnsDrop: the drop directory; kDnsRfc2136: the server's
+  // ADDR:PORT; kDnsHook: the hook program (it runs outside the sandbox).
+  std::string target;
+  std::string dns_resolver;        // dns-01: ADDR:PORT, or "" (system resolver).
+  bool preflight = false;          // http-01: the pre-flight self-check.
+  int preflight_port = 80;         // Where the CA validates.
+  std::string preflight_resolver;  // ADDR:PORT, or "" (system resolver).
+};
+
+// ChallengePolicy is the challenge role's sandbox for `access`: a token
+// directory method may write only that directory; standalone may bind only
+// the listener's port; dns-01 may use UDP and TCP to port 53, the resolver's
+// and the RFC 2136 server's port, write only the drop directory, and read
+// /etc/resolv.conf when no resolver is given; http-01 with the pre-flight
+// check may also connect to the pre-flight port, 80, 443 and the resolver's
+// port and read the resolver, NSS and TLS configuration. Never fails (an
+// unparsable address adds no port).
+sandbox::Policy ChallengePolicy(const ChallengeAccess& access);
+
 // RunChallengeRole enters `policy`, then builds the publisher with `make`
 // (so a standalone listener binds under the sandbox's port rule) and serves.
 // The publisher, and with it every token, is gone before the role exits.
