@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 #include "dns/query.h"
 #include "crypto/x509.h"
-#include "manager/compartments.h"
+#include "manager/issue_run.h"
 #include "manager/dane.h"
 #include "manager/manager.h"
 #include "util/log.h"

@@ -7,7 +7,7 @@
 
 #include "cli/cli.h"
 #include "crypto/x509.h"
-#include "manager/compartments.h"
+#include "manager/issue_run.h"
 #include "manager/manager.h"
 #include "manager/settings_record.h"
 #include "util/log.h"

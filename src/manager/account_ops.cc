@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "ipc/channel.h"
-#include "manager/compartments.h"
+#include "manager/issue_run.h"
 #include "roles/compartments.h"
 #include "roles/net.h"
 #include "roles/process.h"

@@ -15,7 +15,7 @@
 
 #include "crypto/key.h"
 #include "jose/jwk.h"
-#include "manager/compartments.h"
+#include "manager/issue_run.h"
 #include "manager/settings.h"
 #include "store/account_store.h"
 #include "store/cert_store.h"

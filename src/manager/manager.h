@@ -1,5 +1,5 @@
 // Managing one certificate: what `issue` produced, and inspecting what is
-// on disk. Issuing itself is in manager/compartments.h.
+// on disk. Issuing itself is in manager/issue_run.h.
 #ifndef BULKHEAD_MANAGER_MANAGER_H_
 #define BULKHEAD_MANAGER_MANAGER_H_
 
@@ -57,7 +57,7 @@ Result<CertState> InspectCertificate(const store::CertStore& certs, std::string_
 std::string AriPath(const store::CertStore& certs, std::string_view name);
 
 // FetchRenewalInfo asks the CA for the renewal window of `cert_id` from a
-// sandboxed net role (compartments.cc). supported=false when the CA's
+// sandboxed net role (roles/net.h). supported=false when the CA's
 // directory has no renewalInfo. Fails on any network, HTTP or parse error.
 // With `run_as` (as root), the role switches to that user in its sandbox.
 Result<ipc::RenewalInfoMsg> FetchRenewalInfo(

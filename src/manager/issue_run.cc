@@ -1,4 +1,4 @@
-#include "manager/compartments.h"
+#include "manager/issue_run.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -7,8 +7,8 @@
 //      └──net ──signer (account key)
 //              ├─challenge (challenge directory or listener)
 //              └─store (certificate directory)
-#ifndef BULKHEAD_MANAGER_COMPARTMENTS_H_
-#define BULKHEAD_MANAGER_COMPARTMENTS_H_
+#ifndef BULKHEAD_MANAGER_ISSUE_RUN_H_
+#define BULKHEAD_MANAGER_ISSUE_RUN_H_
 
 #include <optional>
 #include <cstdint>
@@ -65,4 +65,4 @@ Status ReportSandboxGapsOnce(bool require_full);
 
 }  // namespace bulkhead::manager
 
-#endif  // BULKHEAD_MANAGER_COMPARTMENTS_H_
+#endif  // BULKHEAD_MANAGER_ISSUE_RUN_H_
