@@ -15,6 +15,7 @@
 
 #include "crypto/key.h"
 #include "jose/jwk.h"
+#include "manager/issue_plan.h"
 #include "manager/issue_run.h"
 #include "manager/settings.h"
 #include "store/account_store.h"

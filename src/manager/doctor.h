@@ -139,7 +139,7 @@ CheckResult EvaluateStateDirs(const std::vector<std::pair<std::string, FileFacts
                               const std::vector<std::pair<std::string, FileFacts>>& dirs);
 
 // ChallengeRoleLine describes, for one certificate's settings, which
-// connections its challenge role may open (as IssueInCompartments' policy
+// connections its challenge role may open (as PlanIssue's policy
 // grants them), as an INFO line "challenge role <name>".
 CheckResult ChallengeRoleLine(const CertSettings& settings);
 

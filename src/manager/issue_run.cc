@@ -8,7 +8,6 @@
 #include <cstring>
 #include <ctime>
 
-#include "acme/issuance.h"
 #include "challenge/dns01.h"
 #include "challenge/preflight.h"
 #include "crypto/warmup.h"
@@ -17,8 +16,8 @@
 #include "ipc/messages.h"
 #include "ledger/gate.h"
 #include "manager/challenge_dir.h"
+#include "manager/issue_plan.h"
 #include "manager/settings_record.h"
-#include "renew/ari.h"
 #include "roles/compartments.h"
 #include "roles/net.h"
 #include "roles/process.h"
@@ -44,38 +43,6 @@ constexpr int64_t kStaleTokenAgeSeconds = 2 * 60 * 60;
 constexpr seconds kDnsHookTimeout{60};
 // kDnsQueryTimeout bounds one DNS query or RFC 2136 update.
 constexpr std::chrono::milliseconds kDnsQueryTimeout{5000};
-
-// ChallengeAccessFor is what the challenge role of `s` must be allowed
-// (roles::ChallengePolicy): `token_dir` is where an http-01 directory method
-// writes; the other methods' targets come from `s`.
-roles::ChallengeAccess ChallengeAccessFor(const CertSettings& s, const std::string& token_dir) {
-  roles::ChallengeAccess a;
-  a.target = s.challenge_target;
-  switch (s.method) {
-    case ChallengeMethod::kWebroot:
-    case ChallengeMethod::kChallengeDir:
-      a.kind = roles::ChallengeAccess::Kind::kTokenDir;
-      a.target = token_dir;
-      break;
-    case ChallengeMethod::kStandalone:
-      a.kind = roles::ChallengeAccess::Kind::kStandalone;
-      break;
-    case ChallengeMethod::kDnsDrop:
-      a.kind = roles::ChallengeAccess::Kind::kDnsDrop;
-      break;
-    case ChallengeMethod::kDnsRfc2136:
-      a.kind = roles::ChallengeAccess::Kind::kDnsRfc2136;
-      break;
-    case ChallengeMethod::kDnsHook:
-      a.kind = roles::ChallengeAccess::Kind::kDnsHook;
-      break;
-  }
-  a.dns_resolver = s.dns.resolver;
-  a.preflight = s.preflight.enabled;
-  a.preflight_port = s.preflight.port;
-  a.preflight_resolver = s.preflight.resolver;
-  return a;
-}
 
 // WithPreflight wraps an http-01 publisher in the pre-flight check when the
 // settings ask for it.
@@ -125,38 +92,6 @@ Result<std::unique_ptr<challenge::Publisher>> NewDnsPublisher(
     updater = (*runner)->NewUpdater(kDnsHookTimeout);
   }
   return challenge::NewDns01Publisher(std::move(updater), std::move(o));
-}
-
-// IssueSignPolicy is what the signer may sign for one order of `s`: its
-// names, profile and replaces, on the CA's origin, for its account.
-acme::SignPolicy IssueSignPolicy(const CaConfig& ca, const std::string& account_url,
-                                 const CertSettings& s) {
-  acme::SignPolicy p;
-  p.operation = acme::SignOperation::kIssue;
-  p.origin = acme::UrlOrigin(ca.directory_url);
-  p.account_url = account_url;
-  p.names = s.names;
-  p.profile = s.profile;
-  p.replaces = s.run.replaces;
-  return p;
-}
-
-// OrderSpecFor is what the net role orders for `s`: its identifiers,
-// profile and replaces, and what its challenge role answers and how long
-// that role's propagation check may take.
-roles::OrderSpec OrderSpecFor(const CertSettings& s) {
-  roles::OrderSpec o;
-  o.name = s.name;
-  o.names = s.names;
-  o.server = s.server;
-  o.key_type = s.key_type;
-  o.profile = s.profile;
-  o.replaces = s.run.replaces;
-  o.preferred_chain = s.preferred_chain;
-  o.challenge_type = IsDnsMethod(s.method) ? "dns-01" : "http-01";
-  o.challenge_wait =
-      seconds(s.dns.wait_seconds) + seconds(s.dns.timeout_seconds) + minutes(1);
-  return o;
 }
 
 // PendingUsable says whether the order recorded in pending/ can be resumed.
@@ -263,6 +198,240 @@ Status PrepareForUser(const std::string& state_dir, const store::CertStore& cert
   return OkStatus();
 }
 
+// RunChallengeRoleFor is the challenge role's process for `plan`: it opens
+// what its method needs before the sandbox (TSIG key, hook runner,
+// standalone listener), then serves under plan.challenge_policy.
+int RunChallengeRoleFor(ipc::Channel channel, const IssuePlan& plan) {
+  const CertSettings& challenge_settings = plan.challenge_settings;
+  const std::string& token_dir = plan.token_dir;
+  const std::string& thumbprint = plan.signer.expected_thumbprint;
+  // The TSIG key is read here, by the one role that uses it,
+  // before its sandbox and user switch (the key file is usually
+  // private): no other role, and not the parent, ever holds it.
+  Result<challenge::TsigKey> tsig_key = Err("no TSIG key");
+  if (challenge_settings.method == ChallengeMethod::kDnsRfc2136) {
+    tsig_key = challenge::LoadTsigKey(challenge_settings.dns.tsig_key_file);
+  }
+  // The hook runs outside the sandbox, in a runner forked now.
+  Result<challenge::HookRunner> hook_runner = Err("no hook");
+  if (challenge_settings.method == ChallengeMethod::kDnsHook) {
+    hook_runner = challenge::HookRunner::Start(
+        challenge_settings.challenge_target, challenge::kDefaultTxtTtl, kDnsHookTimeout);
+  }
+  // The standalone listener is bound before the sandbox, while
+  // the process may still bind a port below 1024; the role then
+  // keeps no capability and switches user like the others.
+  Result<ScopedFd> listener = Err("no listener");
+  if (challenge_settings.method == ChallengeMethod::kStandalone) {
+    listener = challenge::ListenStandalone(challenge_settings.challenge_target);
+  }
+  return roles::RunChallengeRole(
+      std::move(channel), plan.challenge_policy, plan.require_full_sandbox, [&] {
+        if (!token_dir.empty() && !thumbprint.empty()) {
+          auto swept =
+              challenge::SweepStaleTokens(token_dir, thumbprint, kStaleTokenAgeSeconds);
+          if (!swept.ok()) {
+            LogWarn("{}", swept.error().message);
+          }
+        }
+        switch (challenge_settings.method) {
+          case ChallengeMethod::kWebroot:
+            return WithPreflight(
+                challenge_settings, challenge::NewDirectoryPublisher(
+                              challenge_settings.challenge_target, /*webroot=*/true));
+          case ChallengeMethod::kChallengeDir:
+            return WithPreflight(
+                challenge_settings, challenge::NewDirectoryPublisher(
+                              challenge_settings.challenge_target, /*webroot=*/false));
+          case ChallengeMethod::kStandalone:
+            break;
+          case ChallengeMethod::kDnsDrop:
+          case ChallengeMethod::kDnsRfc2136:
+          case ChallengeMethod::kDnsHook:
+            return NewDnsPublisher(challenge_settings, &tsig_key, &hook_runner);
+        }
+        if (!listener.ok()) {
+          return Result<std::unique_ptr<challenge::Publisher>>(listener.error());
+        }
+        return WithPreflight(challenge_settings, challenge::NewStandalonePublisher(
+                                           std::move(listener).value(),
+                                           challenge_settings.challenge_target));
+      });
+}
+
+// RecordOutcome reads what the net role of `plan` reports, records what
+// the order spent in the ledger (`gate`), reaps the roles, and on success
+// keeps root's record of the settings up to date.
+Result<IssueOutcome> RecordOutcome(const std::string& state_dir, const store::CertStore& certs,
+                                   const IssuePlan& plan, ledger::Gate& gate,
+                                   ipc::Channel& to_net, Roles& r) {
+  const std::string& name = plan.name;
+  const std::optional<sandbox::RunAs>& run_as = plan.run_as;
+  auto reply = to_net.Receive(kOrderTimeout);
+  if (reply.ok() && reply->type == ipc::MessageType::kOrderReport) {
+    auto report = ipc::DecodeOrderReport(*reply);
+    int64_t at = static_cast<int64_t>(std::time(nullptr));
+    if (report.ok()) {
+      if (report->new_order) {
+        gate.RecordOrder(at);
+      }
+      gate.RecordFailures(report->failed_authz, at);
+    } else {
+      LogWarn("{}: ignoring a malformed order report: {}", name, report.error().message);
+    }
+    reply = to_net.Receive(kOrderTimeout);
+  }
+  std::string failures = RoleFailures(r);
+  if (!reply.ok() || reply->type != ipc::MessageType::kIssueResult) {
+    // A key made for an order that never reached the CA is of no use to a
+    // later run: leave the directory as it was.
+    struct stat st;
+    std::string order_file = certs.PendingDir(name) + "/order.json";
+    if (::stat(order_file.c_str(), &st) != 0) {
+      (void)certs.ClearPending(name);
+    }
+  }
+  if (!reply.ok()) {
+    Error e = reply.error().Wrap(name);
+    e.message += failures;
+    return e;
+  }
+  if (reply->type == ipc::MessageType::kError) {
+    BH_ASSIGN(ipc::ErrorMsg e, ipc::DecodeError(*reply));
+    return Error{fmt::format("{}: {}{}", name, e.message, failures), e.code};
+  }
+  BH_ASSIGN(ipc::IssueResultMsg result, ipc::DecodeIssueResult(*reply));
+  gate.RecordIssued(static_cast<int64_t>(std::time(nullptr)));
+  // Root's record of these settings (manager/settings_record.h): from
+  // memory, exactly what the store role was given for settings.json.
+  // Needed when the store ran as another user, and kept up to date once it
+  // exists; otherwise a settings.json that root's own roles wrote is
+  // adopted by the next run, and this run saves two fsyncs.
+  struct stat record_st;
+  bool has_record = ::lstat(SettingsRecordPath(state_dir, name).c_str(), &record_st) == 0;
+  if (Status recorded =
+          run_as || has_record ? SaveSettingsRecord(state_dir, plan.saved_settings) : OkStatus();
+      !recorded.ok()) {
+    LogWarn("{}: issued, but root's record of the settings was not written, so the next "
+            "renew will refuse them: {}",
+            name, recorded.error().message);
+  }
+  if (!failures.empty()) {
+    LogWarn("{}: issued, but a role ended badly:{}", name, failures);
+  }
+  IssueOutcome out;
+  out.version = result.version;
+  out.live_dir = certs.CertDir(name) + "/live";
+  out.leaf.subject = result.subject;
+  out.leaf.issuer_cn = result.issuer;
+  out.leaf.names = result.names;
+  out.leaf.serial_hex = result.serial;
+  out.leaf.not_before = result.not_before;
+  out.leaf.not_after = result.not_after;
+  return out;
+}
+
+// RunIssuePlan starts the roles of `plan`, relays the CSR, and records what
+// the order spent (in `gate`, opened for this plan) and its outcome.
+Result<IssueOutcome> RunIssuePlan(const std::string& state_dir, const store::CertStore& certs,
+                                  IssuePlan plan, ledger::Gate& gate) {
+  const std::string& name = plan.name;
+  const std::optional<sandbox::RunAs>& run_as = plan.run_as;
+  bool require_full_sandbox = plan.require_full_sandbox;
+
+  // OpenSSL's algorithm tables, filled once here and inherited by every
+  // role below instead of being built in each (see crypto/warmup.h).
+  crypto::WarmUpBeforeFork();
+
+  // 1. The keys role runs alongside the other roles (started in step 2):
+  // net connects and reads the directory meanwhile, and waits for the CSR,
+  // which the parent relays, before it creates the order.
+  BH_ASSIGN(auto keys_pair, ipc::MakeChannelPair("parent", "keys"));
+  // Plain references: lambdas may not capture structured bindings in C++20.
+  ipc::Channel& to_keys = keys_pair.first;
+  ipc::Channel& keys_end = keys_pair.second;
+  BH_ASSIGN(roles::RoleProcess keys,
+            roles::RoleProcess::Start("keys", {keys_end.fd()}, [&] {
+              return roles::RunKeysRole(std::move(keys_end), certs, name,
+                                        std::move(plan.key_request), plan.key_choice,
+                                        require_full_sandbox);
+            },
+            run_as));
+  keys_end.Close();
+
+  // 2. The roles of the order itself.
+  BH_ASSIGN(auto net_signer, ipc::MakeChannelPair("signer", "net"));
+  BH_ASSIGN(auto net_challenge, ipc::MakeChannelPair("challenge", "net"));
+  BH_ASSIGN(auto net_store, ipc::MakeChannelPair("store", "net"));
+  BH_ASSIGN(auto parent_net, ipc::MakeChannelPair("net", "parent"));
+
+  Roles r;
+  // The signer hears from net, and once from the parent: the CSR that
+  // finalize may carry.
+  BH_ASSIGN(auto parent_signer, ipc::MakeChannelPair("signer", "parent"));
+  BH_ASSIGN(r.signer,
+            roles::RoleProcess::Start(
+                "signer", {net_signer.first.fd(), parent_signer.second.fd()}, [&] {
+                  return roles::RunSignerRole(std::move(net_signer.first),
+                                              std::move(parent_signer.second),
+                                              std::move(plan.signer), require_full_sandbox);
+                },
+                run_as));
+  parent_signer.second.Close();
+  ipc::Channel& to_signer = parent_signer.first;
+  BH_ASSIGN(r.challenge, roles::RoleProcess::Start("challenge", {net_challenge.first.fd()}, [&] {
+              return RunChallengeRoleFor(std::move(net_challenge.first), plan);
+            }, run_as));
+  BH_ASSIGN(r.store, roles::RoleProcess::Start("store", {net_store.first.fd()}, [&] {
+              return roles::RunStoreRole(std::move(net_store.first), certs, plan.store,
+                                         require_full_sandbox);
+            }, run_as));
+  BH_ASSIGN(r.net,
+            roles::RoleProcess::Start(
+                "net",
+                {net_signer.second.fd(), net_challenge.second.fd(), net_store.second.fd(),
+                 parent_net.second.fd()},
+                [&] {
+                  return roles::RunNetRole(std::move(parent_net.second), std::move(net_signer.second),
+                                    std::move(net_challenge.second), std::move(net_store.second),
+                                    std::move(plan.net));
+                },
+                run_as));
+  // The parent keeps only its own end to the net role.
+  for (auto* pair : {&net_signer, &net_challenge, &net_store}) {
+    pair->first.Close();
+    pair->second.Close();
+  }
+  parent_net.second.Close();
+  ipc::Channel to_net = std::move(parent_net.first);
+
+  // Relay the keys role's CSR to net, or tell net to give up.
+  auto key = roles::ReceivePreparedKey(to_keys);
+  Status keys_waited = keys.Wait(std::chrono::seconds(30));
+  if (key.ok() && keys_waited.ok()) {
+    // The signer first: it then signs a finalize with exactly this CSR.
+    std::string answer =
+        ipc::Encode(ipc::PrepareKeyResponseMsg{key->csr_der, key->public_key_der});
+    (void)to_signer.Send(ipc::MessageType::kPrepareKeyResponse, answer);
+    (void)to_net.Send(ipc::MessageType::kPrepareKeyResponse, answer);
+  } else {
+    (void)to_net.Send(ipc::MessageType::kError,
+                      ipc::Encode(ipc::ErrorMsg{"the keys role failed", ErrorCode::kFailure}));
+    // Net ends without creating an order (its report and error say only
+    // that); let every role finish before the key's error is returned.
+    // (At most its two frames: report and error, then the end of the channel.)
+    for (int frames = 0; frames < 2 && to_net.Receive(std::chrono::seconds(30)).ok(); ++frames) {
+    }
+    (void)RoleFailures(r);
+    if (!key.ok()) {
+      return key.error().Wrap(fmt::format("{}: preparing the key", name));
+    }
+    return keys_waited.error();
+  }
+
+  return RecordOutcome(state_dir, certs, plan, gate, to_net, r);
+}
+
 }  // namespace
 
 Status ReportSandboxGapsOnce(bool require_full) {
@@ -321,260 +490,35 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   if (run_as) {
     BH_TRY(PrepareForUser(state_dir, certs, settings, ca, *run_as));
   }
+  // What the plan needs from the file system, read now; planning itself
+  // does no I/O (manager/issue_plan.h).
+  IssueInputs in;
+  in.ca = ca;
+  in.settings = settings;
+  in.account_url = info["url"].get<std::string>();
+  in.account_key_path = account.KeyPath();
+  in.thumbprint = info.value("thumbprint", "");
   // The challenge role gets the directory with its symlinks resolved and
   // checked here, and opens it without following any (http01_dir.cc).
-  BH_ASSIGN(ChallengePaths challenge_paths, PrepareChallengeDir(settings, run_as));
-  CertSettings challenge_settings = settings;
-  if (!challenge_paths.target.empty()) {
-    challenge_settings.challenge_target = challenge_paths.target;
-  }
-
-  roles::NetJob job;
-  job.ca = ca;
-  job.account_url = info["url"].get<std::string>();
-  job.order = OrderSpecFor(settings);
-  job.now = static_cast<int64_t>(std::time(nullptr));
-  job.require_full = require_full_sandbox;
-
-  // 0. The rate-limit ledger, before anything reaches the CA. Only the
-  // parent may write it; the net role reports what the order spent.
-  BH_ASSIGN(ledger::Gate gate,
-            ledger::Gate::Open(state_dir, ledger::Scope{ca.directory_url, job.account_url},
-                               settings.names, job.now,
-                               {settings.run.ignore_ledger, settings.run.ari_exempt}));
-
-  // OpenSSL's algorithm tables, filled once here and inherited by every
-  // role below instead of being built in each (see crypto/warmup.h).
-  crypto::WarmUpBeforeFork();
-
-  // 1. The keys role: CSR out, key left in pending/ for the store.
-  roles::KeyRequest key_request;
-  key_request.names = settings.names;
-  key_request.type = settings.key_type;
-  roles::KeyChoice choice = key_choice;
-  if (PendingUsable(certs, settings, job.now, &job.resume_url)) {
-    choice = roles::KeyChoice::kPending;
-  }
+  BH_ASSIGN(in.challenge_paths, PrepareChallengeDir(settings, run_as));
+  in.key_choice = key_choice;
+  in.now = static_cast<int64_t>(std::time(nullptr));
+  // 0. The rate-limit ledger, before anything reaches the CA (and before
+  // a resumable order or a CSR is read). Only the parent may write it; the
+  // net role reports what the order spent.
+  LedgerGateInputs gate_in = LedgerGateFor(in);
+  BH_ASSIGN(ledger::Gate gate, ledger::Gate::Open(state_dir, gate_in.scope, gate_in.names,
+                                                  gate_in.now, gate_in.options));
+  (void)PendingUsable(certs, settings, in.now, &in.resume_url);
   if (!settings.csr_file.empty()) {
-    BH_ASSIGN(key_request.csr_pem, ReadFileCapped(settings.csr_file, 64 * 1024));
-    job.key_source = ipc::KeySource::kNone;
+    BH_ASSIGN(in.csr_pem, ReadFileCapped(settings.csr_file, 64 * 1024));
   }
-  // It runs alongside the other roles (started in step 2): net connects
-  // and reads the directory meanwhile, and waits for the CSR, which the
-  // parent relays, before it creates the order.
-  BH_ASSIGN(auto keys_pair, ipc::MakeChannelPair("parent", "keys"));
-  // Plain references: lambdas may not capture structured bindings in C++20.
-  ipc::Channel& to_keys = keys_pair.first;
-  ipc::Channel& keys_end = keys_pair.second;
-  BH_ASSIGN(roles::RoleProcess keys,
-            roles::RoleProcess::Start("keys", {keys_end.fd()}, [&] {
-              return roles::RunKeysRole(std::move(keys_end), certs, name,
-                                        std::move(key_request), choice, require_full_sandbox);
-            },
-            run_as));
-  keys_end.Close();
-
-  // 2. The roles of the order itself.
-  BH_ASSIGN(auto net_signer, ipc::MakeChannelPair("signer", "net"));
-  BH_ASSIGN(auto net_challenge, ipc::MakeChannelPair("challenge", "net"));
-  BH_ASSIGN(auto net_store, ipc::MakeChannelPair("store", "net"));
-  BH_ASSIGN(auto parent_net, ipc::MakeChannelPair("net", "parent"));
-  CertSettings saved = settings;
-  saved.revoked_serial.clear();
-  saved.revoked_key_compromise = false;
-  nlohmann::json settings_json = saved.ToJson();
-
-  std::string token_dir =
-      IsDnsMethod(settings.method) || settings.method == ChallengeMethod::kStandalone
-          ? std::string()
-          : challenge_paths.write_dir;
-  sandbox::Policy challenge_policy =
-      roles::ChallengePolicy(ChallengeAccessFor(challenge_settings, token_dir));
-
-  Roles r;
-  std::string thumbprint = info.value("thumbprint", "");
-  // The signer hears from net, and once from the parent: the CSR that
-  // finalize may carry.
-  BH_ASSIGN(auto parent_signer, ipc::MakeChannelPair("signer", "parent"));
-  roles::SignerJob signer_job;
-  signer_job.key_path = account.KeyPath();
-  signer_job.expected_thumbprint = thumbprint;
-  signer_job.policy = IssueSignPolicy(ca, job.account_url, settings);
-  BH_ASSIGN(r.signer,
-            roles::RoleProcess::Start(
-                "signer", {net_signer.first.fd(), parent_signer.second.fd()}, [&] {
-                  return roles::RunSignerRole(std::move(net_signer.first),
-                                              std::move(parent_signer.second),
-                                              std::move(signer_job), require_full_sandbox);
-                },
-                run_as));
-  parent_signer.second.Close();
-  ipc::Channel& to_signer = parent_signer.first;
-  BH_ASSIGN(r.challenge, roles::RoleProcess::Start("challenge", {net_challenge.first.fd()}, [&] {
-              // The TSIG key is read here, by the one role that uses it,
-              // before its sandbox and user switch (the key file is usually
-              // private): no other role, and not the parent, ever holds it.
-              Result<challenge::TsigKey> tsig_key = Err("no TSIG key");
-              if (settings.method == ChallengeMethod::kDnsRfc2136) {
-                tsig_key = challenge::LoadTsigKey(settings.dns.tsig_key_file);
-              }
-              // The hook runs outside the sandbox, in a runner forked now.
-              Result<challenge::HookRunner> hook_runner = Err("no hook");
-              if (settings.method == ChallengeMethod::kDnsHook) {
-                hook_runner = challenge::HookRunner::Start(
-                    settings.challenge_target, challenge::kDefaultTxtTtl, kDnsHookTimeout);
-              }
-              // The standalone listener is bound before the sandbox, while
-              // the process may still bind a port below 1024; the role then
-              // keeps no capability and switches user like the others.
-              Result<ScopedFd> listener = Err("no listener");
-              if (settings.method == ChallengeMethod::kStandalone) {
-                listener = challenge::ListenStandalone(settings.challenge_target);
-              }
-              return roles::RunChallengeRole(
-                  std::move(net_challenge.first), challenge_policy, require_full_sandbox, [&] {
-                    if (!token_dir.empty() && !thumbprint.empty()) {
-                      auto swept =
-                          challenge::SweepStaleTokens(token_dir, thumbprint, kStaleTokenAgeSeconds);
-                      if (!swept.ok()) {
-                        LogWarn("{}", swept.error().message);
-                      }
-                    }
-                    switch (settings.method) {
-                      case ChallengeMethod::kWebroot:
-                        return WithPreflight(
-                            settings, challenge::NewDirectoryPublisher(
-                                          challenge_settings.challenge_target, /*webroot=*/true));
-                      case ChallengeMethod::kChallengeDir:
-                        return WithPreflight(
-                            settings, challenge::NewDirectoryPublisher(
-                                          challenge_settings.challenge_target, /*webroot=*/false));
-                      case ChallengeMethod::kStandalone:
-                        break;
-                      case ChallengeMethod::kDnsDrop:
-                      case ChallengeMethod::kDnsRfc2136:
-                      case ChallengeMethod::kDnsHook:
-                        return NewDnsPublisher(challenge_settings, &tsig_key, &hook_runner);
-                    }
-                    if (!listener.ok()) {
-                      return Result<std::unique_ptr<challenge::Publisher>>(listener.error());
-                    }
-                    return WithPreflight(settings, challenge::NewStandalonePublisher(
-                                                       std::move(listener).value(),
-                                                       settings.challenge_target));
-                  });
-            }, run_as));
-  BH_ASSIGN(r.store, roles::RoleProcess::Start("store", {net_store.first.fd()}, [&] {
-              return roles::RunStoreRole(std::move(net_store.first), certs,
-                                         {name, settings.names, settings_json},
-                                         require_full_sandbox);
-            }, run_as));
-  BH_ASSIGN(r.net,
-            roles::RoleProcess::Start(
-                "net",
-                {net_signer.second.fd(), net_challenge.second.fd(), net_store.second.fd(),
-                 parent_net.second.fd()},
-                [&] {
-                  return roles::RunNetRole(std::move(parent_net.second), std::move(net_signer.second),
-                                    std::move(net_challenge.second), std::move(net_store.second),
-                                    std::move(job));
-                },
-                run_as));
-  // The parent keeps only its own end to the net role.
-  for (auto* pair : {&net_signer, &net_challenge, &net_store}) {
-    pair->first.Close();
-    pair->second.Close();
-  }
-  parent_net.second.Close();
-  ipc::Channel to_net = std::move(parent_net.first);
-
-  // Relay the keys role's CSR to net, or tell net to give up.
-  auto key = roles::ReceivePreparedKey(to_keys);
-  Status keys_waited = keys.Wait(std::chrono::seconds(30));
-  if (key.ok() && keys_waited.ok()) {
-    // The signer first: it then signs a finalize with exactly this CSR.
-    std::string answer =
-        ipc::Encode(ipc::PrepareKeyResponseMsg{key->csr_der, key->public_key_der});
-    (void)to_signer.Send(ipc::MessageType::kPrepareKeyResponse, answer);
-    (void)to_net.Send(ipc::MessageType::kPrepareKeyResponse, answer);
-  } else {
-    (void)to_net.Send(ipc::MessageType::kError,
-                      ipc::Encode(ipc::ErrorMsg{"the keys role failed", ErrorCode::kFailure}));
-    // Net ends without creating an order (its report and error say only
-    // that); let every role finish before the key's error is returned.
-    // (At most its two frames: report and error, then the end of the channel.)
-    for (int frames = 0; frames < 2 && to_net.Receive(std::chrono::seconds(30)).ok(); ++frames) {
-    }
-    (void)RoleFailures(r);
-    if (!key.ok()) {
-      return key.error().Wrap(fmt::format("{}: preparing the key", name));
-    }
-    return keys_waited.error();
-  }
-
-  auto reply = to_net.Receive(kOrderTimeout);
-  if (reply.ok() && reply->type == ipc::MessageType::kOrderReport) {
-    auto report = ipc::DecodeOrderReport(*reply);
-    int64_t at = static_cast<int64_t>(std::time(nullptr));
-    if (report.ok()) {
-      if (report->new_order) {
-        gate.RecordOrder(at);
-      }
-      gate.RecordFailures(report->failed_authz, at);
-    } else {
-      LogWarn("{}: ignoring a malformed order report: {}", name, report.error().message);
-    }
-    reply = to_net.Receive(kOrderTimeout);
-  }
-  std::string failures = RoleFailures(r);
-  if (!reply.ok() || reply->type != ipc::MessageType::kIssueResult) {
-    // A key made for an order that never reached the CA is of no use to a
-    // later run: leave the directory as it was.
-    struct stat st;
-    std::string order_file = certs.PendingDir(name) + "/order.json";
-    if (::stat(order_file.c_str(), &st) != 0) {
-      (void)certs.ClearPending(name);
-    }
-  }
-  if (!reply.ok()) {
-    Error e = reply.error().Wrap(name);
-    e.message += failures;
-    return e;
-  }
-  if (reply->type == ipc::MessageType::kError) {
-    BH_ASSIGN(ipc::ErrorMsg e, ipc::DecodeError(*reply));
-    return Error{fmt::format("{}: {}{}", name, e.message, failures), e.code};
-  }
-  BH_ASSIGN(ipc::IssueResultMsg result, ipc::DecodeIssueResult(*reply));
-  gate.RecordIssued(static_cast<int64_t>(std::time(nullptr)));
-  // Root's record of these settings (manager/settings_record.h): from
-  // memory, exactly what the store role was given for settings.json.
-  // Needed when the store ran as another user, and kept up to date once it
-  // exists; otherwise a settings.json that root's own roles wrote is
-  // adopted by the next run, and this run saves two fsyncs.
-  struct stat record_st;
-  bool has_record = ::lstat(SettingsRecordPath(state_dir, name).c_str(), &record_st) == 0;
-  if (Status recorded =
-          run_as || has_record ? SaveSettingsRecord(state_dir, saved) : OkStatus();
-      !recorded.ok()) {
-    LogWarn("{}: issued, but root's record of the settings was not written, so the next "
-            "renew will refuse them: {}",
-            name, recorded.error().message);
-  }
-  if (!failures.empty()) {
-    LogWarn("{}: issued, but a role ended badly:{}", name, failures);
-  }
-  IssueOutcome out;
-  out.version = result.version;
-  out.live_dir = certs.CertDir(name) + "/live";
-  out.leaf.subject = result.subject;
-  out.leaf.issuer_cn = result.issuer;
-  out.leaf.names = result.names;
-  out.leaf.serial_hex = result.serial;
-  out.leaf.not_before = result.not_before;
-  out.leaf.not_after = result.not_after;
-  return out;
+  in.require_full_sandbox = require_full_sandbox;
+  in.run_as = run_as;
+  IssuePlan plan = PlanIssue(std::move(in));
+  return RunIssuePlan(state_dir, certs, std::move(plan), gate);
 }
+
 
 Result<ipc::RenewalInfoMsg> FetchRenewalInfo(const CaConfig& ca_arg, const std::string& cert_id,
                                              bool require_full_sandbox,
@@ -607,12 +551,6 @@ Result<ipc::RenewalInfoMsg> FetchRenewalInfo(const CaConfig& ca_arg, const std::
     return Error{e.message, e.code};
   }
   return ipc::DecodeRenewalInfo(*reply);
-}
-
-std::vector<uint16_t> ChallengeConnectPorts(const CertSettings& settings) {
-  // The same policy as the challenge role's in IssueInCompartments.
-  return roles::ChallengePolicy(ChallengeAccessFor(settings, settings.challenge_target))
-      .connect_ports;
 }
 
 }  // namespace bulkhead::manager

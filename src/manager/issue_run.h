@@ -1,7 +1,8 @@
-// Issuing with every role in its own sandboxed process (the default). The
-// parent only starts the roles, hands the keys role's CSR to the net role,
-// and collects the result and exit statuses; it never parses what the CA
-// sent. See docs/COMPARTMENTS.md.
+// Running one issuance with every role in its own sandboxed process (the
+// default): the parent reads what the plan needs, plans it
+// (manager/issue_plan.h), starts the roles, hands the keys role's CSR to the
+// net role, and records the result and exit statuses; it never parses what
+// the CA sent. See docs/COMPARTMENTS.md.
 //
 //   parent ──keys (CSR; key stays in pending/)
 //      └──net ──signer (account key)
@@ -50,13 +51,6 @@ Result<IssueOutcome> IssueInCompartments(
 // key with --reuse-key (unless `fresh_key`, e.g. after keyCompromise), else
 // a new one. Certificates with TLSA records ask manager/dane.h instead.
 roles::KeyChoice KeyChoiceFor(const CertSettings& settings, bool fresh_key);
-
-// ChallengeConnectPorts returns the TCP ports the challenge role of
-// `settings` may connect to, from the same rules IssueInCompartments
-// grants it: the dns-01 ports, or the http-01 pre-flight check's; empty
-// when the role may open no connection. Never fails (an unparsable
-// resolver address adds no port, as for the role itself).
-std::vector<uint16_t> ChallengeConnectPorts(const CertSettings& settings);
 
 // ReportSandboxGapsOnce prints, once per process, what the kernel cannot
 // enforce (so a weaker sandbox is never silent). Returns an error if

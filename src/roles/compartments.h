@@ -9,6 +9,13 @@
 //                      WaitReadyRequest
 //   RunStoreRole       SavePendingOrder, CommitRequest       RemoteStore
 //   RunKeysRole        (one PrepareKeyResponse, then exits)  ReceivePreparedKey
+//   RunAccountRole     SignRequest, KeyChangeRequest,        (net's RemoteSigner)
+//                      EabRequest; AccountCommitRequest
+//
+// The net role (roles/net.h) and the DNS role (roles/dns.h) have their own
+// headers. Each role's sandbox policy is built by one function in its file:
+// ChallengePolicy here, CaNetPolicy and DnsPolicy there; the signer, keys,
+// store and account roles build theirs in their bodies.
 #ifndef BULKHEAD_ROLES_COMPARTMENTS_H_
 #define BULKHEAD_ROLES_COMPARTMENTS_H_
 
