@@ -94,8 +94,8 @@ Result<std::optional<sandbox::RunAs>> NetRunAs(const CaConfig& ca,
   return run_as;
 }
 
-// AccountSignPolicy is what the account role may sign for `request`: only
-// the command the user gave (acme/sign_policy.h).
+}  // namespace
+
 acme::SignPolicy AccountSignPolicy(const AccountRequest& request, const CaConfig& ca,
                                    const std::string& account_url) {
   acme::SignPolicy p;
@@ -120,29 +120,20 @@ acme::SignPolicy AccountSignPolicy(const AccountRequest& request, const CaConfig
   return p;
 }
 
-}  // namespace
 
-Result<AccountReport> RunAccountCommand(const std::string& state_dir, const CaConfig& ca_arg,
-                                        AccountRequest request, bool require_full_sandbox,
-                                        const std::optional<sandbox::RunAs>& run_as_arg) {
-  BH_TRY(ReportSandboxGapsOnce(require_full_sandbox));
-  // The net role cannot resolve names: the CA's addresses, now.
-  CaConfig ca = ca_arg;
-  BH_TRY(PinCaAddresses(&ca));
-  BH_ASSIGN(store::AccountStore account, AccountStoreFor(state_dir, ca));
-  BH_ASSIGN(std::optional<sandbox::RunAs> net_run_as, NetRunAs(ca, run_as_arg));
-
-  roles::AccountNetJob net_job;
+Result<AccountPlan> PlanAccountCommand(AccountRequest& request, const CaConfig& ca,
+                                       const AccountFacts& facts) {
+  AccountPlan plan;
+  roles::AccountNetJob& net_job = plan.net;
+  roles::AccountRoleJob& role_job = plan.role;
   net_job.ca = ca;
   net_job.command = request.command;
   net_job.contact = request.contact;
   net_job.agree_tos = request.agree_tos;
-  roles::AccountRoleJob role_job;
-  role_job.account_dir = account.dir();
+  role_job.account_dir = facts.account_dir;
   role_job.server = ca.directory_url;
-  std::vector<std::string> created_dirs;
   if (request.command == AccountCommand::kRegister) {
-    net_job.key_existed = account.HasKey();
+    net_job.key_existed = facts.key_exists;
     role_job.mode = net_job.key_existed ? roles::AccountKeyMode::kExisting
                                         : roles::AccountKeyMode::kCreate;
     role_job.new_key_type = request.key_type;
@@ -157,13 +148,8 @@ Result<AccountReport> RunAccountCommand(const std::string& state_dir, const CaCo
       role_job.eab_kid = request.eab_kid;
       role_job.eab_hmac_key = std::move(request.eab_hmac_key);
     }
-    // The account role may write only this directory, so it must exist
-    // before the role enters its sandbox; it is removed again if nothing
-    // was registered.
-    created_dirs = MissingDirs(account.dir());
-    BH_TRY(MakeDirs(account.dir(), 0700));
   } else {
-    BH_ASSIGN(net_job.account_url, RegisteredAccountUrl(account, ca));
+    net_job.account_url = facts.account_url;
     role_job.account_url = net_job.account_url;
     if (request.command == AccountCommand::kRollover) {
       role_job.mode = roles::AccountKeyMode::kRollover;
@@ -172,6 +158,35 @@ Result<AccountReport> RunAccountCommand(const std::string& state_dir, const CaCo
   }
   request.eab_hmac_key.Wipe();
   role_job.policy = AccountSignPolicy(request, ca, net_job.account_url);
+  return plan;
+}
+
+Result<AccountReport> RunAccountCommand(const std::string& state_dir, const CaConfig& ca_arg,
+                                        AccountRequest request, bool require_full_sandbox,
+                                        const std::optional<sandbox::RunAs>& run_as_arg) {
+  BH_TRY(ReportSandboxGapsOnce(require_full_sandbox));
+  // The net role cannot resolve names: the CA's addresses, now.
+  CaConfig ca = ca_arg;
+  BH_TRY(PinCaAddresses(&ca));
+  BH_ASSIGN(store::AccountStore account, AccountStoreFor(state_dir, ca));
+  BH_ASSIGN(std::optional<sandbox::RunAs> net_run_as, NetRunAs(ca, run_as_arg));
+
+  AccountFacts facts;
+  facts.account_dir = account.dir();
+  if (request.command == AccountCommand::kRegister) {
+    facts.key_exists = account.HasKey();
+  } else {
+    BH_ASSIGN(facts.account_url, RegisteredAccountUrl(account, ca));
+  }
+  BH_ASSIGN(AccountPlan plan, PlanAccountCommand(request, ca, facts));
+  std::vector<std::string> created_dirs;
+  if (request.command == AccountCommand::kRegister) {
+    // The account role may write only this directory, so it must exist
+    // before the role enters its sandbox; it is removed again if nothing
+    // was registered.
+    created_dirs = MissingDirs(account.dir());
+    BH_TRY(MakeDirs(account.dir(), 0700));
+  }
 
   auto remove_created = [&] {
     for (const std::string& d : created_dirs) {
@@ -191,10 +206,10 @@ Result<AccountReport> RunAccountCommand(const std::string& state_dir, const CaCo
   auto account_role = roles::RoleProcess::Start(
       "account", {net_signer->first.fd(), parent_account->second.fd()}, [&] {
         return roles::RunAccountRole(std::move(net_signer->first),
-                                     std::move(parent_account->second), std::move(role_job),
+                                     std::move(parent_account->second), std::move(plan.role),
                                      require_full_sandbox);
       });
-  role_job.eab_hmac_key.Wipe();
+  plan.role.eab_hmac_key.Wipe();
   if (!account_role.ok()) {
     remove_created();
     return account_role.error();
@@ -203,7 +218,7 @@ Result<AccountReport> RunAccountCommand(const std::string& state_dir, const CaCo
       "net", {net_signer->second.fd(), parent_net->second.fd()},
       [&] {
         return roles::RunAccountNetRole(std::move(parent_net->second), std::move(net_signer->second),
-                                 net_job, require_full_sandbox);
+                                 plan.net, require_full_sandbox);
       },
       net_run_as);
   net_signer->first.Close();
@@ -253,25 +268,16 @@ Result<AccountReport> RunAccountCommand(const std::string& state_dir, const CaCo
   return outcome;
 }
 
-Status RevokeInCompartments(const std::string& state_dir, const CaConfig& ca_arg,
-                            const RevokeRequest& request, bool require_full_sandbox,
-                            const std::optional<sandbox::RunAs>& run_as_arg) {
-  BH_TRY(ReportSandboxGapsOnce(require_full_sandbox));
-  CaConfig ca = ca_arg;
-  BH_TRY(PinCaAddresses(&ca));
-  BH_ASSIGN(std::optional<sandbox::RunAs> run_as, NetRunAs(ca, run_as_arg));
-  roles::RevokeNetJob job;
+RevokePlan PlanRevoke(const RevokeRequest& request, const CaConfig& ca,
+                      const std::string& account_url, const std::string& key_path) {
+  RevokePlan plan;
+  roles::RevokeNetJob& job = plan.net;
   job.ca = ca;
   job.cert_der = request.cert_der;
   job.reason = request.reason;
   job.with_cert_key = !request.cert_key_path.empty();
-  std::string key_path = request.cert_key_path;
-  if (!job.with_cert_key) {
-    BH_ASSIGN(store::AccountStore account, AccountStoreFor(state_dir, ca));
-    BH_ASSIGN(job.account_url, RegisteredAccountUrl(account, ca));
-    key_path = account.KeyPath();
-  }
-  roles::SignerJob signer_job;
+  job.account_url = job.with_cert_key ? std::string() : account_url;
+  roles::SignerJob& signer_job = plan.signer;
   signer_job.key_path = key_path;
   signer_job.policy.operation = acme::SignOperation::kRevoke;
   signer_job.policy.origin = acme::UrlOrigin(ca.directory_url);
@@ -279,6 +285,26 @@ Status RevokeInCompartments(const std::string& state_dir, const CaConfig& ca_arg
   signer_job.policy.revoke_cert_der = job.cert_der;
   signer_job.policy.revoke_reason = job.reason;
   signer_job.policy.with_cert_key = job.with_cert_key;
+  return plan;
+}
+
+Status RevokeInCompartments(const std::string& state_dir, const CaConfig& ca_arg,
+                            const RevokeRequest& request, bool require_full_sandbox,
+                            const std::optional<sandbox::RunAs>& run_as_arg) {
+  BH_TRY(ReportSandboxGapsOnce(require_full_sandbox));
+  CaConfig ca = ca_arg;
+  BH_TRY(PinCaAddresses(&ca));
+  BH_ASSIGN(std::optional<sandbox::RunAs> run_as, NetRunAs(ca, run_as_arg));
+  std::string account_url;
+  std::string key_path = request.cert_key_path;
+  if (request.cert_key_path.empty()) {
+    BH_ASSIGN(store::AccountStore account, AccountStoreFor(state_dir, ca));
+    BH_ASSIGN(account_url, RegisteredAccountUrl(account, ca));
+    key_path = account.KeyPath();
+  }
+  RevokePlan plan = PlanRevoke(request, ca, account_url, key_path);
+  roles::RevokeNetJob& job = plan.net;
+  roles::SignerJob& signer_job = plan.signer;
   BH_ASSIGN(auto net_signer, ipc::MakeChannelPair("signer", "net"));
   BH_ASSIGN(auto parent_net, ipc::MakeChannelPair("net", "parent"));
   ipc::Channel& signer_end = net_signer.first;

@@ -18,7 +18,9 @@
 
 #include "crypto/key.h"
 #include "ipc/messages.h"
+#include "acme/sign_policy.h"
 #include "manager/session.h"
+#include "roles/compartments.h"
 #include "roles/net.h"
 #include "sandbox/identity.h"
 #include "util/result.h"
@@ -75,6 +77,45 @@ struct RevokeRequest {
 Status RevokeInCompartments(const std::string& state_dir, const CaConfig& ca,
                             const RevokeRequest& request, bool require_full_sandbox,
                             const std::optional<sandbox::RunAs>& run_as);
+
+// --- Planning: pure, no I/O (the runners above read the facts first) ------
+
+// AccountFacts is what the parent found on disk for an account command.
+struct AccountFacts {
+  std::string account_dir;  // The only directory the account role may write.
+  bool key_exists = false;  // register: account.key is already there.
+  std::string account_url;  // show/rollover/deactivate: account.json's "url".
+};
+
+// AccountPlan is what the two roles of an account command start with.
+struct AccountPlan {
+  roles::AccountNetJob net;   // Runs as `run_as` when root; no key, no EAB secret.
+  roles::AccountRoleJob role;  // Keeps the caller's identity; holds the keys.
+};
+
+// AccountSignPolicy is what the account role may sign for `request`: only
+// the command the user gave, on the CA's origin, for `account_url` ("" when
+// registering). Never fails.
+acme::SignPolicy AccountSignPolicy(const AccountRequest& request, const CaConfig& ca,
+                                   const std::string& account_url);
+
+// PlanAccountCommand plans `request` (its EAB HMAC key moves into the plan
+// and is wiped in `request`). Fails with kUsage when the EAB HMAC key is not
+// base64url.
+Result<AccountPlan> PlanAccountCommand(AccountRequest& request, const CaConfig& ca,
+                                       const AccountFacts& facts);
+
+// RevokePlan is what the two roles of a revocation start with.
+struct RevokePlan {
+  roles::RevokeNetJob net;
+  roles::SignerJob signer;  // May sign only this revocation.
+};
+
+// PlanRevoke plans `request`: signed by the certificate's key when
+// request.cert_key_path is set, else by the account (`account_url`);
+// `key_path` is the key the signer reads. Never fails.
+RevokePlan PlanRevoke(const RevokeRequest& request, const CaConfig& ca,
+                      const std::string& account_url, const std::string& key_path);
 
 }  // namespace bulkhead::manager
 
