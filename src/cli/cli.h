@@ -42,6 +42,13 @@ struct GlobalFlags {
 struct Cli {
   GlobalFlags flags;
   std::function<int()> run;
+  // Everything after the first "--" on the command line, passed through
+  // untouched (main splits it off before parsing: CLI11 would take
+  // "-s" there for an option). Only a command that sets
+  // `takes_trailing_args` in its callback accepts any.
+  std::vector<std::string> trailing_args;
+  bool trailing_given = false;
+  bool takes_trailing_args = false;
 };
 
 // Subcommand registration, one per file.

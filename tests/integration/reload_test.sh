@@ -219,6 +219,26 @@ for target in parent "$NGINX_PID"; do
   check "hostile probe kill:$target: nginx is still running its old master" kill -0 "$NGINX_PID"
 done
 
+# --- --exec in the documented form: arguments for the program after -- ------------
+run_bh "$TEST_TMP/renew3" renew --force --name web
+check_eq "a second forced renewal exits 0" 0 "$RC"
+s3="$(cert_serial "$LIVE/cert.pem")"
+RC=0
+"$BULKHEAD_BIN" reload-watch --once --pidfile "$TEST_TMP/tls/nginx.pid" \
+  --watch "$LIVE/fullchain.pem" --verify "127.0.0.1:$TLS_PORT" --sni web.test \
+  --verify-wait 20s --debounce 0s \
+  --exec "$(command -v nginx)" -- -p "$TEST_TMP/tls" -c "$TEST_TMP/tls/nginx.conf" \
+  -e "$TEST_TMP/tls/error.log" -s reload \
+  >"$TEST_TMP/exec.out" 2>"$TEST_TMP/exec.err" || RC=$?
+check_eq "reload-watch --exec nginx -- -s reload exits 0" 0 "$RC"
+[ "$RC" -eq 0 ] || cat "$TEST_TMP/exec.err"
+check "... and nginx serves the renewed serial" serves_serial "$TLS_PORT" "$s3"
+check_no_sanitizer "$TEST_TMP/exec.err" "reload-watch --exec"
+RC=0
+"$BULKHEAD_BIN" list -- -s reload >/dev/null 2>"$TEST_TMP/dashes.err" || RC=$?
+check_eq "arguments after -- for another command are a usage error" 2 "$RC"
+check "... naming where they belong" grep -q "only for reload-watch --exec" "$TEST_TMP/dashes.err"
+
 # --- stale pid file ---------------------------------------------------------------
 RC=0
 "$BULKHEAD_BIN" reload-watch --once --pidfile "$TEST_TMP/stale/nginx.pid" \
