@@ -10,6 +10,7 @@
 #include "dns/query.h"
 #include "crypto/x509.h"
 #include "manager/workflow.h"
+#include "util/days.h"
 #include "util/log.h"
 
 namespace bulkhead::cli {
@@ -47,7 +48,7 @@ void PrintIssued(const std::string& name, const manager::IssueOutcome& out) {
   for (const std::string& n : leaf.names) {
     names += (names.empty() ? "" : ", ") + n;
   }
-  int64_t days = (leaf.not_after - static_cast<int64_t>(std::time(nullptr))) / 86400;
+  int64_t days = DaysLeft(leaf.not_after, static_cast<int64_t>(std::time(nullptr)));
   fmt::print("issued {} (version {})\n", name, out.version);
   fmt::print("  certificate: {}/fullchain.pem\n", out.live_dir);
   fmt::print("  key:         {}/privkey.pem\n", out.live_dir);

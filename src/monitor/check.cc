@@ -9,11 +9,12 @@
 #include "crypto/key.h"
 #include "probe/engine.h"
 #include "roles/probe_role.h"
+#include "util/days.h"
 
 namespace bulkhead::monitor {
 namespace {
 
-constexpr int64_t kDay = 86400;
+constexpr int64_t kDay = kSecondsPerDay;
 
 std::string Hex(std::string_view raw) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -77,12 +78,6 @@ Status ValidateThresholds(const Thresholds& t) {
   return OkStatus();
 }
 
-int64_t DaysLeft(int64_t not_after, int64_t now) {
-  int64_t d = not_after - now;
-  // Floor division: one second past expiry is day -1, not day 0.
-  return d >= 0 ? d / kDay : -((-d + kDay - 1) / kDay);
-}
-
 inventory::CheckState Verdict(const probe::ProbeResult& probe, int64_t now,
                               const Thresholds& thresholds, std::optional<bool> managed_match,
                               std::vector<std::string>* out_reasons) {
@@ -92,8 +87,11 @@ inventory::CheckState Verdict(const probe::ProbeResult& probe, int64_t now,
   int64_t left = leaf.not_after - now;
   if (left <= 0) {
     state = CheckState::kError;
-    out_reasons->push_back(fmt::format("expired {} ({} days ago)", crypto::FormatTime(leaf.not_after),
-                                       -DaysLeft(leaf.not_after, now)));
+    int64_t days_ago = -DaysLeft(leaf.not_after, now);
+    std::string ago = days_ago == 0   ? std::string("less than a day ago")
+                      : days_ago == 1 ? std::string("1 day ago")
+                                      : fmt::format("{} days ago", days_ago);
+    out_reasons->push_back(fmt::format("expired {} ({})", crypto::FormatTime(leaf.not_after), ago));
   } else if (left < static_cast<int64_t>(thresholds.crit_days) * kDay) {
     state = CheckState::kWarning;
     out_reasons->push_back(fmt::format("expires in {} hours", left / 3600));

@@ -64,10 +64,6 @@ inventory::CheckState Verdict(const probe::ProbeResult& probe, int64_t now,
                               const Thresholds& thresholds, std::optional<bool> managed_match,
                               std::vector<std::string>* out_reasons);
 
-// DaysLeft is whole days from `now` until `not_after`, rounded down (so
-// negative once expired), the way operators read "expires in N days".
-int64_t DaysLeft(int64_t not_after, int64_t now);
-
 // RecordFromProbe fills the certificate fields of `*out` from `probe`.
 void RecordFromProbe(const probe::ProbeResult& probe, inventory::CheckRecord* out);
 

@@ -88,12 +88,27 @@ TEST(MonitorVerdictTest, UnreloadedServerNeedsAttention) {
   EXPECT_EQ(V(Probe(kNow + 1), false), CheckState::kWarning);
 }
 
-TEST(MonitorVerdictTest, DaysLeftRoundsDown) {
-  EXPECT_EQ(DaysLeft(kNow + kDay, kNow), 1);
-  EXPECT_EQ(DaysLeft(kNow + kDay - 1, kNow), 0);
-  EXPECT_EQ(DaysLeft(kNow - 1, kNow), -1);
-  EXPECT_EQ(DaysLeft(kNow - kDay, kNow), -1);
-  EXPECT_EQ(DaysLeft(kNow - kDay - 1, kNow), -2);
+// Whole days elapsed: 10 days and 1 second ago is "10 days ago", never 11.
+TEST(MonitorVerdictTest, ExpiryCountsWholeDaysAtTheBoundaries) {
+  struct Case {
+    int64_t not_after;
+    const char* said;
+  } cases[] = {
+      {kNow - 10 * kDay - 1, "(10 days ago)"}, {kNow - 10 * kDay, "(10 days ago)"},
+      {kNow - 10 * kDay + 1, "(9 days ago)"},  {kNow - kDay, "(1 day ago)"},
+      {kNow - 1, "(less than a day ago)"},     {kNow, "(less than a day ago)"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> reasons;
+    Verdict(Probe(c.not_after, false, true, "certificate has expired"), kNow, {}, std::nullopt,
+            &reasons);
+    ASSERT_EQ(reasons.size(), 1u);
+    EXPECT_NE(reasons[0].find(c.said), std::string::npos) << reasons[0] << " wanted " << c.said;
+  }
+  std::vector<std::string> reasons;
+  Verdict(Probe(kNow + 10 * kDay + kDay - 1), kNow, {}, std::nullopt, &reasons);
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_EQ(reasons[0], "expires in 10 days");
 }
 
 TEST(MonitorManagedTest, ComparesCoveringLeaf) {

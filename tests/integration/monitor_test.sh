@@ -261,6 +261,9 @@ expired_end="$(enddate_unix "$D/expired.pem")"
 check_eq "expired: still reported with its dates" "$expired_end" "$(jq_py 'j["leaf"]["not_after_unix"]')"
 check_eq "expired: not_after text" "2020-02-01T00:00:00Z" "$(jq_py 'j["leaf"]["not_after"]')"
 check "expired: reason says expired" grep -q "expired 2020-02-01" "$TEST_TMP/out"
+days_ago=$(( ($(date +%s) - expired_end) / 86400 ))
+check "expired: whole days elapsed since openssl's date ($days_ago)" \
+  grep -q "expired 2020-02-01T00:00:00Z ($days_ago days ago)" "$TEST_TMP/out"
 check_eq "expired: blackbox_exporter agrees on the expiry" \
   "$expired_end" "$(bb_expiry tls_insecure "${PORT[expired]}")"
 
