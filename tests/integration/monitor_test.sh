@@ -323,6 +323,10 @@ mon "127.0.0.1:${PORT[good]}" --sni good.test --json
 check_eq "managed: served leaf is the managed one" True "$(jq_py 'j["managed"]["match"] if j["managed"] else None')"
 mon "127.0.0.1:${PORT[soon]}" --sni good.test --json
 check_eq "managed: an older leaf is not the managed one" False "$(jq_py 'j["managed"]["match"] if j["managed"] else None')"
+check_eq "managed: serving an older leaf than the managed one is a WARNING" WARNING "$(jq_py 'j["state"]')"
+check "... naming both serials" grep -q \
+  "serial $(jq_py 'j["leaf"]["serial"]') (expires .*) instead of serial $(openssl x509 -in "$D/good.pem" -noout -serial | sed 's/serial=//' | tr A-F a-f | sed 's/^0*//') (expires" \
+  "$TEST_TMP/out"
 
 # TLSA: Knot serves good.test with a 3 1 1 record of the good leaf's key at
 # the good port and at the soon port (whose leaf has another key), none at

@@ -223,6 +223,15 @@ done
 run_bh "$TEST_TMP/renew3" renew --force --name web
 check_eq "a second forced renewal exits 0" 0 "$RC"
 s3="$(cert_serial "$LIVE/cert.pem")"
+# nginx still serves the previous renewal: a failed deployment.
+RC=0
+"$BULKHEAD_BIN" --state-dir "$LAB_DIR/state" --ca-bundle "$LAB_ROOT" monitor check \
+  "127.0.0.1:$TLS_PORT" --sni web.test >"$TEST_TMP/stale-deploy.out" 2>&1 || RC=$?
+check_eq "monitor: nginx serving the previous certificate exits 1" 1 "$RC"
+check "... rated WARNING, not PLAN" grep -q "^WARNING " "$TEST_TMP/stale-deploy.out"
+hex_norm() { printf '%s' "$1" | tr A-F a-f | sed 's/^0*//'; }
+check "... naming the served and the managed serial" \
+  grep -q "serial $(hex_norm "$s2") .* instead of serial $(hex_norm "$s3") " "$TEST_TMP/stale-deploy.out"
 RC=0
 "$BULKHEAD_BIN" reload-watch --once --pidfile "$TEST_TMP/tls/nginx.pid" \
   --watch "$LIVE/fullchain.pem" --verify "127.0.0.1:$TLS_PORT" --sni web.test \
