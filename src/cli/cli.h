@@ -10,9 +10,9 @@
 #include <optional>
 #include <string>
 
-#include "manager/dane.h"
 #include "manager/manager.h"
 #include "manager/session.h"
+#include "manager/workflow.h"
 #include "sandbox/identity.h"
 #include "store/cert_store.h"
 #include "util/result.h"
@@ -42,6 +42,13 @@ struct GlobalFlags {
 struct Cli {
   GlobalFlags flags;
   std::function<int()> run;
+  // Everything after the first "--" on the command line, passed through
+  // untouched (main splits it off before parsing: CLI11 would take
+  // "-s" there for an option). Only a command that sets
+  // `takes_trailing_args` in its callback accepts any.
+  std::vector<std::string> trailing_args;
+  bool trailing_given = false;
+  bool takes_trailing_args = false;
 };
 
 // Subcommand registration, one per file.
@@ -70,10 +77,16 @@ Result<manager::CaConfig> CaFromFlags(const GlobalFlags& flags);
 // settings are replayed later from anywhere.
 std::string AbsolutePath(const std::string& path);
 
-// PrintDaneRecords finishes a DANE key change after `s` was issued
-// (manager::FinishDaneKey) and prints the TLSA records to publish. Returns
-// an exit status.
-int PrintDaneRecords(const manager::DaneContext& dane, const manager::CertSettings& s);
+// RunContextFor is the workflows' context for this command line: the state
+// directory, `certs` (which must outlive it), the time now, the HTTP
+// timeout, --require-sandbox and the roles' user `run_as` (RolesRunAs).
+manager::RunContext RunContextFor(const GlobalFlags& flags, const store::CertStore& certs,
+                                  const std::optional<sandbox::RunAs>& run_as);
+
+// PrintTlsaRecords prints the TLSA records a DANE key change left to
+// publish (none for other certificates), or the error that kept them from
+// being computed. Returns an exit status.
+int PrintTlsaRecords(const manager::WorkflowResult& done);
 
 // RolesRunAs resolves --user (see sandbox::DefaultRunAs): the user the roles
 // switch to, or none. With --require-sandbox, running as root with no such

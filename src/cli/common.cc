@@ -1,6 +1,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -99,13 +100,27 @@ int Fail(const Error& error) {
   return error.code == ErrorCode::kUsage ? kExitUsage : kExitFailure;
 }
 
-int PrintDaneRecords(const manager::DaneContext& dane, const manager::CertSettings& s) {
-  auto records = manager::FinishDaneKey(dane, s);
-  if (!records.ok()) {
-    return Fail(records.error().Wrap(fmt::format("{}: DANE", s.name)));
+manager::RunContext RunContextFor(const GlobalFlags& flags, const store::CertStore& certs,
+                                  const std::optional<sandbox::RunAs>& run_as) {
+  manager::RunContext ctx;
+  ctx.state_dir = StateDir(flags);
+  ctx.certs = &certs;
+  ctx.now = static_cast<int64_t>(std::time(nullptr));
+  ctx.http_timeout_ms = flags.http_timeout_seconds * 1000L;
+  ctx.require_full_sandbox = flags.require_sandbox;
+  ctx.run_as = run_as;
+  return ctx;
+}
+
+int PrintTlsaRecords(const manager::WorkflowResult& done) {
+  if (done.dane_error) {
+    return Fail(*done.dane_error);
+  }
+  if (done.tlsa_records.empty()) {
+    return kExitOk;
   }
   fmt::print("  TLSA records to publish (current and next key; keep both):\n");
-  for (const std::string& line : *records) {
+  for (const std::string& line : done.tlsa_records) {
     fmt::print("    {}\n", line);
   }
   return kExitOk;

@@ -9,9 +9,8 @@
 #include "cli/cli.h"
 #include "dns/query.h"
 #include "crypto/x509.h"
-#include "manager/issue_run.h"
-#include "manager/dane.h"
-#include "manager/manager.h"
+#include "manager/workflow.h"
+#include "util/days.h"
 #include "util/log.h"
 
 namespace bulkhead::cli {
@@ -49,7 +48,7 @@ void PrintIssued(const std::string& name, const manager::IssueOutcome& out) {
   for (const std::string& n : leaf.names) {
     names += (names.empty() ? "" : ", ") + n;
   }
-  int64_t days = (leaf.not_after - static_cast<int64_t>(std::time(nullptr))) / 86400;
+  int64_t days = DaysLeft(leaf.not_after, static_cast<int64_t>(std::time(nullptr)));
   fmt::print("issued {} (version {})\n", name, out.version);
   fmt::print("  certificate: {}/fullchain.pem\n", out.live_dir);
   fmt::print("  key:         {}/privkey.pem\n", out.live_dir);
@@ -154,59 +153,38 @@ Result<manager::CertSettings> BuildSettings(const GlobalFlags& flags, const Issu
   return s;
 }
 
+// IssueReporter prints the workflow's progress lines as they come.
+class IssueReporter : public manager::Reporter {
+ public:
+  void Info(std::string_view, std::string_view line) override { fmt::print("{}\n", line); }
+  void Warning(std::string_view name, std::string_view text) override {
+    LogWarn("{}: {}", name, text);
+  }
+};
+
 int RunIssue(const GlobalFlags& flags, const IssueOptions& o) {
   auto settings = BuildSettings(flags, o);
   if (!settings.ok()) {
     return Fail(settings.error());
   }
-  store::CertStore certs = CertStoreFor(flags);
-  if (!o.force) {
-    auto state = manager::InspectCertificate(certs, settings->name,
-                                             static_cast<int64_t>(std::time(nullptr)));
-    if (state.ok() && state->leaf && !state->decision.due && state->settings.names == settings->names) {
-      fmt::print("certificate {} exists and is not due ({}); use --force to reissue now\n",
-                 settings->name, state->decision.reason);
-      return kExitOk;
-    }
-  }
-  manager::CaConfig ca{settings->server, settings->ca_bundle,
-                      flags.http_timeout_seconds * 1000L};
   auto run_as = RolesRunAs(flags);
   if (!run_as.ok()) {
     return Fail(run_as.error());
   }
-  roles::KeyChoice key = manager::KeyChoiceFor(*settings, /*fresh_key=*/false);
-  manager::DaneContext dane{&certs, static_cast<int64_t>(std::time(nullptr)),
-                            flags.require_sandbox,
-                            ::geteuid() == 0 ? *run_as : std::nullopt};
-  if (manager::DaneActive(*settings)) {
-    // Reissuing a certificate with TLSA records changes its key only as
-    // safely as a renewal would.
-    auto state = manager::InspectCertificate(certs, settings->name, dane.now);
-    std::optional<crypto::CertInfo> leaf;
-    if (state.ok()) {
-      leaf = state->leaf;
-    }
-    auto plan = manager::PlanDaneKey(dane, *settings, leaf, /*key_compromise=*/false);
-    if (!plan.ok()) {
-      return Fail(plan.error());
-    }
-    if (!plan->warning.empty()) {
-      LogWarn("{}: {}", settings->name, plan->warning);
-    }
-    fmt::print("{}\n", plan->status);
-    key = plan->key;
+  store::CertStore certs = CertStoreFor(flags);
+  manager::RunContext ctx = RunContextFor(flags, certs, *run_as);
+  IssueReporter reporter;
+  auto done = manager::Issue(ctx, *settings, o.force, reporter);
+  if (!done.ok()) {
+    return Fail(done.error());
   }
-  auto out = manager::IssueInCompartments(StateDir(flags), ca, certs, *settings, key,
-                                          flags.require_sandbox, *run_as);
-  if (!out.ok()) {
-    return Fail(out.error());
+  if (!done->issued) {
+    fmt::print("certificate {} exists and is not due ({}); use --force to reissue now\n",
+               settings->name, done->reason);
+    return kExitOk;
   }
-  PrintIssued(settings->name, *out);
-  if (manager::DaneActive(*settings)) {
-    return PrintDaneRecords(dane, *settings);
-  }
-  return kExitOk;
+  PrintIssued(settings->name, done->outcome);
+  return PrintTlsaRecords(*done);
 }
 
 }  // namespace

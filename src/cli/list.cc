@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "crypto/x509.h"
 #include "manager/manager.h"
+#include "util/days.h"
 
 namespace bulkhead::cli {
 namespace {
@@ -31,7 +32,7 @@ int RunList(const GlobalFlags& flags, bool as_json) {
     if (st->leaf) {
       j["not_before"] = crypto::FormatTime(st->leaf->not_before);
       j["not_after"] = crypto::FormatTime(st->leaf->not_after);
-      j["days_left"] = (st->leaf->not_after - now) / 86400;
+      j["days_left"] = DaysLeft(st->leaf->not_after, now);
       j["issuer"] = st->leaf->issuer_cn;
       j["serial"] = st->leaf->serial_hex;
     }

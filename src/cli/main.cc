@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <string_view>
 
 #include "cli/cli.h"
 #include "roles/hostile.h"
@@ -68,8 +69,19 @@ int main(int argc, char** argv) {
   bulkhead::cli::AddLimitsCommand(app, cli);
   bulkhead::cli::AddPlanCommand(app, cli);
 
+  // "--" ends bulkhead's own arguments; what follows belongs to the program
+  // a command runs (reload-watch --exec PROG -- -s reload).
+  int own_argc = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--") {
+      own_argc = i;
+      cli.trailing_given = true;
+      cli.trailing_args.assign(argv + i + 1, argv + argc);
+      break;
+    }
+  }
   try {
-    app.parse(argc, argv);
+    app.parse(own_argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -78,6 +90,10 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
+    return bulkhead::cli::kExitUsage;
+  }
+  if (cli.trailing_given && !cli.takes_trailing_args) {
+    bulkhead::LogError("arguments after -- are only for reload-watch --exec");
     return bulkhead::cli::kExitUsage;
   }
   cli.flags.server_given = server->count() > 0 || !cli.flags.server.empty();

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "crypto/x509.h"
+#include "manager/dane.h"
 #include "manager/manager.h"
 
 namespace bulkhead::cli {

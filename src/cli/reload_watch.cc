@@ -161,7 +161,6 @@ void AddReloadWatchCommand(CLI::App& app, Cli& cli) {
                   "run PROG [ARG ...] (absolute path, no shell) instead of signalling; "
                   "arguments starting with '-' go after --")
       ->expected(1, -1);
-  cmd->add_option("exec_args", f->exec_rest, "arguments for --exec (after --)");
   cmd->add_option("--exec-timeout", f->exec_timeout, "time limit for --exec")
       ->capture_default_str();
   cmd->add_option("--every", f->every, "also reload this often without a change (e.g. 30m)");
@@ -180,6 +179,9 @@ void AddReloadWatchCommand(CLI::App& app, Cli& cli) {
       ->capture_default_str();
   cmd->add_option("--metrics-file", f->metrics_file, "Prometheus textfile to write");
   cmd->callback([&cli, f] {
+    // The arguments after "--" are --exec's (main splits them off).
+    cli.takes_trailing_args = true;
+    f->exec_rest = cli.trailing_args;
     cli.run = [&cli, f] { return RunReloadWatchCommand(cli.flags, *f); };
   });
 }

@@ -1,15 +1,10 @@
 // bulkhead renew: renew every managed certificate that is due.
-#include <unistd.h>
-
-#include <ctime>
-#include <map>
 #include <memory>
+#include <string_view>
 
 #include "cli/cli.h"
 #include "crypto/x509.h"
-#include "manager/issue_run.h"
-#include "manager/manager.h"
-#include "manager/settings_record.h"
+#include "manager/workflow.h"
 #include "util/log.h"
 
 namespace bulkhead::cli {
@@ -21,6 +16,24 @@ struct RenewOptions {
   bool force = false;
   int days = -1;
   bool ignore_ledger = false;
+};
+
+// RenewReporter prints progress as "<name>: <line>", nothing with --cron;
+// warnings always.
+class RenewReporter : public manager::Reporter {
+ public:
+  explicit RenewReporter(bool cron) : cron_(cron) {}
+  void Info(std::string_view name, std::string_view line) override {
+    if (!cron_) {
+      fmt::print("{}: {}\n", name, line);
+    }
+  }
+  void Warning(std::string_view name, std::string_view text) override {
+    LogWarn("{}: {}", name, text);
+  }
+
+ private:
+  bool cron_;
 };
 
 int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
@@ -42,82 +55,28 @@ int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
     }
     names = std::move(listed).value();
   }
-  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  manager::RunContext ctx = RunContextFor(flags, certs, *run_as);
+  manager::RenewOptions options;
+  options.rule = {o.days, o.force};
+  options.ignore_ledger = o.ignore_ledger;
+  if (flags.ca_bundle_given) {
+    options.ca_bundle = AbsolutePath(flags.ca_bundle);
+  }
+  RenewReporter reporter(o.cron);
   int status = kExitOk;
   // Role processes start only for a certificate that is due: a run with
   // nothing to do never touches the network or a key.
   for (const std::string& name : names) {
-    auto state = manager::InspectCertificate(certs, name, now, {o.days, o.force});
-    if (!state.ok()) {
-      status = Fail(state.error().Wrap(name));
+    auto done = manager::Renew(ctx, name, options, reporter);
+    if (!done.ok()) {
+      status = Fail(done.error());
       continue;
     }
-    // As root, settings.json (written by the roles' user) must match root's
-    // own record before root acts on anything it says.
-    if (Status trusted = manager::CheckSettingsRecord(StateDir(flags), certs, state->settings);
-        !trusted.ok()) {
-      status = Fail(trusted.error().Wrap(name));
+    if (!done->issued) {
       continue;
     }
-    // The CA's renewal window (ARI), asked for only when the stored answer
-    // has expired (Retry-After): most runs stay offline.
-    if (state->leaf && !o.force && o.days < 0 && !state->decision.due) {
-      manager::CaConfig ca{state->settings.server,
-                           flags.ca_bundle_given ? AbsolutePath(flags.ca_bundle)
-                                                 : state->settings.ca_bundle,
-                           flags.http_timeout_seconds * 1000L};
-      Status refreshed = manager::RefreshRenewalInfo(certs, ca, &*state, now, o.days, o.force,
-                                                     flags.require_sandbox, *run_as);
-      if (!refreshed.ok()) {
-        LogWarn("{}: {}", name, refreshed.error().message);
-      }
-    }
-    // DANE: every run looks whether the next key's TLSA record is
-    // published, so its wait is over by the time renewal is due.
-    manager::CertSettings& s = state->settings;
-    bool fresh_key = !s.reuse_key || s.revoked_key_compromise;
-    roles::KeyChoice key = manager::KeyChoiceFor(s, fresh_key);
-    manager::DaneContext dane{&certs, now, flags.require_sandbox,
-                              ::geteuid() == 0 ? *run_as : std::nullopt};
-    if (manager::DaneActive(s)) {
-      auto plan = manager::PlanDaneKey(dane, s, state->leaf, s.revoked_key_compromise);
-      if (!plan.ok()) {
-        status = Fail(plan.error().Wrap(name));
-        continue;
-      }
-      if (!plan->warning.empty()) {
-        LogWarn("{}: {}", name, plan->warning);
-      }
-      if (!o.cron) {
-        fmt::print("{}: {}\n", name, plan->status);
-      }
-      key = plan->key;
-    }
-    if (!state->decision.due) {
-      if (!o.cron) {
-        fmt::print("{}: {}\n", name, state->decision.reason);
-      }
-      continue;
-    }
-    if (flags.ca_bundle_given) {
-      s.ca_bundle = AbsolutePath(flags.ca_bundle);
-    }
-    s.run.ignore_ledger = o.ignore_ledger;
-    if (state->leaf && state->ari && state->ari->supported) {
-      // RFC 9773: name the certificate this one replaces, and renewals
-      // inside the CA's window are exempt from its rate limits.
-      s.run.replaces = state->ari->cert_id;
-      s.run.ari_exempt = renew::InsideWindow(&*state->ari, state->ari->cert_id, now);
-    }
-    manager::CaConfig ca{s.server, s.ca_bundle, flags.http_timeout_seconds * 1000L};
-    auto out = manager::IssueInCompartments(StateDir(flags), ca, certs, s, key,
-                                            flags.require_sandbox, *run_as);
-    if (!out.ok()) {
-      status = Fail(out.error().Wrap("renewing"));
-      continue;
-    }
-    fmt::print("renewed {} (expires {})\n", name, crypto::FormatTime(out->leaf.not_after));
-    if (manager::DaneActive(s) && PrintDaneRecords(dane, s) != kExitOk) {
+    fmt::print("renewed {} (expires {})\n", name, crypto::FormatTime(done->outcome.leaf.not_after));
+    if (PrintTlsaRecords(*done) != kExitOk) {
       status = kExitFailure;
     }
   }

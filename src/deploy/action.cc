@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -24,8 +25,11 @@
 namespace bulkhead::deploy {
 namespace {
 
-// kHelperRun is the one request the exec helper understands.
+// kHelperRun is the one request the action helper understands.
 constexpr char kHelperRun = 'R';
+
+// kMaxHelperReply caps the helper's answer (a verdict byte and one line).
+constexpr size_t kMaxHelperReply = 4096;
 
 // WaitWithDeadline reaps `pid`, killing it if it has not exited by
 // `timeout`. Sets *out_status to the wait status.
@@ -155,7 +159,7 @@ Status RunProgram(const std::vector<std::string>& argv, std::chrono::millisecond
   return Err("{} was killed by signal {}", argv[0], WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-ExecHelper::~ExecHelper() {
+ActionHelper::~ActionHelper() {
   sock_.reset();
   if (pid_ > 0) {
     int status = 0;
@@ -164,10 +168,7 @@ ExecHelper::~ExecHelper() {
   }
 }
 
-Status ExecHelper::Start(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
-  if (argv.empty() || argv[0].empty() || argv[0][0] != '/') {
-    return ErrCode(ErrorCode::kUsage, "--exec needs an absolute program path");
-  }
+Status ActionHelper::Start(Action action) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     return Err("socketpair: {}", std::strerror(errno));
@@ -197,12 +198,11 @@ Status ExecHelper::Start(const std::vector<std::string>& argv, std::chrono::mill
       if (n != 1 || req != kHelperRun) {
         ::_exit(0);
       }
-      Status st = RunProgram(argv, timeout);
-      if (!st.ok()) {
-        LogError("reload-watch: {}", st.error().message);
-      }
-      char verdict = st.ok() ? '0' : '1';
-      if (::write(sv[1], &verdict, 1) != 1) {
+      Result<std::string> done = action();
+      // One datagram: '0' and the log line, or '1' and the error.
+      std::string reply = done.ok() ? "0" + *done : "1" + done.error().message;
+      reply.resize(std::min(reply.size(), kMaxHelperReply));
+      if (::write(sv[1], reply.data(), reply.size()) != static_cast<ssize_t>(reply.size())) {
         ::_exit(0);
       }
     }
@@ -210,30 +210,45 @@ Status ExecHelper::Start(const std::vector<std::string>& argv, std::chrono::mill
   ::close(sv[1]);
   sock_.reset(sv[0]);
   pid_ = pid;
-  argv_ = argv;
   return OkStatus();
 }
 
-Status ExecHelper::Run() {
+Result<std::string> ActionHelper::Run() {
   if (!sock_.valid()) {
-    return Err("exec helper is not running");
+    return Err("action helper is not running");
   }
   char req = kHelperRun;
   if (::write(sock_.get(), &req, 1) != 1) {
-    return Err("exec helper: {}", std::strerror(errno));
+    return Err("action helper: {}", std::strerror(errno));
   }
-  char verdict = 0;
+  std::string reply(kMaxHelperReply, '\0');
   ssize_t n;
   do {
-    n = ::read(sock_.get(), &verdict, 1);
+    n = ::read(sock_.get(), reply.data(), reply.size());
   } while (n < 0 && errno == EINTR);
-  if (n != 1) {
-    return Err("exec helper ended unexpectedly");
+  if (n < 1 || (reply[0] != '0' && reply[0] != '1')) {
+    return Err("action helper ended unexpectedly");
   }
-  if (verdict != '0') {
-    return Err("{} failed (see the message above)", argv_[0]);
+  reply.resize(static_cast<size_t>(n));
+  if (reply[0] != '0') {
+    return Err("{}", reply.substr(1));
   }
-  return OkStatus();
+  return reply.substr(1);
+}
+
+ActionHelper::Action ExecAction(std::vector<std::string> argv, std::chrono::milliseconds timeout) {
+  return [argv = std::move(argv), timeout]() -> Result<std::string> {
+    BH_TRY(RunProgram(argv, timeout));
+    return fmt::format("ran {}", argv[0]);
+  };
+}
+
+ActionHelper::Action SignalAction(std::string pidfile, ExpectedProcess expected, int sig) {
+  return [pidfile = std::move(pidfile), expected = std::move(expected),
+          sig]() -> Result<std::string> {
+    BH_ASSIGN(pid_t pid, SignalServer(pidfile, expected, sig));
+    return fmt::format("sent signal {} to pid {}", sig, pid);
+  };
 }
 
 }  // namespace bulkhead::deploy

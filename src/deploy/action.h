@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,34 +35,45 @@ Result<pid_t> SignalServer(const std::string& pidfile, const ExpectedProcess& ex
 // fails unless the program exits 0.
 Status RunProgram(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
 
-// ExecHelper is a small child process started before the sandbox, which
-// runs the --exec program on request: the program must keep the rights of
-// the service (it may read server configuration or talk to a service
-// manager), which the sandboxed watcher no longer has. The helper accepts
-// one byte per request over a socket pair and can run nothing but the argv
-// fixed at Start.
-class ExecHelper {
+// ActionHelper is a small child process started before the sandbox, which
+// performs reload-watch's one action on request with the rights the
+// service had at start, which the sandboxed watcher no longer has:
+//   - running the --exec program (it may read server configuration or talk
+//     to a service manager);
+//   - signalling the server (SignalServer), whose check reads
+//     /proc/PID/exe: Landlock denies that link for processes outside the
+//     watcher's domain, i.e. for every server.
+// The action is fixed at Start; the helper accepts one byte per request
+// over a socket pair and can do nothing else.
+class ActionHelper {
  public:
-  ExecHelper() = default;
-  ExecHelper(const ExecHelper&) = delete;
-  ExecHelper& operator=(const ExecHelper&) = delete;
+  // Action is what the helper does per request: a line for the log on
+  // success, or the error.
+  using Action = std::function<Result<std::string>()>;
+
+  ActionHelper() = default;
+  ActionHelper(const ActionHelper&) = delete;
+  ActionHelper& operator=(const ActionHelper&) = delete;
   // The destructor closes the socket (the helper then exits) and reaps it.
-  ~ExecHelper();
+  ~ActionHelper();
 
   // Start forks the helper. Must run while single-threaded.
-  Status Start(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+  Status Start(Action action);
 
-  // Run asks the helper to run the program and waits for its verdict.
-  Status Run();
-
-  // fd is the watcher's end of the socket pair (for the sandbox policy).
-  int fd() const { return sock_.get(); }
+  // Run asks the helper to act once and returns the action's result (its
+  // text capped at 4 KiB); an error if the helper is gone.
+  Result<std::string> Run();
 
  private:
   ScopedFd sock_;
   pid_t pid_ = -1;
-  std::vector<std::string> argv_;
 };
+
+// ExecAction runs `argv` (RunProgram) and says so.
+ActionHelper::Action ExecAction(std::vector<std::string> argv, std::chrono::milliseconds timeout);
+
+// SignalAction signals the server (SignalServer) and names the pid.
+ActionHelper::Action SignalAction(std::string pidfile, ExpectedProcess expected, int sig);
 
 }  // namespace bulkhead::deploy
 

@@ -169,15 +169,35 @@ TEST_F(ActionTest, RunProgramReportsStatusAndTimeout) {
   EXPECT_EQ(::access((out + " ; echo").c_str(), F_OK), 0);
 }
 
-TEST_F(ActionTest, ExecHelperRunsTheFixedProgram) {
+TEST_F(ActionTest, ActionHelperRunsTheFixedProgram) {
   std::string out = dir_ + "/ran";
-  ExecHelper helper;
-  ASSERT_TRUE(helper.Start({"/usr/bin/touch", out}, std::chrono::seconds(10)).ok());
-  EXPECT_TRUE(helper.Run().ok());
+  ActionHelper helper;
+  ASSERT_TRUE(helper.Start(ExecAction({"/usr/bin/touch", out}, std::chrono::seconds(10))).ok());
+  auto ran = helper.Run();
+  ASSERT_TRUE(ran.ok()) << ran.error().message;
+  EXPECT_EQ(*ran, "ran /usr/bin/touch");
   EXPECT_EQ(::access(out.c_str(), F_OK), 0);
-  ExecHelper failing;
-  ASSERT_TRUE(failing.Start({"/bin/false"}, std::chrono::seconds(10)).ok());
-  EXPECT_FALSE(failing.Run().ok());
+  ActionHelper failing;
+  ASSERT_TRUE(failing.Start(ExecAction({"/bin/false"}, std::chrono::seconds(10))).ok());
+  auto failed = failing.Run();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().message, "/bin/false exited with status 1");
+}
+
+// The helper's answer comes back whole (error text included) and capped.
+TEST_F(ActionTest, ActionHelperReturnsTheActionsErrorCapped) {
+  ActionHelper helper;
+  ASSERT_TRUE(helper
+                  .Start([]() -> Result<std::string> {
+                    return Err("refused: {}", std::string(10000, 'x'));
+                  })
+                  .ok());
+  for (int i = 0; i < 2; ++i) {
+    auto r = helper.Run();
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message.rfind("refused: xxx", 0), 0u);
+    EXPECT_EQ(r.error().message.size(), 4095u);
+  }
 }
 
 }  // namespace

@@ -88,8 +88,14 @@ class Watcher {
   }
 
   Status Setup() {
+    // The action runs in a helper forked before the sandbox (ActionHelper).
     if (!o_.exec_argv.empty()) {
-      BH_TRY(helper_.Start(o_.exec_argv, o_.exec_timeout));
+      if (o_.exec_argv[0].empty() || o_.exec_argv[0][0] != '/') {
+        return ErrCode(ErrorCode::kUsage, "--exec needs an absolute program path");
+      }
+      BH_TRY(helper_.Start(ExecAction(o_.exec_argv, o_.exec_timeout)));
+    } else {
+      BH_TRY(helper_.Start(SignalAction(o_.pidfile, o_.expected, o_.signal)));
     }
     state_.started_ns = clock_.NowNs();
     if (!o_.metrics_file.empty()) {
@@ -218,18 +224,11 @@ class Watcher {
     RecordAction(now, &state_);
     metrics_.last_reload = now / kNsPerSec;
     Status st = OkStatus();
-    if (!o_.exec_argv.empty()) {
-      st = helper_.Run();
-      if (st.ok()) {
-        LogInfo("reload-watch: ran {} ({})", o_.exec_argv[0], reason);
-      }
+    auto done = helper_.Run();
+    if (done.ok()) {
+      LogInfo("reload-watch: {} ({})", *done, reason);
     } else {
-      auto pid = SignalServer(o_.pidfile, o_.expected, o_.signal);
-      if (pid.ok()) {
-        LogInfo("reload-watch: sent signal {} to pid {} ({})", o_.signal, *pid, reason);
-      } else {
-        st = pid.error();
-      }
+      st = done.error();
     }
     metrics_.last_reload_ok = st.ok();
     if (!st.ok()) {
@@ -272,7 +271,7 @@ class Watcher {
   const WatchOptions& o_;
   const Clock& clock_;
   const ProbeLeafFn& probe_;
-  ExecHelper helper_;
+  ActionHelper helper_;
   TriggerState state_;
   WatchMetrics metrics_;
 };

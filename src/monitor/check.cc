@@ -9,11 +9,12 @@
 #include "crypto/key.h"
 #include "probe/engine.h"
 #include "roles/probe_role.h"
+#include "util/days.h"
 
 namespace bulkhead::monitor {
 namespace {
 
-constexpr int64_t kDay = 86400;
+constexpr int64_t kDay = kSecondsPerDay;
 
 std::string Hex(std::string_view raw) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -77,14 +78,9 @@ Status ValidateThresholds(const Thresholds& t) {
   return OkStatus();
 }
 
-int64_t DaysLeft(int64_t not_after, int64_t now) {
-  int64_t d = not_after - now;
-  // Floor division: one second past expiry is day -1, not day 0.
-  return d >= 0 ? d / kDay : -((-d + kDay - 1) / kDay);
-}
-
 inventory::CheckState Verdict(const probe::ProbeResult& probe, int64_t now,
-                              const Thresholds& thresholds, std::optional<bool> managed_match,
+                              const Thresholds& thresholds,
+                              const std::optional<ManagedMatch>& managed,
                               std::vector<std::string>* out_reasons) {
   using inventory::CheckState;
   const crypto::CertInfo& leaf = probe.leaf();
@@ -92,8 +88,11 @@ inventory::CheckState Verdict(const probe::ProbeResult& probe, int64_t now,
   int64_t left = leaf.not_after - now;
   if (left <= 0) {
     state = CheckState::kError;
-    out_reasons->push_back(fmt::format("expired {} ({} days ago)", crypto::FormatTime(leaf.not_after),
-                                       -DaysLeft(leaf.not_after, now)));
+    int64_t days_ago = -DaysLeft(leaf.not_after, now);
+    std::string ago = days_ago == 0   ? std::string("less than a day ago")
+                      : days_ago == 1 ? std::string("1 day ago")
+                                      : fmt::format("{} days ago", days_ago);
+    out_reasons->push_back(fmt::format("expired {} ({})", crypto::FormatTime(leaf.not_after), ago));
   } else if (left < static_cast<int64_t>(thresholds.crit_days) * kDay) {
     state = CheckState::kWarning;
     out_reasons->push_back(fmt::format("expires in {} hours", left / 3600));
@@ -114,7 +113,14 @@ inventory::CheckState Verdict(const probe::ProbeResult& probe, int64_t now,
     state = CheckState::kError;
     out_reasons->push_back(fmt::format("certificate does not cover {}", probe.checked_name));
   }
-  if (managed_match.has_value() && !*managed_match) {
+  if (managed && !managed->equal && managed->served_older) {
+    state = Worse(state, CheckState::kWarning);
+    out_reasons->push_back(fmt::format(
+        "serves an older certificate than the managed {}: serial {} (expires {}) instead of "
+        "serial {} (expires {}); reload the server",
+        managed->name, leaf.serial_hex, crypto::FormatTime(leaf.not_after),
+        managed->managed_serial_hex, crypto::FormatTime(managed->managed_not_after)));
+  } else if (managed && !managed->equal) {
     state = Worse(state, CheckState::kPlan);
     out_reasons->push_back("serves a different certificate than the managed one (not reloaded?)");
   }
@@ -241,15 +247,15 @@ Result<std::vector<EndpointCheck>> RunChecks(const std::vector<inventory::Endpoi
     }
     c.probe = std::move(results[i]).value();
     RecordFromProbe(*c.probe, &c.record);
-    std::optional<bool> managed_match;
+    std::optional<ManagedMatch> managed;
     if (options.managed != nullptr) {
-      if (auto m = options.managed->Compare(c.name, c.probe->leaf())) {
-        c.managed_name = m->name;
-        managed_match = m->equal;
-      }
+      managed = options.managed->Compare(c.name, c.probe->leaf());
     }
-    c.record.managed_match = managed_match;
-    c.record.state = Verdict(*c.probe, now, options.thresholds, managed_match, &c.reasons);
+    if (managed) {
+      c.managed_name = managed->name;
+      c.record.managed_match = managed->equal;
+    }
+    c.record.state = Verdict(*c.probe, now, options.thresholds, managed, &c.reasons);
     if (lookups && !c.tlsa_owner.empty()) {
       const TlsaLookup& l = (**lookups)[owner_index.at(c.tlsa_owner)];
       TlsaVerdict t = JudgeTlsa(l, *c.probe->chain, c.probe->links.get());

@@ -58,15 +58,15 @@ struct EndpointCheck {
 };
 
 // Verdict judges one probe at `now`: sets record.state and *out_reasons.
-// `managed_match` false (an unreloaded or foreign certificate) makes the
-// state at least PLAN: it needs attention but is not yet an outage.
+// `managed` (the managed certificate covering the name, if any): serving an
+// older certificate than it is a failed deployment, at least WARNING, with
+// both serials and expiries in the reason; serving another certificate
+// that is not older (a foreign one) makes the state at least PLAN: it needs
+// attention but is not yet an outage.
 inventory::CheckState Verdict(const probe::ProbeResult& probe, int64_t now,
-                              const Thresholds& thresholds, std::optional<bool> managed_match,
+                              const Thresholds& thresholds,
+                              const std::optional<ManagedMatch>& managed,
                               std::vector<std::string>* out_reasons);
-
-// DaysLeft is whole days from `now` until `not_after`, rounded down (so
-// negative once expired), the way operators read "expires in N days".
-int64_t DaysLeft(int64_t not_after, int64_t now);
 
 // RecordFromProbe fills the certificate fields of `*out` from `probe`.
 void RecordFromProbe(const probe::ProbeResult& probe, inventory::CheckRecord* out);

@@ -33,10 +33,16 @@ probe::ProbeResult Probe(int64_t not_after, bool chain_valid = true, bool name_o
   return p;
 }
 
+// Managed is a comparison with a managed certificate: the served one, or
+// another that is not older.
+std::optional<ManagedMatch> Managed(bool equal) {
+  return ManagedMatch{"a.test", equal, /*served_older=*/false, "abc", kNow + 80 * kDay};
+}
+
 CheckState V(const probe::ProbeResult& p, std::optional<bool> managed = std::nullopt,
              Thresholds t = {}) {
   std::vector<std::string> reasons;
-  return Verdict(p, kNow, t, managed, &reasons);
+  return Verdict(p, kNow, t, managed ? Managed(*managed) : std::nullopt, &reasons);
 }
 
 TEST(MonitorVerdictTest, DaysThresholds) {
@@ -82,18 +88,55 @@ TEST(MonitorVerdictTest, ExpiredIsReportedOnceWithItsDate) {
   EXPECT_NE(reasons[0].find(crypto::FormatTime(kNow - 3 * kDay)), std::string::npos);
 }
 
+// A renewal the server never loaded: a failed deployment, whatever the old
+// certificate's days left, named with both serials and expiries.
+TEST(MonitorVerdictTest, ServingAnOlderCertificateThanTheManagedOneIsAWarning) {
+  ManagedMatch older{"a.test", /*equal=*/false, /*served_older=*/true, "newserial",
+                     kNow + 89 * kDay};
+  std::vector<std::string> reasons;
+  probe::ProbeResult p = Probe(kNow + 60 * kDay);
+  crypto::CertInfo leaf = p.leaf();
+  leaf.serial_hex = "oldserial";
+  p.chain = std::make_shared<const std::vector<crypto::CertInfo>>(std::vector{leaf});
+  EXPECT_EQ(Verdict(p, kNow, {}, older, &reasons), CheckState::kWarning);
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_EQ(reasons[0], "serves an older certificate than the managed a.test: serial oldserial "
+                        "(expires " + crypto::FormatTime(kNow + 60 * kDay) +
+                        ") instead of serial newserial (expires " +
+                        crypto::FormatTime(kNow + 89 * kDay) + "); reload the server");
+  reasons.clear();
+  EXPECT_EQ(Verdict(Probe(kNow - kDay, false, true, "certificate has expired"), kNow, {}, older,
+                    &reasons),
+            CheckState::kError);
+}
+
 TEST(MonitorVerdictTest, UnreloadedServerNeedsAttention) {
   EXPECT_EQ(V(Probe(kNow + 60 * kDay), false), CheckState::kPlan);
   EXPECT_EQ(V(Probe(kNow + 60 * kDay), true), CheckState::kOk);
   EXPECT_EQ(V(Probe(kNow + 1), false), CheckState::kWarning);
 }
 
-TEST(MonitorVerdictTest, DaysLeftRoundsDown) {
-  EXPECT_EQ(DaysLeft(kNow + kDay, kNow), 1);
-  EXPECT_EQ(DaysLeft(kNow + kDay - 1, kNow), 0);
-  EXPECT_EQ(DaysLeft(kNow - 1, kNow), -1);
-  EXPECT_EQ(DaysLeft(kNow - kDay, kNow), -1);
-  EXPECT_EQ(DaysLeft(kNow - kDay - 1, kNow), -2);
+// Whole days elapsed: 10 days and 1 second ago is "10 days ago", never 11.
+TEST(MonitorVerdictTest, ExpiryCountsWholeDaysAtTheBoundaries) {
+  struct Case {
+    int64_t not_after;
+    const char* said;
+  } cases[] = {
+      {kNow - 10 * kDay - 1, "(10 days ago)"}, {kNow - 10 * kDay, "(10 days ago)"},
+      {kNow - 10 * kDay + 1, "(9 days ago)"},  {kNow - kDay, "(1 day ago)"},
+      {kNow - 1, "(less than a day ago)"},     {kNow, "(less than a day ago)"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> reasons;
+    Verdict(Probe(c.not_after, false, true, "certificate has expired"), kNow, {}, std::nullopt,
+            &reasons);
+    ASSERT_EQ(reasons.size(), 1u);
+    EXPECT_NE(reasons[0].find(c.said), std::string::npos) << reasons[0] << " wanted " << c.said;
+  }
+  std::vector<std::string> reasons;
+  Verdict(Probe(kNow + 10 * kDay + kDay - 1), kNow, {}, std::nullopt, &reasons);
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_EQ(reasons[0], "expires in 10 days");
 }
 
 TEST(MonitorManagedTest, ComparesCoveringLeaf) {
@@ -116,6 +159,40 @@ TEST(MonitorManagedTest, ComparesCoveringLeaf) {
   EXPECT_EQ(r->name, "exact");
   EXPECT_TRUE(r->equal);
   EXPECT_FALSE(m.Compare("a.b.example.test", served).has_value());
+}
+
+// Older means issued or expiring before the managed leaf: what a server
+// still holding the previous renewal serves.
+TEST(MonitorManagedTest, TellsAnOlderServedCertificateFromAnotherOne) {
+  ManagedCerts m;
+  crypto::CertInfo managed;
+  managed.der = "renewed";
+  managed.names = {"a.test"};
+  managed.serial_hex = "02";
+  managed.not_before = kNow - kDay;
+  managed.not_after = kNow + 89 * kDay;
+  m.Add("a", managed);
+  crypto::CertInfo previous = managed;
+  previous.der = "previous";
+  previous.not_before = kNow - 31 * kDay;
+  previous.not_after = kNow + 59 * kDay;
+  auto r = m.Compare("a.test", previous);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->equal);
+  EXPECT_TRUE(r->served_older);
+  EXPECT_EQ(r->managed_serial_hex, "02");
+  EXPECT_EQ(r->managed_not_after, kNow + 89 * kDay);
+  crypto::CertInfo newer = managed;
+  newer.der = "newer";
+  newer.not_before = kNow;
+  newer.not_after = kNow + 90 * kDay;
+  r = m.Compare("a.test", newer);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->served_older);
+  r = m.Compare("a.test", managed);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->equal);
+  EXPECT_FALSE(r->served_older);
 }
 
 TEST(MonitorReportTest, JsonAndTable) {
@@ -192,8 +269,12 @@ TEST(MonitorRunChecksTest, EndToEndAgainstLoopbackServers) {
   EXPECT_EQ((*checks)[0].record.state, CheckState::kOk) << (*checks)[0].record.error;
   EXPECT_EQ((*checks)[0].record.managed_match, std::optional<bool>(true));
   EXPECT_EQ((*checks)[0].managed_name, "localhost");
-  EXPECT_EQ((*checks)[1].record.state, CheckState::kPlan);
+  // s2 serves an older certificate for the name than the managed one.
+  EXPECT_EQ((*checks)[1].record.state, CheckState::kWarning);
   EXPECT_EQ((*checks)[1].record.managed_match, std::optional<bool>(false));
+  ASSERT_FALSE((*checks)[1].reasons.empty());
+  EXPECT_NE((*checks)[1].reasons.back().find("serves an older certificate"), std::string::npos)
+      << (*checks)[1].reasons.back();
   EXPECT_EQ((*checks)[2].record.state, CheckState::kError);
   EXPECT_TRUE((*checks)[2].record.address.empty());
   EXPECT_EQ(WorstState(*checks), CheckState::kError);

@@ -48,10 +48,12 @@ std::optional<ManagedMatch> ManagedCerts::Compare(std::string_view host,
       continue;
     }
     if (e.leaf.der == leaf.der) {
-      return ManagedMatch{e.name, true};
+      return ManagedMatch{e.name, /*equal=*/true, /*served_older=*/false, e.leaf.serial_hex,
+                          e.leaf.not_after};
     }
     if (!first) {
-      first = ManagedMatch{e.name, false};
+      bool older = leaf.not_before < e.leaf.not_before || leaf.not_after < e.leaf.not_after;
+      first = ManagedMatch{e.name, /*equal=*/false, older, e.leaf.serial_hex, e.leaf.not_after};
     }
   }
   return first;

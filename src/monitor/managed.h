@@ -16,10 +16,16 @@
 namespace bulkhead::monitor {
 
 // ManagedMatch says which managed certificate covers a name and whether the
-// served leaf is that certificate.
+// served leaf is that certificate, or an older one (a server not reloaded
+// after a renewal).
 struct ManagedMatch {
   std::string name;   // Managed certificate name (directory under certs/).
   bool equal = false;
+  // Not equal, and the served leaf was issued or expires before the managed
+  // one: the deployment of the managed certificate failed.
+  bool served_older = false;
+  std::string managed_serial_hex;  // The managed live leaf's serial and expiry,
+  int64_t managed_not_after = 0;   // for messages.
 };
 
 class ManagedCerts {
@@ -32,7 +38,8 @@ class ManagedCerts {
   // Compare finds the managed certificates covering `host` (SAN match, one
   // wildcard label). If one of them is `leaf` (same DER) that one is
   // returned with equal=true; otherwise the first covering one with
-  // equal=false; nullopt if none covers `host`.
+  // equal=false (served_older set as ManagedMatch says); nullopt if none
+  // covers `host`.
   std::optional<ManagedMatch> Compare(std::string_view host, const crypto::CertInfo& leaf) const;
 
   // Add indexes one certificate (used by Load and by tests).

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "util/days.h"
+
 namespace bulkhead::monitor {
 namespace {
 

@@ -6,13 +6,13 @@
 #include <fmt/format.h>
 
 #include "crypto/x509.h"
+#include "util/days.h"
 
 namespace bulkhead::serve {
 namespace {
 
 using inventory::CheckState;
 
-constexpr int64_t kDay = 86400;
 // Rows beyond this are summarised: the chart stays readable and bounded.
 constexpr size_t kMaxTimelineRows = 60;
 
@@ -29,10 +29,7 @@ std::string DaysLeft(int64_t not_after, int64_t now) {
   if (not_after == 0) {
     return "-";
   }
-  // Floor division so an expired certificate shows negative days.
-  int64_t left = not_after - now;
-  int64_t days = left >= 0 ? left / kDay : -((-left + kDay - 1) / kDay);
-  return std::to_string(days);
+  return std::to_string(bulkhead::DaysLeft(not_after, now));
 }
 
 std::string_view StateClass(CheckState s) {

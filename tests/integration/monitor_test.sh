@@ -261,6 +261,9 @@ expired_end="$(enddate_unix "$D/expired.pem")"
 check_eq "expired: still reported with its dates" "$expired_end" "$(jq_py 'j["leaf"]["not_after_unix"]')"
 check_eq "expired: not_after text" "2020-02-01T00:00:00Z" "$(jq_py 'j["leaf"]["not_after"]')"
 check "expired: reason says expired" grep -q "expired 2020-02-01" "$TEST_TMP/out"
+days_ago=$(( ($(date +%s) - expired_end) / 86400 ))
+check "expired: whole days elapsed since openssl's date ($days_ago)" \
+  grep -q "expired 2020-02-01T00:00:00Z ($days_ago days ago)" "$TEST_TMP/out"
 check_eq "expired: blackbox_exporter agrees on the expiry" \
   "$expired_end" "$(bb_expiry tls_insecure "${PORT[expired]}")"
 
@@ -320,6 +323,10 @@ mon "127.0.0.1:${PORT[good]}" --sni good.test --json
 check_eq "managed: served leaf is the managed one" True "$(jq_py 'j["managed"]["match"] if j["managed"] else None')"
 mon "127.0.0.1:${PORT[soon]}" --sni good.test --json
 check_eq "managed: an older leaf is not the managed one" False "$(jq_py 'j["managed"]["match"] if j["managed"] else None')"
+check_eq "managed: serving an older leaf than the managed one is a WARNING" WARNING "$(jq_py 'j["state"]')"
+check "... naming both serials" grep -q \
+  "serial $(jq_py 'j["leaf"]["serial"]') (expires .*) instead of serial $(openssl x509 -in "$D/good.pem" -noout -serial | sed 's/serial=//' | tr A-F a-f | sed 's/^0*//') (expires" \
+  "$TEST_TMP/out"
 
 # TLSA: Knot serves good.test with a 3 1 1 record of the good leaf's key at
 # the good port and at the soon port (whose leaf has another key), none at

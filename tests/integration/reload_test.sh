@@ -104,11 +104,15 @@ wait_for "nginx serves the issued certificate from live/" 15 \
 cp "$LIVE/fullchain.pem" "$TEST_TMP/py-cert.pem"
 cp "$LIVE/privkey.pem" "$TEST_TMP/py-key.pem"
 mkdir -p "$TEST_TMP/py"
-python3 - "$PY_PORT" "$TEST_TMP/py-cert.pem" "$TEST_TMP/py-key.pem" "$TEST_TMP/py/python3.pid" \
+# Debian's /usr/bin/python3 is a symlink to python3.X: the server's
+# /proc/PID/exe names the target, its comm the link.
+PY_BIN=/usr/bin/python3
+[ -x "$PY_BIN" ] || PY_BIN="$(command -v python3)"
+"$PY_BIN" - "$PY_PORT" "$TEST_TMP/py-cert.pem" "$TEST_TMP/py-key.pem" "$TEST_TMP/py/python3.pid" \
   >"$TEST_TMP/py.log" 2>&1 <<'PY' &
 import os, signal, socket, ssl, sys
-signal.signal(signal.SIGHUP, signal.SIG_IGN)
 port, cert, key, pidfile = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+signal.signal(signal.SIGHUP, lambda *_: open(pidfile + ".hup", "w").close())
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
 srv = socket.create_server(("127.0.0.1", port))
@@ -187,14 +191,18 @@ check_eq "--once against an up-to-date nginx exits 0" 0 "$RC"
 # --- a server that ignores SIGHUP ------------------------------------------------
 RC=0
 "$BULKHEAD_BIN" reload-watch --once --pidfile "$TEST_TMP/py/python3.pid" \
-  --exe "$(command -v python3)" --watch "$LIVE/fullchain.pem" \
+  --exe "$PY_BIN" --watch "$LIVE/fullchain.pem" \
   --verify "127.0.0.1:$PY_PORT" --verify-wait 2s --debounce 0s \
   --metrics-file "$TEST_TMP/metrics/py.prom" >"$TEST_TMP/py-once.out" 2>"$TEST_TMP/py-once.err" || RC=$?
 check_eq "--once exits 1 when the old certificate is still served" 1 "$RC"
 check "... and says which serial is served" grep -q "serving serial" "$TEST_TMP/py-once.err"
 check "... and records the failure in the metrics file" \
   grep -qE '^bulkhead_verify_last_success\{.*target="127.0.0.1:'"$PY_PORT"'"\} 0$' "$TEST_TMP/metrics/py.prom"
-check "the test server got the signal and ignored it" kill -0 "$PY_PID"
+# Started as python3, a symlink: /proc/PID/exe names python3.11, which the
+# sandboxed watcher could not read (Landlock); its helper checks it.
+check "the server started through a symlinked interpreter got the signal" \
+  test -e "$TEST_TMP/py/python3.pid.hup"
+check "... and kept running" kill -0 "$PY_PID"
 check_no_sanitizer "$TEST_TMP/py-once.err" "reload-watch --once"
 
 # --- the --verify probe attacks (test builds, src/roles/hostile.h) ------------------
@@ -218,6 +226,35 @@ for target in parent "$NGINX_PID"; do
   check_eq "hostile probe kill:$target: the watcher survives and reports the failed check" 1 "$RC"
   check "hostile probe kill:$target: nginx is still running its old master" kill -0 "$NGINX_PID"
 done
+
+# --- --exec in the documented form: arguments for the program after -- ------------
+run_bh "$TEST_TMP/renew3" renew --force --name web
+check_eq "a second forced renewal exits 0" 0 "$RC"
+s3="$(cert_serial "$LIVE/cert.pem")"
+# nginx still serves the previous renewal: a failed deployment.
+RC=0
+"$BULKHEAD_BIN" --state-dir "$LAB_DIR/state" --ca-bundle "$LAB_ROOT" monitor check \
+  "127.0.0.1:$TLS_PORT" --sni web.test >"$TEST_TMP/stale-deploy.out" 2>&1 || RC=$?
+check_eq "monitor: nginx serving the previous certificate exits 1" 1 "$RC"
+check "... rated WARNING, not PLAN" grep -q "^WARNING " "$TEST_TMP/stale-deploy.out"
+hex_norm() { printf '%s' "$1" | tr A-F a-f | sed 's/^0*//'; }
+check "... naming the served and the managed serial" \
+  grep -q "serial $(hex_norm "$s2") .* instead of serial $(hex_norm "$s3") " "$TEST_TMP/stale-deploy.out"
+RC=0
+"$BULKHEAD_BIN" reload-watch --once --pidfile "$TEST_TMP/tls/nginx.pid" \
+  --watch "$LIVE/fullchain.pem" --verify "127.0.0.1:$TLS_PORT" --sni web.test \
+  --verify-wait 20s --debounce 0s \
+  --exec "$(command -v nginx)" -- -p "$TEST_TMP/tls" -c "$TEST_TMP/tls/nginx.conf" \
+  -e "$TEST_TMP/tls/error.log" -s reload \
+  >"$TEST_TMP/exec.out" 2>"$TEST_TMP/exec.err" || RC=$?
+check_eq "reload-watch --exec nginx -- -s reload exits 0" 0 "$RC"
+[ "$RC" -eq 0 ] || cat "$TEST_TMP/exec.err"
+check "... and nginx serves the renewed serial" serves_serial "$TLS_PORT" "$s3"
+check_no_sanitizer "$TEST_TMP/exec.err" "reload-watch --exec"
+RC=0
+"$BULKHEAD_BIN" list -- -s reload >/dev/null 2>"$TEST_TMP/dashes.err" || RC=$?
+check_eq "arguments after -- for another command are a usage error" 2 "$RC"
+check "... naming where they belong" grep -q "only for reload-watch --exec" "$TEST_TMP/dashes.err"
 
 # --- stale pid file ---------------------------------------------------------------
 RC=0
