@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "acme/curl_ptr.h"
+#include "util/curl_ptr.h"
 #include "util/log.h"
 
 namespace bulkhead::challenge {
@@ -20,9 +20,6 @@ using std::chrono::milliseconds;
 
 // kMaxHeaderBytes caps the response header lines of one request.
 constexpr size_t kMaxHeaderBytes = 32 * 1024;
-
-using acme::CurlPtr;
-using acme::SlistPtr;
 
 struct UrlDeleter {
   void operator()(CURLU* u) const { curl_url_cleanup(u); }
