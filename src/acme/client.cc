@@ -27,7 +27,7 @@ json IdentifiersJson(const std::vector<Identifier>& ids) {
 
 }  // namespace
 
-Client::Client(HttpClient& http, roles::Signer& signer, std::string directory_url,
+Client::Client(HttpClient& http, jose::Signer& signer, std::string directory_url,
                ClientOptions options)
     : http_(http),
       signer_(signer),
@@ -165,9 +165,9 @@ Result<HttpResponse> Client::Fetch(const std::string& url, bool head, std::strin
 }
 
 Result<HttpResponse> Client::Post(const std::string& url, const std::string& payload,
-                                  std::string_view context, bool use_jwk, roles::Signer* signer,
+                                  std::string_view context, bool use_jwk, jose::Signer* signer,
                                   bool retry_lost) {
-  roles::Signer& s = signer != nullptr ? *signer : signer_;
+  jose::Signer& s = signer != nullptr ? *signer : signer_;
   if (!use_jwk && account_url_.empty()) {
     return Err("{}: no account URL known; run `bulkhead account register` first", context);
   }
@@ -175,7 +175,7 @@ Result<HttpResponse> Client::Post(const std::string& url, const std::string& pay
   int transient = 0;
   for (;;) {
     BH_ASSIGN(std::string nonce, TakeNonce());
-    roles::SignRequest req{url, nonce, use_jwk ? std::string() : account_url_, payload};
+    jose::SignRequest req{url, nonce, use_jwk ? std::string() : account_url_, payload};
     BH_ASSIGN(json jws, s.Sign(req));
     auto sent = http_.Post(url, jws.dump(), kJoseContentType);
     if (!sent.ok()) {
@@ -277,12 +277,12 @@ Result<Account> Client::DeactivateAccount() {
   return ParseAccount(resp.body, account_url_);
 }
 
-Status Client::ChangeKey(roles::Signer& new_signer) {
+Status Client::ChangeKey(jose::Signer& new_signer) {
   if (dir_.key_change.empty()) {
     return Err("the CA does not offer key rollover (no keyChange in its directory)");
   }
   json inner_payload = {{"account", account_url_}, {"oldKey", signer_.Jwk()}};
-  roles::SignRequest inner{dir_.key_change, /*nonce=*/"", /*kid=*/"", inner_payload.dump()};
+  jose::SignRequest inner{dir_.key_change, /*nonce=*/"", /*kid=*/"", inner_payload.dump()};
   BH_ASSIGN(json inner_jws, new_signer.Sign(inner));
   BH_ASSIGN(HttpResponse resp, Post(dir_.key_change, inner_jws.dump(), "rolling over the account key"));
   (void)resp;
@@ -466,7 +466,7 @@ Result<std::vector<std::string>> Client::DownloadChains(const std::string& cert_
   return chains;
 }
 
-Status Client::Revoke(const std::string& cert_der, int reason, roles::Signer* cert_key_signer) {
+Status Client::Revoke(const std::string& cert_der, int reason, jose::Signer* cert_key_signer) {
   if (dir_.revoke_cert.empty()) {
     return Err("the CA does not offer revocation (no revokeCert in its directory)");
   }

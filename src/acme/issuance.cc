@@ -256,7 +256,7 @@ Status CheckChain(const std::vector<crypto::CertInfo>& chain, std::string_view p
 
 Result<IssuedChain> ObtainCertificate(Client& client, challenge::Publisher& publisher,
                                       const std::vector<std::string>& names,
-                                      const roles::PreparedKey& key,
+                                      const FinalizeKey& key,
                                       std::string_view preferred_chain,
                                       const OrderHooks& hooks) {
   std::vector<Identifier> ids;

@@ -24,7 +24,7 @@
 #include "acme/fake_http_test.h"
 #include "crypto/key.h"
 #include "crypto/ossl.h"
-#include "roles/roles.h"
+#include "jose/signer.h"
 
 namespace bulkhead::acme {
 namespace {
@@ -334,7 +334,7 @@ json AuthzJson(const std::string& status, const std::string& challenge_status = 
 class IssuanceTest : public ::testing::Test {
  protected:
   IssuanceTest() {
-    auto signer = roles::NewSignerFromKey(NewKey());
+    auto signer = jose::NewSignerFromKey(NewKey());
     EXPECT_TRUE(signer.ok());
     signer_ = std::move(signer).value();
     ClientOptions options;
@@ -384,10 +384,10 @@ class IssuanceTest : public ::testing::Test {
 
   Pki pki_;
   FakeHttp http_;
-  std::unique_ptr<roles::Signer> signer_;
+  std::unique_ptr<jose::Signer> signer_;
   std::unique_ptr<Client> client_;
   MemoryPublisher publisher_;
-  roles::PreparedKey key_;
+  FinalizeKey key_;
 };
 
 TEST_F(IssuanceTest, HappyPathFromNewOrderToCheckedChain) {

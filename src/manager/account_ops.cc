@@ -40,7 +40,7 @@ struct NetClient {
   std::unique_ptr<acme::Client> client;
 };
 
-Result<NetClient> NewClient(const CaConfig& ca, roles::Signer& signer) {
+Result<NetClient> NewClient(const CaConfig& ca, jose::Signer& signer) {
   NetClient c;
   BH_ASSIGN(c.http, acme::NewCurlHttpClient(HttpOptionsFor(ca)));
   c.client = std::make_unique<acme::Client>(*c.http, signer, ca.directory_url);
@@ -65,13 +65,13 @@ struct AccountNetJob {
 
 // KeyChangeSigner stands for the new key in Client::ChangeKey: the account
 // role builds and signs the keyChange payload itself.
-class KeyChangeSigner final : public roles::Signer {
+class KeyChangeSigner final : public jose::Signer {
  public:
   KeyChangeSigner(ipc::Channel& channel, std::string account_url)
       : channel_(channel), account_url_(std::move(account_url)) {}
   const nlohmann::json& Jwk() const override { return jwk_; }
   const std::string& Thumbprint() const override { return thumbprint_; }
-  Result<nlohmann::json> Sign(const roles::SignRequest& request) override {
+  Result<nlohmann::json> Sign(const jose::SignRequest& request) override {
     ipc::KeyChangeRequestMsg msg{request.url, account_url_};
     BH_ASSIGN(ipc::DecodedFrame reply,
               channel_.Call(ipc::MessageType::kKeyChangeRequest, ipc::Encode(msg),
@@ -135,7 +135,7 @@ Result<ipc::AccountResultMsg> Register(const AccountNetJob& job, acme::Client& c
 }
 
 Result<ipc::AccountResultMsg> RunAccountInNet(const AccountNetJob& job, ipc::Channel& signer_ch) {
-  BH_ASSIGN(std::unique_ptr<roles::Signer> signer, roles::NewRemoteSigner(signer_ch));
+  BH_ASSIGN(std::unique_ptr<jose::Signer> signer, roles::NewRemoteSigner(signer_ch));
   BH_ASSIGN(NetClient c, NewClient(job.ca, *signer));
   acme::Client& client = *c.client;
   if (job.command == AccountCommand::kRegister) {
@@ -424,7 +424,7 @@ struct RevokeNetJob {
 };
 
 Status RevokeInNet(const RevokeNetJob& job, ipc::Channel& signer_ch) {
-  BH_ASSIGN(std::unique_ptr<roles::Signer> signer, roles::NewRemoteSigner(signer_ch));
+  BH_ASSIGN(std::unique_ptr<jose::Signer> signer, roles::NewRemoteSigner(signer_ch));
   BH_ASSIGN(NetClient c, NewClient(job.ca, *signer));
   if (!job.with_cert_key) {
     c.client->SetAccountUrl(job.account_url);

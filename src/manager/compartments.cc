@@ -207,7 +207,7 @@ Status CheckProfile(const acme::Directory& dir, const std::string& profile) {
 Status RunOrderInNet(NetJob& job, ipc::Channel& parent, ipc::Channel& signer_ch,
                      ipc::Channel& challenge_ch, ipc::Channel& store_ch,
                      ipc::CommitResponseMsg* out_commit, acme::IssuedChain* out_chain) {
-  BH_ASSIGN(std::unique_ptr<roles::Signer> signer, roles::NewRemoteSigner(signer_ch));
+  BH_ASSIGN(std::unique_ptr<jose::Signer> signer, roles::NewRemoteSigner(signer_ch));
   BH_ASSIGN(std::unique_ptr<acme::HttpClient> http,
             acme::NewCurlHttpClient(HttpOptionsFor(job.ca)));
   acme::Client client(*http, *signer, job.ca.directory_url);
@@ -257,8 +257,9 @@ Status RunOrderInNet(NetJob& job, ipc::Channel& parent, ipc::Channel& signer_ch,
   };
   hooks.new_order.profile = s.profile;
   hooks.new_order.replaces = s.run.replaces;
-  auto chain = acme::ObtainCertificate(client, *publisher, s.names, job.key, s.preferred_chain,
-                                       hooks);
+  auto chain = acme::ObtainCertificate(client, *publisher, s.names,
+                                       acme::FinalizeKey{job.key.csr_der, job.key.public_key_der},
+                                       s.preferred_chain, hooks);
   publisher.reset();
   (void)challenge_ch.Send(ipc::MessageType::kShutdown, ipc::EncodeEmpty());
   (void)signer_ch.Send(ipc::MessageType::kShutdown, ipc::EncodeEmpty());
@@ -743,11 +744,11 @@ namespace {
 
 // NoSigner backs a Client that only makes unauthenticated requests (ARI):
 // this role holds no key and cannot sign.
-class NoSigner : public roles::Signer {
+class NoSigner : public jose::Signer {
  public:
   const nlohmann::json& Jwk() const override { return jwk_; }
   const std::string& Thumbprint() const override { return thumbprint_; }
-  Result<nlohmann::json> Sign(const roles::SignRequest&) override {
+  Result<nlohmann::json> Sign(const jose::SignRequest&) override {
     return Err("the renewal-information role holds no key");
   }
 

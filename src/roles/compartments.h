@@ -23,7 +23,8 @@
 #include "challenge/http01.h"
 #include "ipc/channel.h"
 #include "ipc/messages.h"
-#include "roles/roles.h"
+#include "jose/signer.h"
+#include "roles/keys.h"
 #include "sandbox/sandbox.h"
 #include "store/cert_store.h"
 
@@ -55,7 +56,7 @@ int RunSignerRole(ipc::Channel net, std::optional<ipc::Channel> parent, SignerJo
 
 // NewRemoteSigner waits for the signer's hello (JWK, thumbprint) and returns
 // a Signer that forwards each Sign over `channel` (which must outlive it).
-Result<std::unique_ptr<Signer>> NewRemoteSigner(ipc::Channel& channel);
+Result<std::unique_ptr<jose::Signer>> NewRemoteSigner(ipc::Channel& channel);
 
 // RunChallengeRole enters `policy`, then builds the publisher with `make`
 // (so a standalone listener binds under the sandbox's port rule) and serves.
