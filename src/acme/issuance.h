@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "acme/client.h"
-#include "challenge/http01.h"
+#include "challenge/publisher.h"
 #include "crypto/x509.h"
 #include "util/result.h"
 

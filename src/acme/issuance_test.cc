@@ -277,16 +277,17 @@ TEST(IssuanceCheckChainTest, RejectsAnImpostorWithTheIssuersNameButAnotherKey) {
 // what happened to them.
 class MemoryPublisher : public challenge::Publisher {
  public:
-  Status Publish(std::string_view token, std::string_view key_authorization) override {
+  std::string_view ChallengeType() const override { return challenge::kHttp01; }
+  Status Publish(const challenge::Challenge& challenge) override {
     if (!publish_error.empty()) {
       return Err("{}", publish_error);
     }
-    live[std::string(token)] = std::string(key_authorization);
+    live[challenge.token] = challenge.key_authorization;
     ++published;
     return OkStatus();
   }
-  Status Remove(std::string_view token) override {
-    removed += live.erase(std::string(token)) > 0 ? 1 : 0;
+  Status Remove(const challenge::Challenge& challenge) override {
+    removed += live.erase(challenge.token) > 0 ? 1 : 0;
     return OkStatus();
   }
   Status WaitReady() override {

@@ -10,6 +10,7 @@
 
 #include "acme/issuance.h"
 #include "challenge/dns01.h"
+#include "challenge/http01.h"
 #include "challenge/preflight.h"
 #include "crypto/warmup.h"
 #include "dns/query.h"
