@@ -53,6 +53,11 @@ class Client {
   // `http` and `signer` must outlive the Client.
   Client(HttpClient& http, jose::Signer& signer, std::string directory_url,
          ClientOptions options = {});
+  // An unauthenticated Client holds no signer: Init, directory() and
+  // FetchRenewalInfo work; every signed request (account, order, challenge,
+  // finalize, revoke, keyChange) fails with an error saying so, before
+  // anything is sent. `http` must outlive it.
+  Client(HttpClient& http, std::string directory_url, ClientOptions options = {});
 
   // Init fetches the directory. Must succeed before anything else.
   Status Init();
@@ -88,6 +93,7 @@ class Client {
 
   // ChangeKey rolls the account over to `new_signer`'s key (RFC 8555 7.3.5).
   // On success the Client keeps using the old signer object; callers switch.
+  // Fails without a request on an unauthenticated Client.
   Status ChangeKey(jose::Signer& new_signer);
 
   // NewOrder creates an order for `identifiers`, with the optional
@@ -131,7 +137,8 @@ class Client {
   // otherwise with the account (kid).
   Status Revoke(const std::string& cert_der, int reason, jose::Signer* cert_key_signer);
 
-  // KeyAuthorization returns token "." thumbprint (RFC 8555 8.1).
+  // KeyAuthorization returns token "." thumbprint (RFC 8555 8.1); an
+  // unauthenticated Client has no thumbprint and returns "".
   std::string KeyAuthorization(const std::string& token) const;
 
   static constexpr int kMaxAlternates = 4;
@@ -166,7 +173,7 @@ class Client {
                   std::chrono::steady_clock::time_point deadline, std::string_view what);
 
   HttpClient& http_;
-  jose::Signer& signer_;
+  jose::Signer* signer_;  // Null: unauthenticated, nothing can be signed.
   std::string directory_url_;
   std::string origin_;
   ClientOptions options_;

@@ -842,6 +842,23 @@ TEST_F(ClientTest, FetchRenewalInfo) {
   EXPECT_EQ(none.error().code, ErrorCode::kNotFound);
 }
 
+TEST_F(ClientTest, AnUnauthenticatedClientReadsButNeverSigns) {
+  FakeHttp http;
+  http.On("GET", kDir, Json(200, json::parse(DirectoryJson())));
+  http.On("GET", kRenewal + "/aa.bb",
+          Json(200, {{"suggestedWindow", {{"start", "x"}, {"end", "y"}}}}));
+  Client c(http, kDir, options_);
+  ASSERT_TRUE(c.Init().ok());
+  EXPECT_TRUE(c.FetchRenewalInfo("aa.bb").ok());
+  c.SetAccountUrl(kAcctUrl);
+  auto order = c.NewOrder({Identifier{"dns", "a.example"}});
+  ASSERT_FALSE(order.ok());
+  EXPECT_TRUE(Contains(order.error().message, "unauthenticated")) << order.error().message;
+  EXPECT_FALSE(c.ChangeKey(*signer_).ok());
+  EXPECT_EQ(c.KeyAuthorization("tok"), "");
+  EXPECT_EQ(http.Count("POST", kNewOrder), 0);
+}
+
 TEST_F(ClientTest, RevokeSignsWithTheAccountOrTheCertificateKey) {
   Client& c = Ready();
   http_.On("POST", kRevoke, Resp(200, ""));

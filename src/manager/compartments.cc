@@ -743,21 +743,6 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
 
 namespace {
 
-// NoSigner backs a Client that only makes unauthenticated requests (ARI):
-// this role holds no key and cannot sign.
-class NoSigner : public jose::Signer {
- public:
-  const nlohmann::json& Jwk() const override { return jwk_; }
-  const std::string& Thumbprint() const override { return thumbprint_; }
-  Result<nlohmann::json> Sign(const jose::SignRequest&) override {
-    return Err("the renewal-information role holds no key");
-  }
-
- private:
-  nlohmann::json jwk_ = nlohmann::json::object();
-  std::string thumbprint_;
-};
-
 // kRenewalInfoTimeout bounds one ARI check end to end.
 constexpr seconds kRenewalInfoTimeout{90};
 
@@ -770,11 +755,10 @@ int RunRenewalInfoRole(ipc::Channel parent, const CaConfig& ca, const std::strin
     return 1;
   }
   auto run = [&]() -> Result<ipc::RenewalInfoMsg> {
-    NoSigner signer;
     BH_ASSIGN(std::unique_ptr<acme::HttpClient> http, acme::NewCurlHttpClient(HttpOptionsFor(ca)));
     acme::ClientOptions options;
     options.max_transient_retries = 1;
-    acme::Client client(*http, signer, ca.directory_url, options);
+    acme::Client client(*http, ca.directory_url, options);
     client.SetDeadline(std::chrono::steady_clock::now() + kRenewalInfoTimeout - seconds(10));
     BH_TRY(client.Init());
     ipc::RenewalInfoMsg msg;
