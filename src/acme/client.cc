@@ -27,10 +27,17 @@ json IdentifiersJson(const std::vector<Identifier>& ids) {
 
 }  // namespace
 
-Client::Client(HttpClient& http, roles::Signer& signer, std::string directory_url,
+Client::Client(HttpClient& http, jose::Signer& signer, std::string directory_url,
                ClientOptions options)
     : http_(http),
-      signer_(signer),
+      signer_(&signer),
+      directory_url_(std::move(directory_url)),
+      origin_(UrlOrigin(directory_url_)),
+      options_(options) {}
+
+Client::Client(HttpClient& http, std::string directory_url, ClientOptions options)
+    : http_(http),
+      signer_(nullptr),
       directory_url_(std::move(directory_url)),
       origin_(UrlOrigin(directory_url_)),
       options_(options) {}
@@ -165,9 +172,12 @@ Result<HttpResponse> Client::Fetch(const std::string& url, bool head, std::strin
 }
 
 Result<HttpResponse> Client::Post(const std::string& url, const std::string& payload,
-                                  std::string_view context, bool use_jwk, roles::Signer* signer,
+                                  std::string_view context, bool use_jwk, jose::Signer* signer,
                                   bool retry_lost) {
-  roles::Signer& s = signer != nullptr ? *signer : signer_;
+  jose::Signer* s = signer != nullptr ? signer : signer_;
+  if (s == nullptr) {
+    return Err("{}: this client is unauthenticated and cannot sign", context);
+  }
   if (!use_jwk && account_url_.empty()) {
     return Err("{}: no account URL known; run `bulkhead account register` first", context);
   }
@@ -175,8 +185,8 @@ Result<HttpResponse> Client::Post(const std::string& url, const std::string& pay
   int transient = 0;
   for (;;) {
     BH_ASSIGN(std::string nonce, TakeNonce());
-    roles::SignRequest req{url, nonce, use_jwk ? std::string() : account_url_, payload};
-    BH_ASSIGN(json jws, s.Sign(req));
+    jose::SignRequest req{url, nonce, use_jwk ? std::string() : account_url_, payload};
+    BH_ASSIGN(json jws, s->Sign(req));
     auto sent = http_.Post(url, jws.dump(), kJoseContentType);
     if (!sent.ok()) {
       if (sent.error().code == ErrorCode::kTransient && retry_lost &&
@@ -277,12 +287,15 @@ Result<Account> Client::DeactivateAccount() {
   return ParseAccount(resp.body, account_url_);
 }
 
-Status Client::ChangeKey(roles::Signer& new_signer) {
+Status Client::ChangeKey(jose::Signer& new_signer) {
   if (dir_.key_change.empty()) {
     return Err("the CA does not offer key rollover (no keyChange in its directory)");
   }
-  json inner_payload = {{"account", account_url_}, {"oldKey", signer_.Jwk()}};
-  roles::SignRequest inner{dir_.key_change, /*nonce=*/"", /*kid=*/"", inner_payload.dump()};
+  if (signer_ == nullptr) {
+    return Err("rolling over the account key: this client is unauthenticated");
+  }
+  json inner_payload = {{"account", account_url_}, {"oldKey", signer_->Jwk()}};
+  jose::SignRequest inner{dir_.key_change, /*nonce=*/"", /*kid=*/"", inner_payload.dump()};
   BH_ASSIGN(json inner_jws, new_signer.Sign(inner));
   BH_ASSIGN(HttpResponse resp, Post(dir_.key_change, inner_jws.dump(), "rolling over the account key"));
   (void)resp;
@@ -466,7 +479,7 @@ Result<std::vector<std::string>> Client::DownloadChains(const std::string& cert_
   return chains;
 }
 
-Status Client::Revoke(const std::string& cert_der, int reason, roles::Signer* cert_key_signer) {
+Status Client::Revoke(const std::string& cert_der, int reason, jose::Signer* cert_key_signer) {
   if (dir_.revoke_cert.empty()) {
     return Err("the CA does not offer revocation (no revokeCert in its directory)");
   }
@@ -478,7 +491,7 @@ Status Client::Revoke(const std::string& cert_der, int reason, roles::Signer* ce
 }
 
 std::string Client::KeyAuthorization(const std::string& token) const {
-  return token + "." + signer_.Thumbprint();
+  return signer_ != nullptr ? token + "." + signer_->Thumbprint() : std::string();
 }
 
 Result<int> RevocationReason(std::string_view name) {

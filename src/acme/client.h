@@ -1,5 +1,5 @@
 // The ACME protocol (RFC 8555) from the client's side. Client speaks to one
-// CA through an HttpClient and signs through a roles::Signer; it holds no key
+// CA through an HttpClient and signs through a jose::Signer; it holds no key
 // and touches no file.
 #ifndef BULKHEAD_ACME_CLIENT_H_
 #define BULKHEAD_ACME_CLIENT_H_
@@ -14,7 +14,7 @@
 #include "acme/http.h"
 #include "acme/problem.h"
 #include "acme/types.h"
-#include "roles/roles.h"
+#include "jose/signer.h"
 #include "util/result.h"
 
 namespace bulkhead::acme {
@@ -51,8 +51,13 @@ struct NewOrderOptions {
 class Client {
  public:
   // `http` and `signer` must outlive the Client.
-  Client(HttpClient& http, roles::Signer& signer, std::string directory_url,
+  Client(HttpClient& http, jose::Signer& signer, std::string directory_url,
          ClientOptions options = {});
+  // An unauthenticated Client holds no signer: Init, directory() and
+  // FetchRenewalInfo work; every signed request (account, order, challenge,
+  // finalize, revoke, keyChange) fails with an error saying so, before
+  // anything is sent. `http` must outlive it.
+  Client(HttpClient& http, std::string directory_url, ClientOptions options = {});
 
   // Init fetches the directory. Must succeed before anything else.
   Status Init();
@@ -88,7 +93,8 @@ class Client {
 
   // ChangeKey rolls the account over to `new_signer`'s key (RFC 8555 7.3.5).
   // On success the Client keeps using the old signer object; callers switch.
-  Status ChangeKey(roles::Signer& new_signer);
+  // Fails without a request on an unauthenticated Client.
+  Status ChangeKey(jose::Signer& new_signer);
 
   // NewOrder creates an order for `identifiers`, with the optional
   // members of `options` (profile, replaces).
@@ -129,9 +135,10 @@ class Client {
   // Revoke revokes `cert_der` with RFC 5280 `reason`. When `cert_key_signer`
   // is given, the request is signed with the certificate's own key (jwk),
   // otherwise with the account (kid).
-  Status Revoke(const std::string& cert_der, int reason, roles::Signer* cert_key_signer);
+  Status Revoke(const std::string& cert_der, int reason, jose::Signer* cert_key_signer);
 
-  // KeyAuthorization returns token "." thumbprint (RFC 8555 8.1).
+  // KeyAuthorization returns token "." thumbprint (RFC 8555 8.1); an
+  // unauthenticated Client has no thumbprint and returns "".
   std::string KeyAuthorization(const std::string& token) const;
 
   static constexpr int kMaxAlternates = 4;
@@ -146,7 +153,7 @@ class Client {
   // polls the order to learn what happened).
   Result<HttpResponse> Post(const std::string& url, const std::string& payload,
                             std::string_view context, bool use_jwk = false,
-                            roles::Signer* signer = nullptr, bool retry_lost = true);
+                            jose::Signer* signer = nullptr, bool retry_lost = true);
   // Fetch GETs (or HEADs) `url`, retrying transient failures.
   Result<HttpResponse> Fetch(const std::string& url, bool head, std::string_view context);
   // BackOff sleeps before retry number `attempt` of a transient failure
@@ -166,7 +173,7 @@ class Client {
                   std::chrono::steady_clock::time_point deadline, std::string_view what);
 
   HttpClient& http_;
-  roles::Signer& signer_;
+  jose::Signer* signer_;  // Null: unauthenticated, nothing can be signed.
   std::string directory_url_;
   std::string origin_;
   ClientOptions options_;

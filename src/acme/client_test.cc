@@ -19,7 +19,7 @@
 
 #include "acme/fake_http_test.h"
 #include "crypto/key.h"
-#include "roles/roles.h"
+#include "jose/signer.h"
 
 namespace bulkhead::acme {
 namespace {
@@ -79,7 +79,7 @@ class ClientTest : public ::testing::Test {
   ClientTest() {
     auto key = crypto::PrivateKey::Generate(crypto::KeyType::kEc256);
     EXPECT_TRUE(key.ok());
-    auto signer = roles::NewSignerFromKey(std::move(key).value());
+    auto signer = jose::NewSignerFromKey(std::move(key).value());
     EXPECT_TRUE(signer.ok());
     signer_ = std::move(signer).value();
     options_.max_bad_nonce_retries = 3;
@@ -112,7 +112,7 @@ class ClientTest : public ::testing::Test {
   }
 
   FakeHttp http_;
-  std::unique_ptr<roles::Signer> signer_;
+  std::unique_ptr<jose::Signer> signer_;
   ClientOptions options_;
   std::unique_ptr<Client> client_;
 };
@@ -436,7 +436,7 @@ TEST_F(ClientTest, ChangeKeyNestsAJwsSignedByTheNewKey) {
   Client& c = Ready();
   auto key = crypto::PrivateKey::Generate(crypto::KeyType::kEc256);
   ASSERT_TRUE(key.ok());
-  auto next = roles::NewSignerFromKey(std::move(key).value());
+  auto next = jose::NewSignerFromKey(std::move(key).value());
   ASSERT_TRUE(next.ok());
   http_.On("POST", kKeyChange, Json(200, AccountJson()));
   Status st = c.ChangeKey(**next);
@@ -842,13 +842,30 @@ TEST_F(ClientTest, FetchRenewalInfo) {
   EXPECT_EQ(none.error().code, ErrorCode::kNotFound);
 }
 
+TEST_F(ClientTest, AnUnauthenticatedClientReadsButNeverSigns) {
+  FakeHttp http;
+  http.On("GET", kDir, Json(200, json::parse(DirectoryJson())));
+  http.On("GET", kRenewal + "/aa.bb",
+          Json(200, {{"suggestedWindow", {{"start", "x"}, {"end", "y"}}}}));
+  Client c(http, kDir, options_);
+  ASSERT_TRUE(c.Init().ok());
+  EXPECT_TRUE(c.FetchRenewalInfo("aa.bb").ok());
+  c.SetAccountUrl(kAcctUrl);
+  auto order = c.NewOrder({Identifier{"dns", "a.example"}});
+  ASSERT_FALSE(order.ok());
+  EXPECT_TRUE(Contains(order.error().message, "unauthenticated")) << order.error().message;
+  EXPECT_FALSE(c.ChangeKey(*signer_).ok());
+  EXPECT_EQ(c.KeyAuthorization("tok"), "");
+  EXPECT_EQ(http.Count("POST", kNewOrder), 0);
+}
+
 TEST_F(ClientTest, RevokeSignsWithTheAccountOrTheCertificateKey) {
   Client& c = Ready();
   http_.On("POST", kRevoke, Resp(200, ""));
   ASSERT_TRUE(c.Revoke("DER", 1, nullptr).ok());
   auto key = crypto::PrivateKey::Generate(crypto::KeyType::kEc256);
   ASSERT_TRUE(key.ok());
-  auto cert_signer = roles::NewSignerFromKey(std::move(key).value());
+  auto cert_signer = jose::NewSignerFromKey(std::move(key).value());
   ASSERT_TRUE(cert_signer.ok());
   http_.On("POST", kRevoke, Resp(200, ""));
   ASSERT_TRUE(c.Revoke("DER", 4, cert_signer->get()).ok());

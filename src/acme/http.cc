@@ -14,7 +14,7 @@
 #include <limits>
 #include <mutex>
 
-#include "acme/curl_ptr.h"
+#include "util/curl_ptr.h"
 #include "util/text.h"
 
 namespace bulkhead::acme {

@@ -40,16 +40,16 @@ std::string DescribeChallenges(const Authorization& authz) {
   return out.empty() ? "none" : out;
 }
 
-// PublishedToken removes its token from the publisher when it goes out of
-// scope, so no path out of ObtainCertificate leaves a token behind.
+// PublishedToken removes its challenge from the publisher when it goes out
+// of scope, so no path out of ObtainCertificate leaves a token behind.
 class PublishedToken {
  public:
-  PublishedToken(challenge::Publisher& publisher, std::string token)
-      : publisher_(publisher), token_(std::move(token)) {}
+  PublishedToken(challenge::Publisher& publisher, challenge::Challenge challenge)
+      : publisher_(publisher), challenge_(std::move(challenge)) {}
   PublishedToken(const PublishedToken&) = delete;
   PublishedToken& operator=(const PublishedToken&) = delete;
   ~PublishedToken() {
-    Status st = publisher_.Remove(token_);
+    Status st = publisher_.Remove(challenge_);
     if (!st.ok()) {
       LogWarn("removing challenge token: {}", st.error().message);
     }
@@ -57,7 +57,7 @@ class PublishedToken {
 
  private:
   challenge::Publisher& publisher_;
-  std::string token_;
+  challenge::Challenge challenge_;
 };
 
 // Pending is one authorization we are answering.
@@ -256,7 +256,7 @@ Status CheckChain(const std::vector<crypto::CertInfo>& chain, std::string_view p
 
 Result<IssuedChain> ObtainCertificate(Client& client, challenge::Publisher& publisher,
                                       const std::vector<std::string>& names,
-                                      const roles::PreparedKey& key,
+                                      const FinalizeKey& key,
                                       std::string_view preferred_chain,
                                       const OrderHooks& hooks) {
   std::vector<Identifier> ids;
@@ -297,7 +297,8 @@ Result<IssuedChain> ObtainCertificate(Client& client, challenge::Publisher& publ
   if (order.status == "pending") {
     std::vector<Pending> pending;
     for (const std::string& url : order.authorizations) {
-      BH_ASSIGN(Pending p, PrepareAuthorization(client, url, publisher.ChallengeType()));
+      BH_ASSIGN(Pending p,
+                PrepareAuthorization(client, url, std::string(publisher.ChallengeType())));
       if (p.authz.status == "valid") {
         LogInfo("{}: already authorized", p.authz.identifier.ToString());
         continue;
@@ -310,13 +311,14 @@ Result<IssuedChain> ObtainCertificate(Client& client, challenge::Publisher& publ
     for (const Pending& p : pending) {
       // dns-01 names its record after the identifier; a wildcard's
       // authorization carries the base name and the wildcard flag.
-      std::string identifier = (p.authz.wildcard ? "*." : "") + p.authz.identifier.value;
-      Status st = publisher.PublishFor(identifier, p.challenge.token,
-                                       client.KeyAuthorization(p.challenge.token));
+      challenge::Challenge c{std::string(publisher.ChallengeType()),
+                             (p.authz.wildcard ? "*." : "") + p.authz.identifier.value,
+                             p.challenge.token, client.KeyAuthorization(p.challenge.token)};
+      Status st = publisher.Publish(c);
       if (!st.ok()) {
         return st.error().Wrap(p.authz.identifier.ToString());
       }
-      published.push_back(std::make_unique<PublishedToken>(publisher, p.challenge.token));
+      published.push_back(std::make_unique<PublishedToken>(publisher, std::move(c)));
     }
     // Nothing is answered before the CA can see every token (for dns-01:
     // until every authoritative server serves every record).

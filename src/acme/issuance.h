@@ -9,9 +9,8 @@
 #include <vector>
 
 #include "acme/client.h"
-#include "challenge/http01.h"
+#include "challenge/publisher.h"
 #include "crypto/x509.h"
-#include "roles/roles.h"
 #include "util/result.h"
 
 namespace bulkhead::acme {
@@ -23,6 +22,14 @@ struct IssuedChain {
   std::string chain_pem;      // Intermediates.
   std::string fullchain_pem;  // Leaf + intermediates.
   crypto::CertInfo leaf;
+};
+
+// FinalizeKey is what an order needs of the certificate's key: the CSR to
+// finalize with, and the public key the issued certificate must carry. The
+// key itself stays with whoever made it (the keys role).
+struct FinalizeKey {
+  std::string csr_der;
+  std::string public_key_der;  // SubjectPublicKeyInfo, DER.
 };
 
 // OrderHooks let the caller persist and resume orders.
@@ -53,7 +60,7 @@ struct OrderHooks {
 // CA's default). Errors name the identifier and the CA's problem.
 Result<IssuedChain> ObtainCertificate(Client& client, challenge::Publisher& publisher,
                                       const std::vector<std::string>& names,
-                                      const roles::PreparedKey& key,
+                                      const FinalizeKey& key,
                                       std::string_view preferred_chain,
                                       const OrderHooks& hooks = {});
 

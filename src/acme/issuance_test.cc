@@ -24,7 +24,7 @@
 #include "acme/fake_http_test.h"
 #include "crypto/key.h"
 #include "crypto/ossl.h"
-#include "roles/roles.h"
+#include "jose/signer.h"
 
 namespace bulkhead::acme {
 namespace {
@@ -277,16 +277,17 @@ TEST(IssuanceCheckChainTest, RejectsAnImpostorWithTheIssuersNameButAnotherKey) {
 // what happened to them.
 class MemoryPublisher : public challenge::Publisher {
  public:
-  Status Publish(std::string_view token, std::string_view key_authorization) override {
+  std::string_view ChallengeType() const override { return challenge::kHttp01; }
+  Status Publish(const challenge::Challenge& challenge) override {
     if (!publish_error.empty()) {
       return Err("{}", publish_error);
     }
-    live[std::string(token)] = std::string(key_authorization);
+    live[challenge.token] = challenge.key_authorization;
     ++published;
     return OkStatus();
   }
-  Status Remove(std::string_view token) override {
-    removed += live.erase(std::string(token)) > 0 ? 1 : 0;
+  Status Remove(const challenge::Challenge& challenge) override {
+    removed += live.erase(challenge.token) > 0 ? 1 : 0;
     return OkStatus();
   }
   Status WaitReady() override {
@@ -334,7 +335,7 @@ json AuthzJson(const std::string& status, const std::string& challenge_status = 
 class IssuanceTest : public ::testing::Test {
  protected:
   IssuanceTest() {
-    auto signer = roles::NewSignerFromKey(NewKey());
+    auto signer = jose::NewSignerFromKey(NewKey());
     EXPECT_TRUE(signer.ok());
     signer_ = std::move(signer).value();
     ClientOptions options;
@@ -384,10 +385,10 @@ class IssuanceTest : public ::testing::Test {
 
   Pki pki_;
   FakeHttp http_;
-  std::unique_ptr<roles::Signer> signer_;
+  std::unique_ptr<jose::Signer> signer_;
   std::unique_ptr<Client> client_;
   MemoryPublisher publisher_;
-  roles::PreparedKey key_;
+  FinalizeKey key_;
 };
 
 TEST_F(IssuanceTest, HappyPathFromNewOrderToCheckedChain) {

@@ -15,7 +15,7 @@ using json = nlohmann::json;
 
 // Describe names a request in an error without echoing much of what a
 // hostile peer sent.
-std::string Describe(const roles::SignRequest& r) {
+std::string Describe(const jose::SignRequest& r) {
   std::string url = r.url.substr(0, 200);
   std::string payload = r.payload.substr(0, 80);
   return fmt::format("request to {} with payload {}{}", url.empty() ? "(no URL)" : url,
@@ -115,7 +115,7 @@ Status CheckFinalize(const SignPolicy& p, const json& j) {
   return OkStatus();
 }
 
-Status CheckIssue(const SignPolicy& p, const roles::SignRequest& r) {
+Status CheckIssue(const SignPolicy& p, const jose::SignRequest& r) {
   if (r.payload == "{}") {
     return OkStatus();  // A challenge response.
   }
@@ -134,7 +134,7 @@ bool ContactIs(const SignPolicy& p, const json& j) {
   return j.contains("contact") && j["contact"] == json(p.contact);
 }
 
-Status CheckRegister(const SignPolicy& p, const roles::SignRequest& r, const json& j) {
+Status CheckRegister(const SignPolicy& p, const jose::SignRequest& r, const json& j) {
   if (r.kid.empty()) {  // newAccount, signed with the embedded JWK.
     if (j.contains("onlyReturnExisting")) {
       if (KeysAre(j, {"onlyReturnExisting"}) && j["onlyReturnExisting"] == true) {
@@ -164,7 +164,7 @@ Status CheckRegister(const SignPolicy& p, const roles::SignRequest& r, const jso
 
 // CheckKeyChangeOuter checks the outer keyChange JWS: its payload is the
 // inner JWS, made by the new key for this account and this URL.
-Status CheckKeyChangeOuter(const SignPolicy& p, const roles::SignRequest& r, const json& j) {
+Status CheckKeyChangeOuter(const SignPolicy& p, const jose::SignRequest& r, const json& j) {
   if (!KeysAre(j, {"protected", "payload", "signature"}) || !j["protected"].is_string() ||
       !j["payload"].is_string()) {
     return Err("account rollover signs only a keyChange carrying an inner JWS");
@@ -202,7 +202,7 @@ Status CheckRevoke(const SignPolicy& p, const json& j) {
   return OkStatus();
 }
 
-Status CheckKid(const SignPolicy& p, const roles::SignRequest& r) {
+Status CheckKid(const SignPolicy& p, const jose::SignRequest& r) {
   bool jwk_allowed = (p.operation == SignOperation::kRegister) ||
                      (p.operation == SignOperation::kRevoke && p.with_cert_key);
   if (r.kid.empty()) {
@@ -219,7 +219,7 @@ Status CheckKid(const SignPolicy& p, const roles::SignRequest& r) {
                                 : Err("a kid other than this run's account ({})", p.account_url);
 }
 
-Status Check(const SignPolicy& p, const roles::SignRequest& r) {
+Status Check(const SignPolicy& p, const jose::SignRequest& r) {
   if (p.origin.empty() || UrlOrigin(r.url) != p.origin) {
     return Err("a URL outside the CA's origin {}", p.origin);
   }
@@ -281,7 +281,7 @@ std::string_view SignOperationName(SignOperation op) {
   return "unknown";
 }
 
-Status CheckSignRequest(const SignPolicy& policy, const roles::SignRequest& request) {
+Status CheckSignRequest(const SignPolicy& policy, const jose::SignRequest& request) {
   Status st = Check(policy, request);
   if (!st.ok()) {
     return Err("the signer refused a {} (this run may only {}): {}", Describe(request),

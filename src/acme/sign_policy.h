@@ -37,7 +37,7 @@
 #include <string_view>
 #include <vector>
 
-#include "roles/roles.h"
+#include "jose/signer.h"
 #include "util/result.h"
 
 namespace bulkhead::acme {
@@ -81,7 +81,7 @@ struct SignPolicy {
 // CheckSignRequest returns OK if `request` is one the policy allows, or an
 // error (ErrorCode::kFailure) saying which request was refused and why. It
 // parses the payload as hostile input: any size, any bytes.
-Status CheckSignRequest(const SignPolicy& policy, const roles::SignRequest& request);
+Status CheckSignRequest(const SignPolicy& policy, const jose::SignRequest& request);
 
 // CheckKeyChangeInner returns OK if the inner keyChange JWS may be made for
 // `account` (only a kRollover run, only for its own account).

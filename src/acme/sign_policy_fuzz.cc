@@ -49,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   p.csr_der = "csr";
   p.contact = {"mailto:a@example.org"};
   p.revoke_cert_der = "cert";
-  bulkhead::roles::SignRequest req{in.url, "nonce", p.account_url, in.payload};
+  bulkhead::jose::SignRequest req{in.url, "nonce", p.account_url, in.payload};
   bulkhead::Status st = CheckSignRequest(p, req);
   if (st.ok()) {
     if (UrlOrigin(in.url) != p.origin) {

@@ -20,8 +20,8 @@ SignPolicy IssuePolicy() {
   return p;
 }
 
-roles::SignRequest Req(std::string url, std::string payload, std::string kid = kAccount) {
-  return roles::SignRequest{std::move(url), "nonce", std::move(kid), std::move(payload)};
+jose::SignRequest Req(std::string url, std::string payload, std::string kid = kAccount) {
+  return jose::SignRequest{std::move(url), "nonce", std::move(kid), std::move(payload)};
 }
 
 std::string NewOrder(const json& ids, const json& extra = json::object()) {
@@ -51,7 +51,7 @@ TEST(SignPolicyTest, IssueRefusesEverythingElse) {
   const std::string url = "https://ca.test:14000/x";
   struct Case {
     const char* what;
-    roles::SignRequest req;
+    jose::SignRequest req;
   };
   json foreign = Ids();
   foreign.push_back({{"type", "dns"}, {"value", "evil.example.net"}});
@@ -64,7 +64,7 @@ TEST(SignPolicyTest, IssueRefusesEverythingElse) {
       {"other origin", Req("https://evil.test/new-order", "")},
       {"other port", Req("https://ca.test:14001/x", "")},
       {"plain http", Req("http://ca.test:14000/x", "")},
-      {"no nonce", roles::SignRequest{url, "", kAccount, ""}},
+      {"no nonce", jose::SignRequest{url, "", kAccount, ""}},
       {"embedded jwk", Req(url, "", "")},
       {"other kid", Req(url, "", "https://ca.test:14000/my-account/2")},
       {"foreign name", Req(url, NewOrder(foreign))},

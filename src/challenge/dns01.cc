@@ -230,20 +230,14 @@ class Dns01Publisher : public Publisher {
     }
   }
 
-  std::string ChallengeType() const override { return "dns-01"; }
+  std::string_view ChallengeType() const override { return kDns01; }
 
-  Status Publish(std::string_view token, std::string_view key_authorization) override {
-    (void)token;
-    (void)key_authorization;
-    return Err("dns-01: the record name needs the identifier");
-  }
-
-  Status PublishFor(std::string_view identifier, std::string_view token,
-                    std::string_view key_authorization) override {
+  Status Publish(const Challenge& challenge) override {
+    const std::string& token = challenge.token;
     if (!IsBase64UrlToken(token)) {
       return Err("refusing challenge token \"{}\": not base64url", PrintableExcerpt(token, kMaxShown));
     }
-    BH_ASSIGN(std::string record, ChallengeRecordName(identifier));
+    BH_ASSIGN(std::string record, ChallengeRecordName(challenge.identifier));
     if (options_.follow_cnames) {
       BH_ASSIGN(dns::Server server, LookupServer());
       auto target = dns::FollowCnames(server, record, LookupOptions());
@@ -260,15 +254,15 @@ class Dns01Publisher : public Publisher {
         record = *target;
       }
     }
-    std::string value = Dns01TxtValue(key_authorization);
+    std::string value = Dns01TxtValue(challenge.key_authorization);
     BH_TRY(updater_->Add(record, value));
-    published_[std::string(token)] = Published{record, value};
+    published_[token] = Published{record, value};
     LogDebug("dns-01: added TXT {} \"{}\" via {}", record, value, updater_->Describe());
     return OkStatus();
   }
 
-  Status Remove(std::string_view token) override {
-    auto it = published_.find(std::string(token));
+  Status Remove(const Challenge& challenge) override {
+    auto it = published_.find(challenge.token);
     if (it == published_.end()) {
       return OkStatus();
     }

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "challenge/http01.h"
+#include "challenge/publisher.h"
 #include "dns/query.h"
 #include "util/fs.h"
 #include "util/result.h"
@@ -154,9 +154,9 @@ struct Dns01Options {
 };
 
 // NewDns01Publisher returns a Publisher answering "dns-01" through
-// `updater`. PublishFor computes the record name (following an
-// `_acme-challenge` CNAME, so the record is written where it points) and the
-// TXT value and adds it; Publish without an identifier fails. WaitReady
+// `updater`. Publish computes the record name from the challenge's
+// identifier (following an `_acme-challenge` CNAME, so the record is written
+// where it points) and the TXT value and adds it. WaitReady
 // polls the servers (see Dns01Options) until each serves every value
 // published at each name, failing after the timeout with a message naming
 // the lagging server and what it serves. Remove deletes the token's value;

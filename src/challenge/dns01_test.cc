@@ -232,6 +232,12 @@ TEST(Dns01Test, DropUpdaterWritesAndRemovesOneFilePerValue) {
   EXPECT_FALSE(NewDropUpdater(dir.path() + "/missing", 60).ok());
 }
 
+// Dns01 returns the dns-01 challenge for `identifier` and `token`.
+Challenge Dns01(std::string identifier, std::string token, std::string key_authorization = "") {
+  return Challenge{std::string(kDns01), std::move(identifier), std::move(token),
+                   std::move(key_authorization)};
+}
+
 // FakeUpdater records calls.
 class FakeUpdater : public RecordUpdater {
  public:
@@ -257,13 +263,13 @@ TEST(Dns01Test, PublisherNamesRecordsAndRemovesEverything) {
   {
     auto pub = NewDns01Publisher(std::make_unique<FakeUpdater>(&log), o);
     EXPECT_EQ(pub->ChallengeType(), "dns-01");
-    EXPECT_FALSE(pub->Publish(kToken, kKeyAuth).ok());  // Needs the identifier.
-    ASSERT_TRUE(pub->PublishFor("*.Example.test", kToken, kKeyAuth).ok());
-    ASSERT_TRUE(pub->PublishFor("example.test", "tok2", "tok2.x").ok());
-    EXPECT_FALSE(pub->PublishFor("192.0.2.1", "tok3", "tok3.x").ok());
-    EXPECT_FALSE(pub->PublishFor("example.test", "../x", "x").ok());
-    ASSERT_TRUE(pub->Remove(kToken).ok());
-    ASSERT_TRUE(pub->Remove("unknown").ok());
+    EXPECT_FALSE(pub->Publish(Dns01("", kToken, kKeyAuth)).ok());  // Needs the identifier.
+    ASSERT_TRUE(pub->Publish(Dns01("*.Example.test", kToken, kKeyAuth)).ok());
+    ASSERT_TRUE(pub->Publish(Dns01("example.test", "tok2", "tok2.x")).ok());
+    EXPECT_FALSE(pub->Publish(Dns01("192.0.2.1", "tok3", "tok3.x")).ok());
+    EXPECT_FALSE(pub->Publish(Dns01("example.test", "../x", "x")).ok());
+    ASSERT_TRUE(pub->Remove(Dns01("*.Example.test", kToken)).ok());
+    ASSERT_TRUE(pub->Remove(Dns01("example.test", "unknown")).ok());
   }
   ASSERT_EQ(log.size(), 4u);
   EXPECT_EQ(log[0], std::string("add _acme-challenge.example.test. ") + kTxt);
@@ -295,7 +301,7 @@ TEST(Dns01Test, WaitReadyNamesTheServerThatDoesNotAnswer) {
   o.query.timeout = std::chrono::milliseconds(200);
   auto pub = NewDns01Publisher(std::make_unique<FakeUpdater>(&log), o);
   EXPECT_TRUE(pub->WaitReady().ok());  // Nothing published: nothing to wait for.
-  ASSERT_TRUE(pub->PublishFor("example.test", kToken, kKeyAuth).ok());
+  ASSERT_TRUE(pub->Publish(Dns01("example.test", kToken, kKeyAuth)).ok());
   auto start = std::chrono::steady_clock::now();
   Status st = pub->WaitReady();
   ASSERT_FALSE(st.ok());

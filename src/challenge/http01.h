@@ -1,4 +1,5 @@
-// http-01 challenge publishers (RFC 8555 section 8.3).
+// http-01 challenge publishers (RFC 8555 section 8.3). They serve a token
+// as soon as Publish returns, so their WaitReady returns OK at once.
 #ifndef BULKHEAD_CHALLENGE_HTTP01_H_
 #define BULKHEAD_CHALLENGE_HTTP01_H_
 
@@ -6,39 +7,11 @@
 #include <string>
 #include <string_view>
 
+#include "challenge/publisher.h"
 #include "util/fs.h"
 #include "util/result.h"
 
 namespace bulkhead::challenge {
-
-// Publisher makes a key authorization available for one token and takes it
-// away again. Contract: Publish refuses a token that is not base64url (it
-// becomes a file name); Remove of an unknown token is not an error; the
-// destructor removes everything still published, so tokens never outlive the
-// run, also on failure.
-class Publisher {
- public:
-  virtual ~Publisher() = default;
-  // ChallengeType returns the ACME challenge type answered: "http-01" or
-  // "dns-01" (see challenge/dns01.h).
-  virtual std::string ChallengeType() const { return "http-01"; }
-  virtual Status Publish(std::string_view token, std::string_view key_authorization) = 0;
-  // PublishFor is Publish for the authorization of `identifier` (the DNS
-  // name, "*." kept for a wildcard). dns-01 needs the name; http-01
-  // publishers ignore it.
-  virtual Status PublishFor(std::string_view identifier, std::string_view token,
-                            std::string_view key_authorization) {
-    (void)identifier;
-    return Publish(token, key_authorization);
-  }
-  virtual Status Remove(std::string_view token) = 0;
-  // WaitReady returns once everything published can be seen by the CA, or
-  // an error naming what lags; callers answer no challenge before it
-  // succeeds. Immediate for http-01.
-  virtual Status WaitReady() { return OkStatus(); }
-  // Describe names the mechanism for messages ("webroot /var/www").
-  virtual std::string Describe() const = 0;
-};
 
 // NewDirectoryPublisher writes <dir>/<token> files (mode 0644, atomically).
 // With `webroot` true, <dir> is <root>/.well-known/acme-challenge and is

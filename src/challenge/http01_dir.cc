@@ -78,7 +78,10 @@ class DirectoryPublisher : public Publisher {
     }
   }
 
-  Status Publish(std::string_view token, std::string_view key_authorization) override {
+  std::string_view ChallengeType() const override { return kHttp01; }
+
+  Status Publish(const Challenge& challenge) override {
+    const std::string& token = challenge.token;
     if (!IsBase64UrlToken(token)) {
       return Err("refusing challenge token {}: not base64url", ShowToken(token));
     }
@@ -88,15 +91,15 @@ class DirectoryPublisher : public Publisher {
     // O_EXCL|O_NOFOLLOW in the directory's descriptor, then renamed over the
     // token's name: a reader sees the whole key authorization or nothing.
     // No fsync: a token is worthless after a crash.
-    BH_TRY(WriteFileAtomicAt(dir_fd_.get(), dir_, name, key_authorization, 0644,
+    BH_TRY(WriteFileAtomicAt(dir_fd_.get(), dir_, name, challenge.key_authorization, 0644,
                              Durability::kVisibleOnly));
     published_.insert(name);
     LogDebug("published challenge file {}", path);
     return OkStatus();
   }
 
-  Status Remove(std::string_view token) override {
-    auto it = published_.find(std::string(token));
+  Status Remove(const Challenge& challenge) override {
+    auto it = published_.find(challenge.token);
     if (it == published_.end()) {
       // Only files we wrote are ever removed.
       return OkStatus();
@@ -108,6 +111,9 @@ class DirectoryPublisher : public Publisher {
     }
     return OkStatus();
   }
+
+  // WaitReady: the file is in place once Publish returns.
+  Status WaitReady() override { return OkStatus(); }
 
   std::string Describe() const override { return description_; }
 

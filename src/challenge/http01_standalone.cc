@@ -193,20 +193,25 @@ class StandalonePublisher : public Publisher {
     return OkStatus();
   }
 
-  Status Publish(std::string_view token, std::string_view key_authorization) override {
-    if (!IsBase64UrlToken(token)) {
-      return Err("refusing challenge token {}: not base64url", Printable(token));
+  std::string_view ChallengeType() const override { return kHttp01; }
+
+  Status Publish(const Challenge& challenge) override {
+    if (!IsBase64UrlToken(challenge.token)) {
+      return Err("refusing challenge token {}: not base64url", Printable(challenge.token));
     }
     std::lock_guard<std::mutex> lock(mu_);
-    tokens_[std::string(token)] = std::string(key_authorization);
+    tokens_[challenge.token] = challenge.key_authorization;
     return OkStatus();
   }
 
-  Status Remove(std::string_view token) override {
+  Status Remove(const Challenge& challenge) override {
     std::lock_guard<std::mutex> lock(mu_);
-    tokens_.erase(std::string(token));
+    tokens_.erase(challenge.token);
     return OkStatus();
   }
+
+  // WaitReady: the server answers for a token once Publish returns.
+  Status WaitReady() override { return OkStatus(); }
 
   std::string Describe() const override { return "standalone server on " + address_; }
 

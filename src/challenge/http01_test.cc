@@ -29,6 +29,13 @@ mode_t Mode(const std::string& path) {
   return st.st_mode & 07777;
 }
 
+// Http01 returns the http-01 challenge for `token`; the directory and
+// standalone publishers do not look at the identifier.
+Challenge Http01(std::string token, std::string key_authorization = "") {
+  return Challenge{std::string(kHttp01), "a.example", std::move(token),
+                   std::move(key_authorization)};
+}
+
 bool Exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
@@ -44,18 +51,18 @@ TEST_F(DirectoryPublisherTest, WebrootPublishRemoveAndCleanup) {
     EXPECT_EQ((*pub)->Describe(), "webroot " + dir_);
     EXPECT_EQ(Mode(challenge_dir), 0755u);
 
-    ASSERT_TRUE((*pub)->Publish(kToken, kKeyAuth).ok());
+    ASSERT_TRUE((*pub)->Publish(Http01(kToken, kKeyAuth)).ok());
     std::string file = challenge_dir + "/" + kToken;
     EXPECT_EQ(*ReadFileCapped(file, 1024), kKeyAuth);  // Exactly, no newline.
     EXPECT_EQ(Mode(file), 0644u);
 
-    ASSERT_TRUE((*pub)->Remove(kToken).ok());
+    ASSERT_TRUE((*pub)->Remove(Http01(kToken)).ok());
     EXPECT_FALSE(Exists(file));
-    EXPECT_TRUE((*pub)->Remove(kToken).ok());
-    EXPECT_TRUE((*pub)->Remove("never-published").ok());
+    EXPECT_TRUE((*pub)->Remove(Http01(kToken)).ok());
+    EXPECT_TRUE((*pub)->Remove(Http01("never-published")).ok());
 
-    ASSERT_TRUE((*pub)->Publish("tokenA", "tokenA.x").ok());
-    ASSERT_TRUE((*pub)->Publish("tokenB", "tokenB.x").ok());
+    ASSERT_TRUE((*pub)->Publish(Http01("tokenA", "tokenA.x")).ok());
+    ASSERT_TRUE((*pub)->Publish(Http01("tokenB", "tokenB.x")).ok());
     EXPECT_TRUE(Exists(challenge_dir + "/tokenA"));
   }
   // The destructor removed what was still published, and only that.
@@ -68,7 +75,7 @@ TEST_F(DirectoryPublisherTest, RemoveNeverTouchesForeignFiles) {
   Result<std::unique_ptr<Publisher>> pub = NewDirectoryPublisher(dir_, /*webroot=*/false);
   ASSERT_TRUE(pub.ok());
   ASSERT_TRUE(WriteFileAtomic(dir_ + "/foreign", "x", 0644).ok());
-  EXPECT_TRUE((*pub)->Remove("foreign").ok());
+  EXPECT_TRUE((*pub)->Remove(Http01("foreign")).ok());
   EXPECT_TRUE(Exists(dir_ + "/foreign"));
 }
 
@@ -79,9 +86,9 @@ TEST_F(DirectoryPublisherTest, RejectsUnsafeTokens) {
   for (std::string bad : {std::string("../escape"), std::string("a/b"), std::string(""),
                           std::string("to ken"), std::string(".."), std::string("a=")}) {
     SCOPED_TRACE(bad);
-    EXPECT_FALSE((*pub)->Publish(bad, "x").ok());
+    EXPECT_FALSE((*pub)->Publish(Http01(bad, "x")).ok());
   }
-  Status st = (*pub)->Publish("\x1b[31mred" + std::string(200, 'a'), "x");
+  Status st = (*pub)->Publish(Http01("\x1b[31mred" + std::string(200, 'a'), "x"));
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().message.find('\x1b'), std::string::npos);
   EXPECT_LT(st.error().message.size(), 200u);
@@ -134,11 +141,11 @@ TEST_F(DirectoryPublisherTest, RefusesAPlantedSymlinkAndIsNotRedirectedLater) {
   std::string challenge = webroot + "/.well-known/acme-challenge";
   ASSERT_EQ(::rename(challenge.c_str(), (dir_ + "/moved").c_str()), 0);
   ASSERT_EQ(::symlink(elsewhere.c_str(), challenge.c_str()), 0);
-  ASSERT_TRUE((*pub)->Publish(kToken, kKeyAuth).ok());
+  ASSERT_TRUE((*pub)->Publish(Http01(kToken, kKeyAuth)).ok());
   EXPECT_FALSE(Exists(elsewhere + "/" + kToken));
   EXPECT_TRUE(Exists(dir_ + "/moved/" + kToken));
   ASSERT_TRUE(WriteFileAtomic(elsewhere + "/" + kToken, "theirs", 0644).ok());
-  ASSERT_TRUE((*pub)->Remove(kToken).ok());
+  ASSERT_TRUE((*pub)->Remove(Http01(kToken)).ok());
   EXPECT_FALSE(Exists(dir_ + "/moved/" + kToken));
   EXPECT_TRUE(Exists(elsewhere + "/" + kToken)) << "a removal went through the symlink";
 }
@@ -208,7 +215,7 @@ TEST(StandalonePublisherTest, AnswersChallengesOverLoopback) {
   ASSERT_TRUE(pub.ok()) << pub.error().message;
   int port = PortOf(**pub);
   ASSERT_GT(port, 0) << (*pub)->Describe();
-  ASSERT_TRUE((*pub)->Publish(kToken, kKeyAuth).ok());
+  ASSERT_TRUE((*pub)->Publish(Http01(kToken, kKeyAuth)).ok());
 
   std::string ok = Get(port, std::string("/.well-known/acme-challenge/") + kToken);
   EXPECT_EQ(ok.rfind("HTTP/1.0 200 ", 0), 0u) << ok;
@@ -226,18 +233,18 @@ TEST(StandalonePublisherTest, AnswersChallengesOverLoopback) {
       Fetch(port, std::string("POST /.well-known/acme-challenge/") + kToken + " HTTP/1.1\r\n\r\n");
   EXPECT_EQ(post.rfind("HTTP/1.0 404 ", 0), 0u);
 
-  ASSERT_TRUE((*pub)->Remove(kToken).ok());
+  ASSERT_TRUE((*pub)->Remove(Http01(kToken)).ok());
   EXPECT_EQ(
       Get(port, std::string("/.well-known/acme-challenge/") + kToken).rfind("HTTP/1.0 404 ", 0),
       0u);
-  EXPECT_FALSE((*pub)->Publish("../x", "y").ok());
+  EXPECT_FALSE((*pub)->Publish(Http01("../x", "y")).ok());
 }
 
 TEST(StandalonePublisherTest, SlowClientDoesNotBlockOthers) {
   Result<std::unique_ptr<Publisher>> pub = NewStandalonePublisher("127.0.0.1:0");
   ASSERT_TRUE(pub.ok()) << pub.error().message;
   int port = PortOf(**pub);
-  ASSERT_TRUE((*pub)->Publish(kToken, kKeyAuth).ok());
+  ASSERT_TRUE((*pub)->Publish(Http01(kToken, kKeyAuth)).ok());
   // Two idle connections, one with a partial request, stay open...
   int idle = ConnectLoopback(port);
   int partial = ConnectLoopback(port);

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "acme/curl_ptr.h"
+#include "util/curl_ptr.h"
 #include "util/log.h"
 
 namespace bulkhead::challenge {
@@ -20,9 +20,6 @@ using std::chrono::milliseconds;
 
 // kMaxHeaderBytes caps the response header lines of one request.
 constexpr size_t kMaxHeaderBytes = 32 * 1024;
-
-using acme::CurlPtr;
-using acme::SlistPtr;
 
 struct UrlDeleter {
   void operator()(CURLU* u) const { curl_url_cleanup(u); }
@@ -254,29 +251,25 @@ class PreflightPublisher final : public Publisher {
   PreflightPublisher(std::unique_ptr<Publisher> inner, PreflightOptions options)
       : inner_(std::move(inner)), options_(std::move(options)) {}
 
-  std::string ChallengeType() const override { return inner_->ChallengeType(); }
+  std::string_view ChallengeType() const override { return inner_->ChallengeType(); }
 
-  Status Publish(std::string_view token, std::string_view key_authorization) override {
-    return inner_->Publish(token, key_authorization);
-  }
-
-  Status PublishFor(std::string_view identifier, std::string_view token,
-                    std::string_view key_authorization) override {
-    BH_TRY(inner_->PublishFor(identifier, token, key_authorization));
-    Forget(token);
-    tokens_.push_back(
-        {std::string(identifier), std::string(token), std::string(key_authorization)});
+  Status Publish(const Challenge& challenge) override {
+    BH_TRY(inner_->Publish(challenge));
+    Forget(challenge.token);
+    if (!challenge.identifier.empty()) {
+      tokens_.push_back(challenge);
+    }
     return OkStatus();
   }
 
-  Status Remove(std::string_view token) override {
-    Forget(token);
-    return inner_->Remove(token);
+  Status Remove(const Challenge& challenge) override {
+    Forget(challenge.token);
+    return inner_->Remove(challenge);
   }
 
   Status WaitReady() override {
     BH_TRY(inner_->WaitReady());
-    for (const Token& t : tokens_) {
+    for (const Challenge& t : tokens_) {
       BH_TRY(Preflight(t.identifier, t.token, t.key_authorization, options_));
     }
     return OkStatus();
@@ -285,21 +278,15 @@ class PreflightPublisher final : public Publisher {
   std::string Describe() const override { return inner_->Describe(); }
 
  private:
-  struct Token {
-    std::string identifier;
-    std::string token;
-    std::string key_authorization;
-  };
-
   void Forget(std::string_view token) {
     tokens_.erase(std::remove_if(tokens_.begin(), tokens_.end(),
-                                 [&](const Token& t) { return t.token == token; }),
+                                 [&](const Challenge& t) { return t.token == token; }),
                   tokens_.end());
   }
 
   std::unique_ptr<Publisher> inner_;
   PreflightOptions options_;
-  std::vector<Token> tokens_;
+  std::vector<Challenge> tokens_;
 };
 
 }  // namespace

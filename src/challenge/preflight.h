@@ -27,7 +27,7 @@
 #include <string_view>
 #include <vector>
 
-#include "challenge/http01.h"
+#include "challenge/publisher.h"
 #include "dns/query.h"
 #include "util/result.h"
 
@@ -96,10 +96,10 @@ Result<Served> FetchChallenge(std::string_view identifier, std::string_view toke
 Status Preflight(std::string_view identifier, std::string_view token,
                  std::string_view key_authorization, const PreflightOptions& options);
 
-// NewPreflightPublisher wraps an http-01 publisher: Publish/PublishFor/Remove
-// go to `inner`, and WaitReady checks every token published for an
-// identifier (through PublishFor) with Preflight, returning the first
-// failure. Tokens published without an identifier are not checked.
+// NewPreflightPublisher wraps an http-01 publisher: Publish and Remove go
+// to `inner`, and WaitReady checks every token published with an identifier
+// with Preflight, returning the first failure. Tokens published without an
+// identifier are not checked.
 std::unique_ptr<Publisher> NewPreflightPublisher(std::unique_ptr<Publisher> inner,
                                                  PreflightOptions options);
 

@@ -264,14 +264,16 @@ TEST(PreflightFetch, NoAnswerIsTransientAndSkipped) {
 class FakePublisher : public Publisher {
  public:
   explicit FakePublisher(std::map<std::string, std::string>* served) : served_(served) {}
-  Status Publish(std::string_view token, std::string_view key_authorization) override {
-    (*served_)[std::string(token)] = std::string(key_authorization);
+  std::string_view ChallengeType() const override { return kHttp01; }
+  Status Publish(const Challenge& challenge) override {
+    (*served_)[challenge.token] = challenge.key_authorization;
     return OkStatus();
   }
-  Status Remove(std::string_view token) override {
-    served_->erase(std::string(token));
+  Status Remove(const Challenge& challenge) override {
+    served_->erase(challenge.token);
     return OkStatus();
   }
+  Status WaitReady() override { return OkStatus(); }
   std::string Describe() const override { return "fake"; }
 
  private:
@@ -286,13 +288,13 @@ TEST(PreflightPublisher, WaitReadyChecksWhatWasPublishedFor) {
                                      OptionsFor(good.port()));
     EXPECT_EQ(pub->Describe(), "fake");
     EXPECT_EQ(pub->ChallengeType(), "http-01");
-    ASSERT_TRUE(pub->PublishFor("127.0.0.1", kToken, kKeyAuth).ok());
+    ASSERT_TRUE(pub->Publish(Challenge{"http-01", "127.0.0.1", kToken, kKeyAuth}).ok());
     EXPECT_EQ(published[kToken], kKeyAuth);
     Status st = pub->WaitReady();
     EXPECT_TRUE(st.ok()) << st.error().message;
     EXPECT_EQ(good.requests(), 1);
     // A removed token is not checked any more.
-    ASSERT_TRUE(pub->Remove(kToken).ok());
+    ASSERT_TRUE(pub->Remove(Challenge{"http-01", "127.0.0.1", kToken, kKeyAuth}).ok());
     EXPECT_TRUE(published.empty());
     EXPECT_TRUE(pub->WaitReady().ok());
     EXPECT_EQ(good.requests(), 1);
@@ -300,7 +302,7 @@ TEST(PreflightPublisher, WaitReadyChecksWhatWasPublishedFor) {
   TestServer bad(Responses{});
   auto pub = NewPreflightPublisher(std::make_unique<FakePublisher>(&published),
                                    OptionsFor(bad.port()));
-  ASSERT_TRUE(pub->PublishFor("127.0.0.1", kToken, kKeyAuth).ok());
+  ASSERT_TRUE(pub->Publish(Challenge{"http-01", "127.0.0.1", kToken, kKeyAuth}).ok());
   Status st = pub->WaitReady();
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("404"), std::string::npos);

@@ -109,7 +109,7 @@ struct SignerHelloMsg {
   std::string thumbprint;  // RFC 7638, base64url.
 };
 
-// SignRequestMsg mirrors roles::SignRequest.
+// SignRequestMsg mirrors jose::SignRequest.
 struct SignRequestMsg {
   std::string url;
   std::string nonce;    // Empty omits the nonce (keyChange inner JWS).

@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "challenge/dns01.h"
+#include "challenge/http01.h"
 #include "challenge/preflight.h"
 #include "crypto/warmup.h"
 #include "dns/query.h"

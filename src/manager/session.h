@@ -13,7 +13,6 @@
 #include "acme/client.h"
 #include "acme/http.h"
 #include "roles/net.h"
-#include "roles/roles.h"
 #include "sandbox/sandbox.h"
 #include "store/account_store.h"
 #include "util/result.h"

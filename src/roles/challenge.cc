@@ -2,6 +2,7 @@
 // http-01 itself), and nothing else.
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 
 #include "dns/query.h"
 #include "roles/compartments.h"
@@ -88,14 +89,13 @@ class RemotePublisher final : public challenge::Publisher {
         challenge_type_(std::move(challenge_type)),
         wait_ready_timeout_(wait_ready_timeout) {}
 
-  std::string ChallengeType() const override { return challenge_type_; }
+  std::string_view ChallengeType() const override { return challenge_type_; }
 
-  Status PublishFor(std::string_view identifier, std::string_view token,
-                    std::string_view key_authorization) override {
-    // http-01 goes this way too: the pre-flight check fetches the token
-    // at the identifier (challenge/preflight.h).
-    ipc::PublishForRequestMsg msg{std::string(identifier), std::string(token),
-                                  std::string(key_authorization)};
+  Status Publish(const challenge::Challenge& c) override {
+    // The role knows its type; the message carries the rest. http-01 needs
+    // the identifier too: the pre-flight check fetches the token at it
+    // (challenge/preflight.h).
+    ipc::PublishForRequestMsg msg{c.identifier, c.token, c.key_authorization};
     BH_ASSIGN(ipc::DecodedFrame reply,
               channel_.Call(ipc::MessageType::kPublishForRequest, ipc::Encode(msg),
                             ipc::MessageType::kOk, std::chrono::seconds(60)));
@@ -113,17 +113,9 @@ class RemotePublisher final : public challenge::Publisher {
     return OkStatus();
   }
 
-  Status Publish(std::string_view token, std::string_view key_authorization) override {
-    ipc::PublishRequestMsg msg{std::string(token), std::string(key_authorization)};
-    BH_ASSIGN(ipc::DecodedFrame reply, channel_.Call(ipc::MessageType::kPublishRequest,
-                                                     ipc::Encode(msg), ipc::MessageType::kOk,
-                                                     std::chrono::seconds(30)));
-    (void)reply;
-    return OkStatus();
-  }
-
-  Status Remove(std::string_view token) override {
-    ipc::RemoveRequestMsg msg{std::string(token)};
+  Status Remove(const challenge::Challenge& c) override {
+    // The role remembers what it published under the token.
+    ipc::RemoveRequestMsg msg{c.token};
     BH_ASSIGN(ipc::DecodedFrame reply,
               channel_.Call(ipc::MessageType::kRemoveRequest, ipc::Encode(msg),
                             ipc::MessageType::kOk, std::chrono::seconds(60)));
@@ -145,6 +137,41 @@ class RemotePublisher final : public challenge::Publisher {
   ipc::Channel& channel_;
   std::string challenge_type_;
   std::chrono::seconds wait_ready_timeout_;
+};
+
+// PublishedChallenges is what the role published, by token, so a
+// RemoveRequest (which carries only the token) removes the whole challenge.
+class PublishedChallenges {
+ public:
+  explicit PublishedChallenges(std::string_view type) : type_(type) {}
+
+  // Publish publishes {type, identifier, token, key authorization} and
+  // returns the publisher's error.
+  Status Publish(challenge::Publisher& publisher, std::string identifier, std::string token,
+                 std::string key_authorization) {
+    challenge::Challenge c{type_, std::move(identifier), std::move(token),
+                           std::move(key_authorization)};
+    BH_TRY(publisher.Publish(c));
+    std::string key = c.token;
+    by_token_[key] = std::move(c);
+    return OkStatus();
+  }
+
+  // Remove removes the challenge published under `token` (a token never
+  // published goes to the publisher as is: not an error by its contract).
+  Status Remove(challenge::Publisher& publisher, const std::string& token) {
+    auto it = by_token_.find(token);
+    challenge::Challenge c =
+        it != by_token_.end() ? std::move(it->second) : challenge::Challenge{type_, "", token, ""};
+    if (it != by_token_.end()) {
+      by_token_.erase(it);
+    }
+    return publisher.Remove(c);
+  }
+
+ private:
+  std::string type_;
+  std::map<std::string, challenge::Challenge> by_token_;
 };
 
 void Reply(ipc::Channel& channel, const Status& st) {
@@ -188,6 +215,7 @@ int RunChallengeRole(ipc::Channel channel, const sandbox::Policy& policy, bool r
   }
   // The first message tells the net role the publisher is ready (or why not).
   Reply(channel, OkStatus());
+  PublishedChallenges published((*publisher)->ChallengeType());
   for (;;) {
     auto frame = channel.Receive(kRoleIdleTimeout);
     if (!frame.ok() || frame->type == ipc::MessageType::kShutdown) {
@@ -197,14 +225,16 @@ int RunChallengeRole(ipc::Channel channel, const sandbox::Policy& policy, bool r
     switch (frame->type) {
       case ipc::MessageType::kPublishRequest: {
         auto req = ipc::DecodePublishRequest(*frame);
-        Reply(channel, req.ok() ? (*publisher)->Publish(req->token, req->key_authorization)
+        // Without an identifier (dns-01 refuses it; no pre-flight check).
+        Reply(channel, req.ok() ? published.Publish(**publisher, "", req->token,
+                                                    req->key_authorization)
                                 : Status(req.error()));
         break;
       }
       case ipc::MessageType::kPublishForRequest: {
         auto req = ipc::DecodePublishForRequest(*frame);
-        Reply(channel, req.ok() ? (*publisher)->PublishFor(req->identifier, req->token,
-                                                           req->key_authorization)
+        Reply(channel, req.ok() ? published.Publish(**publisher, req->identifier, req->token,
+                                                    req->key_authorization)
                                 : Status(req.error()));
         break;
       }
@@ -215,7 +245,8 @@ int RunChallengeRole(ipc::Channel channel, const sandbox::Policy& policy, bool r
       }
       case ipc::MessageType::kRemoveRequest: {
         auto req = ipc::DecodeRemoveRequest(*frame);
-        Reply(channel, req.ok() ? (*publisher)->Remove(req->token) : Status(req.error()));
+        Reply(channel,
+              req.ok() ? published.Remove(**publisher, req->token) : Status(req.error()));
         break;
       }
       case ipc::MessageType::kDescribeRequest:

@@ -27,10 +27,11 @@
 #include <string>
 
 #include "acme/sign_policy.h"
-#include "challenge/http01.h"
+#include "challenge/publisher.h"
 #include "ipc/channel.h"
 #include "ipc/messages.h"
-#include "roles/roles.h"
+#include "jose/signer.h"
+#include "roles/keys.h"
 #include "sandbox/sandbox.h"
 #include "store/cert_store.h"
 
@@ -62,7 +63,7 @@ int RunSignerRole(ipc::Channel net, std::optional<ipc::Channel> parent, SignerJo
 
 // NewRemoteSigner waits for the signer's hello (JWK, thumbprint) and returns
 // a Signer that forwards each Sign over `channel` (which must outlive it).
-Result<std::unique_ptr<Signer>> NewRemoteSigner(ipc::Channel& channel);
+Result<std::unique_ptr<jose::Signer>> NewRemoteSigner(ipc::Channel& channel);
 
 // ChallengeAccess is what the challenge role's sandbox must allow for one
 // certificate: how it answers, where, and the checks it runs itself.
@@ -98,11 +99,11 @@ int RunChallengeRole(ipc::Channel channel, const sandbox::Policy& policy, bool r
 // NewRemotePublisher waits until the challenge role is ready (its first
 // message; an error if it could not set up) and returns a Publisher that
 // forwards to it. `challenge_type` is what the role's publisher answers
-// ("http-01" or "dns-01", known from the settings); WaitReady waits at most
-// `wait_ready_timeout` for the role's propagation check.
+// (challenge::kHttp01 or kDns01, known from the settings); WaitReady waits
+// at most `wait_ready_timeout` for the role's propagation check.
 Result<std::unique_ptr<challenge::Publisher>> NewRemotePublisher(
-    ipc::Channel& channel, const std::string& challenge_type = "http-01",
-    std::chrono::seconds wait_ready_timeout = std::chrono::seconds(30));
+    ipc::Channel& channel, const std::string& challenge_type,
+    std::chrono::seconds wait_ready_timeout);
 
 // StoreJob is what the store role starts with (from the parent, by fork).
 struct StoreJob {

@@ -287,7 +287,7 @@ Result<std::string> NetAttack(const Request& r, const NetContext& net) {
   acme::Client& client = *net.client;
   if (r.action == "sign-keychange") {
     BH_ASSIGN(crypto::PrivateKey key, crypto::PrivateKey::Generate(crypto::KeyType::kEc256));
-    BH_ASSIGN(std::unique_ptr<Signer> attacker, NewSignerFromKey(std::move(key)));
+    BH_ASSIGN(std::unique_ptr<jose::Signer> attacker, jose::NewSignerFromKey(std::move(key)));
     return Outcome(client.ChangeKey(*attacker), "the account now belongs to the attacker's key");
   }
   if (r.action == "sign-deactivate") {
@@ -320,7 +320,7 @@ Result<std::string> NetAttack(const Request& r, const NetContext& net) {
                    "the order was finalized with the attacker's CSR");
   }
   if (r.action == "sign-inner-jws") {
-    SignRequest inner{client.directory().key_change, "", "", "{}"};
+    jose::SignRequest inner{client.directory().key_change, "", "", "{}"};
     auto jws = net.signer->Sign(inner);
     return Outcome(jws.ok() ? OkStatus() : Status(jws.error()), "a JWS without a nonce was made");
   }

@@ -29,7 +29,7 @@
 
 #include "acme/client.h"
 #include "ipc/channel.h"
-#include "roles/roles.h"
+#include "jose/signer.h"
 #include "util/result.h"
 
 namespace bulkhead::roles::hostile {
@@ -82,7 +82,7 @@ bool RunAfterSandbox(const Request& request);
 // certificate name.
 struct NetContext {
   acme::Client* client = nullptr;
-  Signer* signer = nullptr;
+  jose::Signer* signer = nullptr;
   ipc::Channel* store = nullptr;
   std::vector<std::string> names;
   std::string cert_name;

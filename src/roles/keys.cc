@@ -13,7 +13,7 @@
 #include "acme/types.h"
 #include "crypto/csr.h"
 #include "roles/compartments.h"
-#include "roles/roles.h"
+#include "roles/keys.h"
 #include "util/fs.h"
 #include "util/log.h"
 

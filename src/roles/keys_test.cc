@@ -5,7 +5,7 @@
 
 #include "crypto/csr.h"
 #include "crypto/test_keys.h"
-#include "roles/roles.h"
+#include "roles/keys.h"
 
 namespace bulkhead::roles {
 namespace {

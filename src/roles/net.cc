@@ -69,7 +69,7 @@ struct NetClient {
   std::unique_ptr<acme::Client> client;
 };
 
-Result<NetClient> NewClient(const CaConfig& ca, roles::Signer& signer) {
+Result<NetClient> NewClient(const CaConfig& ca, jose::Signer& signer) {
   NetClient c;
   BH_ASSIGN(c.http, acme::NewCurlHttpClient(HttpOptionsFor(ca)));
   c.client = std::make_unique<acme::Client>(*c.http, signer, ca.directory_url);
@@ -100,7 +100,7 @@ Status CheckProfile(const acme::Directory& dir, const std::string& profile) {
 Status RunOrderInNet(NetJob& job, ipc::Channel& parent, ipc::Channel& signer_ch,
                      ipc::Channel& challenge_ch, ipc::Channel& store_ch,
                      ipc::CommitResponseMsg* out_commit, acme::IssuedChain* out_chain) {
-  BH_ASSIGN(std::unique_ptr<roles::Signer> signer, roles::NewRemoteSigner(signer_ch));
+  BH_ASSIGN(std::unique_ptr<jose::Signer> signer, roles::NewRemoteSigner(signer_ch));
   BH_ASSIGN(std::unique_ptr<acme::HttpClient> http,
             acme::NewCurlHttpClient(HttpOptionsFor(job.ca)));
   acme::Client client(*http, *signer, job.ca.directory_url);
@@ -148,8 +148,9 @@ Status RunOrderInNet(NetJob& job, ipc::Channel& parent, ipc::Channel& signer_ch,
   };
   hooks.new_order.profile = s.profile;
   hooks.new_order.replaces = s.replaces;
-  auto chain = acme::ObtainCertificate(client, *publisher, s.names, job.key, s.preferred_chain,
-                                       hooks);
+  auto chain = acme::ObtainCertificate(client, *publisher, s.names,
+                                       acme::FinalizeKey{job.key.csr_der, job.key.public_key_der},
+                                       s.preferred_chain, hooks);
   publisher.reset();
   (void)challenge_ch.Send(ipc::MessageType::kShutdown, ipc::EncodeEmpty());
   (void)signer_ch.Send(ipc::MessageType::kShutdown, ipc::EncodeEmpty());
@@ -209,25 +210,6 @@ int RunNetRole(ipc::Channel parent, ipc::Channel signer_ch, ipc::Channel challen
 
 // --- renewal information (ARI) ---------------------------------------------
 
-namespace {
-
-// NoSigner backs a Client that only makes unauthenticated requests (ARI):
-// this role holds no key and cannot sign.
-class NoSigner : public roles::Signer {
- public:
-  const nlohmann::json& Jwk() const override { return jwk_; }
-  const std::string& Thumbprint() const override { return thumbprint_; }
-  Result<nlohmann::json> Sign(const roles::SignRequest&) override {
-    return Err("the renewal-information role holds no key");
-  }
-
- private:
-  nlohmann::json jwk_ = nlohmann::json::object();
-  std::string thumbprint_;
-};
-
-}  // namespace
-
 // RunRenewalInfoRole is a net role for one unauthenticated GET of the CA's
 // renewalInfo: it fetches the directory and the window, parses both
 // strictly, and sends the parent only the checked numbers.
@@ -237,11 +219,10 @@ int RunRenewalInfoRole(ipc::Channel parent, const CaConfig& ca, const std::strin
     return 1;
   }
   auto run = [&]() -> Result<ipc::RenewalInfoMsg> {
-    NoSigner signer;
     BH_ASSIGN(std::unique_ptr<acme::HttpClient> http, acme::NewCurlHttpClient(HttpOptionsFor(ca)));
     acme::ClientOptions options;
     options.max_transient_retries = 1;
-    acme::Client client(*http, signer, ca.directory_url, options);
+    acme::Client client(*http, ca.directory_url, options);
     client.SetDeadline(std::chrono::steady_clock::now() + kRenewalInfoTimeout - seconds(10));
     BH_TRY(client.Init());
     ipc::RenewalInfoMsg msg;
@@ -277,13 +258,13 @@ namespace {
 
 // KeyChangeSigner stands for the new key in Client::ChangeKey: the account
 // role builds and signs the keyChange payload itself.
-class KeyChangeSigner final : public roles::Signer {
+class KeyChangeSigner final : public jose::Signer {
  public:
   KeyChangeSigner(ipc::Channel& channel, std::string account_url)
       : channel_(channel), account_url_(std::move(account_url)) {}
   const nlohmann::json& Jwk() const override { return jwk_; }
   const std::string& Thumbprint() const override { return thumbprint_; }
-  Result<nlohmann::json> Sign(const roles::SignRequest& request) override {
+  Result<nlohmann::json> Sign(const jose::SignRequest& request) override {
     ipc::KeyChangeRequestMsg msg{request.url, account_url_};
     BH_ASSIGN(ipc::DecodedFrame reply,
               channel_.Call(ipc::MessageType::kKeyChangeRequest, ipc::Encode(msg),
@@ -347,7 +328,7 @@ Result<ipc::AccountResultMsg> Register(const AccountNetJob& job, acme::Client& c
 }
 
 Result<ipc::AccountResultMsg> RunAccountInNet(const AccountNetJob& job, ipc::Channel& signer_ch) {
-  BH_ASSIGN(std::unique_ptr<roles::Signer> signer, roles::NewRemoteSigner(signer_ch));
+  BH_ASSIGN(std::unique_ptr<jose::Signer> signer, roles::NewRemoteSigner(signer_ch));
   BH_ASSIGN(NetClient c, NewClient(job.ca, *signer));
   acme::Client& client = *c.client;
   if (job.command == AccountCommand::kRegister) {
@@ -400,7 +381,7 @@ int RunAccountNetRole(ipc::Channel parent, ipc::Channel signer_ch, const Account
 namespace {
 
 Status RevokeInNet(const RevokeNetJob& job, ipc::Channel& signer_ch) {
-  BH_ASSIGN(std::unique_ptr<roles::Signer> signer, roles::NewRemoteSigner(signer_ch));
+  BH_ASSIGN(std::unique_ptr<jose::Signer> signer, roles::NewRemoteSigner(signer_ch));
   BH_ASSIGN(NetClient c, NewClient(job.ca, *signer));
   if (!job.with_cert_key) {
     c.client->SetAccountUrl(job.account_url);

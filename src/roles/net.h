@@ -21,7 +21,7 @@
 #include "crypto/key.h"
 #include "ipc/channel.h"
 #include "ipc/messages.h"
-#include "roles/roles.h"
+#include "roles/keys.h"
 #include "sandbox/sandbox.h"
 
 namespace bulkhead::roles {

@@ -1,75 +1,42 @@
-// The roles of the ACME client and the narrow, message-shaped interfaces
-// between them. The protocol code (acme/) only ever sees these interfaces,
-// never a key file, a key object or a directory path, so each role can run
-// in its own process with its own sandbox.
+// The index of the roles: the processes a run is split into, what each one
+// holds, the messages (ipc/messages.h) it accepts, and where its code is.
+// Nothing is declared here; each role's body and the proxy that stands for
+// it in its peer are in the files named below. The protocol code (acme/)
+// never sees a role: it signs through jose::Signer, publishes through
+// challenge::Publisher and talks HTTP through acme::HttpClient, so each
+// role can run in its own process with its own sandbox
+// (docs/COMPARTMENTS.md).
 //
-//   role       holds                         operations
-//   signer     the account key               Jwk, Thumbprint, Sign
-//   keys       the certificate's domain key  PrepareKey (returns CSR)
-//   challenge  the one challenge directory   challenge::Publisher
-//   store      the certificate directory     store::CertStore
-//   net        the connection to the CA      acme::HttpClient
+//   role       file                 holds                         accepts
+//   signer     roles/signer.cc      the account key               SignRequest (what
+//                                                                 acme/sign_policy.h allows);
+//                                                                 PrepareKeyResponse from
+//                                                                 the parent
+//   account    roles/account.cc     the account key(s) of the     SignRequest,
+//                                   account commands              KeyChangeRequest,
+//                                                                 EabRequest; then
+//                                                                 AccountCommitRequest
+//                                                                 from the parent
+//   keys       roles/keys.cc        the certificate's domain key  nothing: sends one
+//              (pure part:                                        PrepareKeyResponse
+//              roles/keys.h)                                      (CSR, public key)
+//   challenge  roles/challenge.cc   the challenge directory, the  PublishForRequest
+//                                   standalone listener or the    (PublishRequest),
+//                                   DNS updater                   RemoveRequest,
+//                                                                 WaitReadyRequest,
+//                                                                 DescribeRequest
+//   store      roles/store.cc       the certificate directory     SavePendingOrder,
+//                                                                 CommitRequest
+//   probe      roles/probe.cc       the TLS connections to the    ProbeRun
+//              (roles/probe_role.h) servers it checks
+//   net        roles/net.cc         the connection to the CA      (drives the others;
+//              (roles/net.h)                                      its jobs come by fork)
+//   dns        roles/dns.cc         DNS queries for the DANE      nothing: sends one
+//              (roles/dns.h)        rollover                      TlsaObservation
+//
+// Role bodies and proxies are declared in roles/compartments.h (signer,
+// account, keys, challenge, store), roles/net.h, roles/dns.h and
+// roles/probe_role.h (probe); forking a role is roles/process.h.
 #ifndef BULKHEAD_ROLES_ROLES_H_
 #define BULKHEAD_ROLES_ROLES_H_
-
-#include <nlohmann/json.hpp>
-
-#include <memory>
-#include <string>
-#include <vector>
-
-#include "crypto/key.h"
-#include "util/result.h"
-#include "util/secret.h"
-
-namespace bulkhead::roles {
-
-// SignRequest is everything the signer needs to produce one JWS.
-struct SignRequest {
-  std::string url;      // The "url" protected header.
-  std::string nonce;    // The "nonce" header; empty omits it (keyChange inner JWS).
-  std::string kid;      // Account URL; empty means embed the "jwk" instead.
-  std::string payload;  // Serialized JSON, or "" for POST-as-GET.
-};
-
-// Signer holds an account key and signs with it. Contract: the key never
-// leaves the implementation; Sign returns a flattened JWS (RFC 7515 7.2.2).
-class Signer {
- public:
-  virtual ~Signer() = default;
-  virtual const nlohmann::json& Jwk() const = 0;
-  virtual const std::string& Thumbprint() const = 0;
-  virtual Result<nlohmann::json> Sign(const SignRequest& request) = 0;
-};
-
-// NewLocalSigner returns a Signer over a PEM key held in this process.
-Result<std::unique_ptr<Signer>> NewLocalSigner(const Secret& key_pem);
-
-// NewSignerFromKey returns a Signer that owns `key`.
-Result<std::unique_ptr<Signer>> NewSignerFromKey(crypto::PrivateKey key);
-
-// PreparedKey is what the keys role hands back for one order: the CSR to
-// send, and the key PEM to commit with the certificate (empty when the user
-// supplied the CSR and keeps the key).
-struct PreparedKey {
-  std::string csr_der;
-  std::string public_key_der;  // SubjectPublicKeyInfo the certificate must carry.
-  Secret key_pem;
-};
-
-// KeyRequest says which domain key to use.
-struct KeyRequest {
-  std::vector<std::string> names;
-  crypto::KeyType type = crypto::KeyType::kEc256;
-  bool reuse = false;       // Use `existing_pem` if it is non-empty.
-  Secret existing_pem;      // The live key, when reuse is asked.
-  std::string csr_pem;      // A user CSR: used as is, no key is made.
-};
-
-// PrepareKey generates (or reuses) the domain key and builds the CSR, or
-// validates a user-supplied CSR against `names`.
-Result<PreparedKey> PrepareKey(KeyRequest request);
-
-}  // namespace bulkhead::roles
-
 #endif  // BULKHEAD_ROLES_ROLES_H_

@@ -2,63 +2,9 @@
 #include <cstdio>
 #include <utility>
 
-#include "jose/jwk.h"
-#include "jose/jws.h"
+#include "jose/signer.h"
 #include "roles/compartments.h"
-#include "roles/roles.h"
 #include "util/fs.h"
-
-namespace bulkhead::roles {
-namespace {
-
-// LocalSigner keeps the account key in this process. The JWK and its
-// thumbprint are computed once because every request needs one of them.
-class LocalSigner final : public Signer {
- public:
-  LocalSigner(crypto::PrivateKey key, nlohmann::json jwk, std::string thumbprint)
-      : key_(std::move(key)), jwk_(std::move(jwk)), thumbprint_(std::move(thumbprint)) {}
-
-  const nlohmann::json& Jwk() const override { return jwk_; }
-  const std::string& Thumbprint() const override { return thumbprint_; }
-
-  Result<nlohmann::json> Sign(const SignRequest& request) override {
-    nlohmann::json header = {{"url", request.url}};
-    if (!request.nonce.empty()) {
-      header["nonce"] = request.nonce;
-    }
-    // RFC 8555 6.2: exactly one of "kid" (existing account) or "jwk".
-    if (!request.kid.empty()) {
-      header["kid"] = request.kid;
-    } else {
-      header["jwk"] = jwk_;
-    }
-    return jose::SignFlattened(key_, std::move(header), request.payload);
-  }
-
- private:
-  crypto::PrivateKey key_;
-  nlohmann::json jwk_;
-  std::string thumbprint_;
-};
-
-}  // namespace
-
-Result<std::unique_ptr<Signer>> NewSignerFromKey(crypto::PrivateKey key) {
-  BH_ASSIGN(nlohmann::json jwk, jose::PublicJwk(key));
-  BH_ASSIGN(std::string thumbprint, jose::Thumbprint(jwk));
-  return std::unique_ptr<Signer>(
-      std::make_unique<LocalSigner>(std::move(key), std::move(jwk), std::move(thumbprint)));
-}
-
-Result<std::unique_ptr<Signer>> NewLocalSigner(const Secret& key_pem) {
-  auto key = crypto::PrivateKey::FromPem(key_pem.view());
-  if (!key.ok()) {
-    return key.error().Wrap("account key");
-  }
-  return NewSignerFromKey(std::move(key).value());
-}
-
-}  // namespace bulkhead::roles
 
 // --- The signer as a process -------------------------------------------
 
@@ -69,7 +15,7 @@ namespace {
 constexpr size_t kMaxAccountKeyFile = 64 * 1024;
 
 // RemoteSigner forwards Sign to the signer role; it never sees the key.
-class RemoteSigner final : public Signer {
+class RemoteSigner final : public jose::Signer {
  public:
   RemoteSigner(ipc::Channel& channel, nlohmann::json jwk, std::string thumbprint)
       : channel_(channel), jwk_(std::move(jwk)), thumbprint_(std::move(thumbprint)) {}
@@ -77,7 +23,7 @@ class RemoteSigner final : public Signer {
   const nlohmann::json& Jwk() const override { return jwk_; }
   const std::string& Thumbprint() const override { return thumbprint_; }
 
-  Result<nlohmann::json> Sign(const SignRequest& request) override {
+  Result<nlohmann::json> Sign(const jose::SignRequest& request) override {
     ipc::SignRequestMsg msg{request.url, request.nonce, request.kid, request.payload};
     BH_ASSIGN(ipc::DecodedFrame reply,
               channel_.Call(ipc::MessageType::kSignRequest, ipc::Encode(msg),
@@ -106,7 +52,7 @@ constexpr std::chrono::seconds kCsrWait{30};
 // SignerLoop serves net's requests under `job.policy`.
 class SignerLoop {
  public:
-  SignerLoop(Signer& signer, ipc::Channel& net, std::optional<ipc::Channel>& parent, SignerJob& job)
+  SignerLoop(jose::Signer& signer, ipc::Channel& net, std::optional<ipc::Channel>& parent, SignerJob& job)
       : signer_(signer), net_(net), parent_(parent), job_(job) {}
 
   // Run returns the role's exit status.
@@ -125,7 +71,7 @@ class SignerLoop {
         SendError(net_, req.error());
         return 1;
       }
-      SignRequest request{req->url, req->nonce, req->kid, req->payload};
+      jose::SignRequest request{req->url, req->nonce, req->kid, req->payload};
       Status allowed = Allowed(request);
       if (!allowed.ok()) {
         // Said on stderr too: a refusal means net is broken or hostile, and
@@ -150,7 +96,7 @@ class SignerLoop {
   // Allowed checks `request` against the policy; a refused request is
   // checked once more after the parent's CSR has arrived (it may be the
   // finalize), which is read at most once.
-  Status Allowed(const SignRequest& request) {
+  Status Allowed(const jose::SignRequest& request) {
     Status st = acme::CheckSignRequest(job_.policy, request);
     if (st.ok() || !parent_ || !job_.policy.csr_der.empty()) {
       return st;
@@ -168,7 +114,7 @@ class SignerLoop {
     return acme::CheckSignRequest(job_.policy, request);
   }
 
-  Signer& signer_;
+  jose::Signer& signer_;
   ipc::Channel& net_;
   std::optional<ipc::Channel>& parent_;
   SignerJob& job_;
@@ -180,8 +126,8 @@ int RunSignerRole(ipc::Channel net, std::optional<ipc::Channel> parent, SignerJo
                   bool require_full) {
   // Open: the key is read once, before the sandbox forbids every file.
   auto pem = ReadSecretFileCapped(job.key_path, kMaxAccountKeyFile);
-  Result<std::unique_ptr<Signer>> signer =
-      pem.ok() ? NewLocalSigner(*pem) : Result<std::unique_ptr<Signer>>(pem.error());
+  Result<std::unique_ptr<jose::Signer>> signer =
+      pem.ok() ? jose::NewLocalSigner(*pem) : Result<std::unique_ptr<jose::Signer>>(pem.error());
   if (pem.ok()) {
     pem->Wipe();
   }
@@ -215,14 +161,14 @@ int RunSignerRole(ipc::Channel net, std::optional<ipc::Channel> parent, SignerJo
   return SignerLoop(**signer, net, parent, job).Run();
 }
 
-Result<std::unique_ptr<Signer>> NewRemoteSigner(ipc::Channel& channel) {
+Result<std::unique_ptr<jose::Signer>> NewRemoteSigner(ipc::Channel& channel) {
   BH_ASSIGN(ipc::DecodedFrame frame, channel.Receive(std::chrono::seconds(30)));
   if (frame.type == ipc::MessageType::kError) {
     BH_ASSIGN(ipc::ErrorMsg e, ipc::DecodeError(frame));
     return Error{e.message, e.code};
   }
   BH_ASSIGN(ipc::SignerHelloMsg hello, ipc::DecodeSignerHello(frame));
-  return std::unique_ptr<Signer>(
+  return std::unique_ptr<jose::Signer>(
       std::make_unique<RemoteSigner>(channel, std::move(hello.jwk), std::move(hello.thumbprint)));
 }
 

@@ -5,10 +5,10 @@
 #include "crypto/test_keys.h"
 #include "jose/jwk.h"
 #include "jose/jws.h"
-#include "roles/roles.h"
+#include "jose/signer.h"
 #include "util/base64url.h"
 
-namespace bulkhead::roles {
+namespace bulkhead::jose {
 namespace {
 
 using crypto::KeyType;
@@ -104,4 +104,4 @@ TEST(LocalSignerTest, RejectsBadPem) {
 }
 
 }  // namespace
-}  // namespace bulkhead::roles
+}  // namespace bulkhead::jose
