@@ -287,7 +287,7 @@ Result<Account> Client::DeactivateAccount() {
   return ParseAccount(resp.body, account_url_);
 }
 
-Status Client::ChangeKey(jose::Signer& new_signer) {
+Status Client::ChangeKey(const InnerSigner& sign_with_new_key) {
   if (dir_.key_change.empty()) {
     return Err("the CA does not offer key rollover (no keyChange in its directory)");
   }
@@ -296,7 +296,7 @@ Status Client::ChangeKey(jose::Signer& new_signer) {
   }
   json inner_payload = {{"account", account_url_}, {"oldKey", signer_->Jwk()}};
   jose::SignRequest inner{dir_.key_change, /*nonce=*/"", /*kid=*/"", inner_payload.dump()};
-  BH_ASSIGN(json inner_jws, new_signer.Sign(inner));
+  BH_ASSIGN(json inner_jws, sign_with_new_key(inner));
   BH_ASSIGN(HttpResponse resp, Post(dir_.key_change, inner_jws.dump(), "rolling over the account key"));
   (void)resp;
   return OkStatus();

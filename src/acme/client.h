@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -91,10 +92,15 @@ class Client {
   // DeactivateAccount deactivates the account for good.
   Result<Account> DeactivateAccount();
 
-  // ChangeKey rolls the account over to `new_signer`'s key (RFC 8555 7.3.5).
+  // InnerSigner signs the keyChange inner JWS with the new key (RFC 8555
+  // 7.3.5): it gets the request (the keyChange URL, no nonce, no kid, the
+  // payload {account, oldKey}) and returns the flattened JWS, or an error.
+  using InnerSigner = std::function<Result<nlohmann::json>(const jose::SignRequest&)>;
+
+  // ChangeKey rolls the account over to the key behind `sign_with_new_key`.
   // On success the Client keeps using the old signer object; callers switch.
   // Fails without a request on an unauthenticated Client.
-  Status ChangeKey(jose::Signer& new_signer);
+  Status ChangeKey(const InnerSigner& sign_with_new_key);
 
   // NewOrder creates an order for `identifiers`, with the optional
   // members of `options` (profile, replaces).

@@ -439,7 +439,7 @@ TEST_F(ClientTest, ChangeKeyNestsAJwsSignedByTheNewKey) {
   auto next = jose::NewSignerFromKey(std::move(key).value());
   ASSERT_TRUE(next.ok());
   http_.On("POST", kKeyChange, Json(200, AccountJson()));
-  Status st = c.ChangeKey(**next);
+  Status st = c.ChangeKey([&](const jose::SignRequest& r) { return (*next)->Sign(r); });
   ASSERT_TRUE(st.ok()) << st.error().message;
   std::string outer = http_.Posts(kKeyChange).at(0);
   EXPECT_EQ(JwsProtected(outer)["kid"], kAcctUrl);
@@ -854,7 +854,7 @@ TEST_F(ClientTest, AnUnauthenticatedClientReadsButNeverSigns) {
   auto order = c.NewOrder({Identifier{"dns", "a.example"}});
   ASSERT_FALSE(order.ok());
   EXPECT_TRUE(Contains(order.error().message, "unauthenticated")) << order.error().message;
-  EXPECT_FALSE(c.ChangeKey(*signer_).ok());
+  EXPECT_FALSE(c.ChangeKey([&](const jose::SignRequest& r) { return signer_->Sign(r); }).ok());
   EXPECT_EQ(c.KeyAuthorization("tok"), "");
   EXPECT_EQ(http.Count("POST", kNewOrder), 0);
 }

@@ -288,7 +288,9 @@ Result<std::string> NetAttack(const Request& r, const NetContext& net) {
   if (r.action == "sign-keychange") {
     BH_ASSIGN(crypto::PrivateKey key, crypto::PrivateKey::Generate(crypto::KeyType::kEc256));
     BH_ASSIGN(std::unique_ptr<jose::Signer> attacker, jose::NewSignerFromKey(std::move(key)));
-    return Outcome(client.ChangeKey(*attacker), "the account now belongs to the attacker's key");
+    return Outcome(
+        client.ChangeKey([&](const jose::SignRequest& inner) { return attacker->Sign(inner); }),
+        "the account now belongs to the attacker's key");
   }
   if (r.action == "sign-deactivate") {
     auto acct = client.DeactivateAccount();

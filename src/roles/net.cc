@@ -251,34 +251,9 @@ int RunRenewalInfoRole(ipc::Channel parent, const CaConfig& ca, const std::strin
   return parent.Send(ipc::MessageType::kRenewalInfo, ipc::Encode(*msg)).ok() ? 0 : 1;
 }
 
-
 // --- account commands ----------------------------------------------------------
 
 namespace {
-
-// KeyChangeSigner stands for the new key in Client::ChangeKey: the account
-// role builds and signs the keyChange payload itself.
-class KeyChangeSigner final : public jose::Signer {
- public:
-  KeyChangeSigner(ipc::Channel& channel, std::string account_url)
-      : channel_(channel), account_url_(std::move(account_url)) {}
-  const nlohmann::json& Jwk() const override { return jwk_; }
-  const std::string& Thumbprint() const override { return thumbprint_; }
-  Result<nlohmann::json> Sign(const jose::SignRequest& request) override {
-    ipc::KeyChangeRequestMsg msg{request.url, account_url_};
-    BH_ASSIGN(ipc::DecodedFrame reply,
-              channel_.Call(ipc::MessageType::kKeyChangeRequest, ipc::Encode(msg),
-                            ipc::MessageType::kSignResponse, seconds(30)));
-    BH_ASSIGN(ipc::SignResponseMsg resp, ipc::DecodeSignResponse(reply));
-    return resp.jws;
-  }
-
- private:
-  ipc::Channel& channel_;
-  std::string account_url_;
-  nlohmann::json jwk_ = nlohmann::json::object();
-  std::string thumbprint_;
-};
 
 ipc::AccountResultMsg ResultOf(ipc::AccountOutcome outcome, const acme::Account& a) {
   return ipc::AccountResultMsg{outcome, a.url, a.status, a.contact};
@@ -348,8 +323,17 @@ Result<ipc::AccountResultMsg> RunAccountInNet(const AccountNetJob& job, ipc::Cha
       return ResultOf(ipc::AccountOutcome::kDeactivated, acct);
     }
     case AccountCommand::kRollover: {
-      KeyChangeSigner new_key(signer_ch, job.account_url);
-      BH_TRY(client.ChangeKey(new_key));
+      // The account role holds the new key and builds the inner payload
+      // itself from the account URL; net only names the keyChange URL.
+      auto sign_with_new_key = [&](const jose::SignRequest& inner) -> Result<nlohmann::json> {
+        ipc::KeyChangeRequestMsg msg{inner.url, job.account_url};
+        BH_ASSIGN(ipc::DecodedFrame reply,
+                  signer_ch.Call(ipc::MessageType::kKeyChangeRequest, ipc::Encode(msg),
+                                 ipc::MessageType::kSignResponse, seconds(30)));
+        BH_ASSIGN(ipc::SignResponseMsg resp, ipc::DecodeSignResponse(reply));
+        return resp.jws;
+      };
+      BH_TRY(client.ChangeKey(sign_with_new_key));
       return ipc::AccountResultMsg{ipc::AccountOutcome::kKeyChanged, job.account_url, "", {}};
     }
     case AccountCommand::kRegister:
