@@ -401,8 +401,13 @@ Status Preflight(std::string_view identifier, std::string_view token,
     // This host often cannot see itself the way the CA does (split DNS,
     // no hairpin NAT, a lab whose names only the CA resolves): without an
     // answer there is nothing to judge, so say so and let the CA decide.
-    LogWarn("pre-flight check for {} skipped: {} (the CA may reach it another way)", identifier,
-            served.error().message);
+    if (options.quiet_skips) {
+      LogInfo("pre-flight check for {} skipped: {} (the CA may reach it another way)",
+              identifier, served.error().message);
+    } else {
+      LogWarn("pre-flight check for {} skipped: {} (the CA may reach it another way)",
+              identifier, served.error().message);
+    }
     return OkStatus();
   }
   if (!served.ok()) {

@@ -48,6 +48,9 @@ struct PreflightOptions {
   std::chrono::milliseconds hop_timeout{10000};         // One request.
   std::chrono::milliseconds connect_timeout{5000};      // One connection.
   std::chrono::milliseconds identifier_timeout{20000};  // All hops of one name.
+  // A check skipped for want of an answer goes to the log at info level
+  // instead of as a warning (renew --cron: only failures and changes print).
+  bool quiet_skips = false;
 };
 
 // Served is what one pre-flight fetch ended with.

@@ -59,6 +59,7 @@ int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
   manager::RenewOptions options;
   options.rule = {o.days, o.force};
   options.ignore_ledger = o.ignore_ledger;
+  options.quiet = o.cron;
   if (flags.ca_bundle_given) {
     options.ca_bundle = AbsolutePath(flags.ca_bundle);
   }

@@ -54,6 +54,7 @@ Result<std::unique_ptr<challenge::Publisher>> WithPreflight(
   }
   challenge::PreflightOptions o;
   o.port = static_cast<uint16_t>(s.preflight.port);
+  o.quiet_skips = s.run.quiet;
   if (!s.preflight.resolver.empty()) {
     BH_ASSIGN(dns::Server resolver, dns::ParseServer(s.preflight.resolver));
     o.resolver = resolver;

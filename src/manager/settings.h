@@ -83,6 +83,7 @@ struct CertSettings {
     std::string replaces;       // ARI certID of the certificate this renews.
     bool ari_exempt = false;    // Renewing inside the CA's ARI window.
     bool ignore_ledger = false;  // --ignore-ledger.
+    bool quiet = false;          // renew --cron: what needs no human is logged at info.
   };
   RunOptions run;
 

@@ -122,6 +122,7 @@ Result<WorkflowResult> Renew(const RunContext& ctx, const std::string& name,
     return result;
   }
   s.run.ignore_ledger = options.ignore_ledger;
+  s.run.quiet = options.quiet;
   if (state.leaf && state.ari && state.ari->supported) {
     // RFC 9773: name the certificate this one replaces, and renewals
     // inside the CA's window are exempt from its rate limits.

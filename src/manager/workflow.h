@@ -79,6 +79,9 @@ Result<WorkflowResult> Issue(const RunContext& ctx, const CertSettings& settings
 struct RenewOptions {
   DueRule rule;  // --days, --force.
   bool ignore_ledger = false;
+  // --cron: what needs no human (a skipped pre-flight check) is logged at
+  // info level, not as a warning.
+  bool quiet = false;
   // --ca-bundle given on this run: replaces the recorded bundle.
   std::optional<std::string> ca_bundle;
 };

@@ -103,6 +103,26 @@ check_eq "issue --no-preflight with a served web root exits 0" 0 "$RC"
 check_eq "settings.json records --no-preflight" "False" \
   "$(json_get "$(cert_dir off.example.com)/settings.json" "j['challenge']['preflight']['enabled']")"
 
+# --- a check that gets no answer is skipped: a warning, silent with --cron -------
+# The resolver recorded for the check is a local port nobody answers on, so
+# the name does not resolve here (the CA resolves it through the lab's DNS).
+DEAD_DNS_PORT="$(python3 "$LAB_LIB_DIR/freeport.py" 1)"
+run_bh "$TEST_TMP/skip" issue -d skip.example.com --webroot "$LAB_WEBROOT" \
+  --preflight-port "$LAB_HTTP_PORT" --dns-resolver "127.0.0.1:$DEAD_DNS_PORT"
+check_eq "issue with an unanswerable pre-flight check exits 0" 0 "$RC"
+[ "$RC" -eq 0 ] || cat "$TEST_TMP/skip.err"
+check "issue warns that the check was skipped" \
+  grep -q "warning: pre-flight check for skip.example.com skipped" "$TEST_TMP/skip.err"
+run_bh "$TEST_TMP/skipcron" renew --cron --force --name skip.example.com
+check_eq "renew --cron with the check skipped exits 0" 0 "$RC"
+check_eq "renew --cron with the check skipped writes nothing to stderr" "" \
+  "$(cat "$TEST_TMP/skipcron.err")"
+check "... and prints the renewal" grep -q "^renewed skip.example.com" "$TEST_TMP/skipcron.out"
+run_bh "$TEST_TMP/skipcronv" -v renew --cron --force --name skip.example.com
+check_eq "renew -v --cron exits 0" 0 "$RC"
+check "renew -v --cron logs the skipped check at info level" \
+  grep -q "info: pre-flight check for skip.example.com skipped" "$TEST_TMP/skipcronv.err"
+
 # --- IP identifiers are fetched at the IP ----------------------------------
 run_bh "$TEST_TMP/ip" -v issue --name ip -d 127.0.0.1 --webroot "$LAB_WEBROOT" --preflight-port "$LAB_HTTP_PORT"
 check_eq "issue for an IP identifier with the check exits 0" 0 "$RC"
