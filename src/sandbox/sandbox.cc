@@ -262,12 +262,10 @@ Result<Report> Enter(const Policy& policy, bool require_full) {
   }
   // Whatever the identity, no capability is left: a role that keeps uid 0
   // (no `bulkhead` user) may no longer override file permissions, bind
-  // privileged ports, trace or signal others, or load anything.
-  // reload-watch alone keeps CAP_KILL when its unit granted it: signalling
-  // a server of another user is its job (Landlock does not scope its
-  // signals either).
-  uint64_t keep = policy.role == Role::kReloadWatch ? (uint64_t{1} << CAP_KILL) : 0;
-  if (Status st = DropAllCapabilities(keep); !st.ok()) {
+  // privileged ports, trace or signal others, or load anything. This holds
+  // for reload-watch too: its helper, forked before the sandbox, signals
+  // the server (deploy/action.h).
+  if (Status st = DropAllCapabilities(); !st.ok()) {
     return st.error().Wrap(fmt::format("{} role", role));
   }
   // Not dumpable: other processes of the same user may not read this one's
@@ -290,7 +288,9 @@ Result<Report> Enter(const Policy& policy, bool require_full) {
     rules.write_dirs = policy.write_dirs;
     rules.connect_ports = policy.connect_ports;
     rules.bind_ports = policy.bind_ports;
-    // reload-watch signals a process outside its own domain.
+    // reload-watch stops its helpers and probe role, which were forked
+    // before it entered its domain, so its signals are not scoped (it may
+    // signal nothing at all of another user: it holds no capability).
     rules.scope_signals = policy.role != Role::kReloadWatch;
     // The probe role's OpenSSL and resolver load modules lazily, too.
     if (policy.role == Role::kNet || policy.role == Role::kProbe ||

@@ -5,9 +5,9 @@
 // the rest of its life and is inherited by its threads and children:
 //   0. No capabilities at all (effective, permitted, inheritable, ambient,
 //      bounding set), even when the process stays uid 0, and not dumpable
-//      (no /proc/PID/mem, no ptrace by processes of the same user). The one
-//      exception: reload-watch keeps CAP_KILL if it was given it (its unit
-//      grants it to signal a server that runs as another user).
+//      (no /proc/PID/mem, no ptrace by processes of the same user). No
+//      exception: reload-watch's helper, forked before the sandbox, is what
+//      signals a server of another user.
 //   1. PR_SET_NO_NEW_PRIVS: no set-uid/file-capability gains (needed by 2+3).
 //   2. Landlock: which paths may be read or written, which TCP ports may be
 //      connected to or bound (ABI >= 4), and no signals or abstract Unix
@@ -128,8 +128,8 @@ std::vector<std::string> TlsTrustReadPaths();
 // inheritable and ambient capability sets, and its bounding set when the
 // process may change it (CAP_SETPCAP), then checks that none is left in the
 // first four. Capabilities in the mask `keep_effective` (bit N for
-// capability N) that the process holds stay effective and permitted (only
-// reload-watch uses it, for CAP_KILL). Enter calls it; exposed for tests.
+// capability N) that the process holds stay effective and permitted (Enter
+// keeps none; tests use it). Enter calls it; exposed for tests.
 // Returns an error naming the call that failed.
 Status DropAllCapabilities(uint64_t keep_effective = 0);
 
