@@ -17,6 +17,7 @@
 #include "dns/query.h"
 #include "dns/tlsa.h"
 #include "probe/tls_probe.h"
+#include "roles/probe_role.h"
 #include "util/fs.h"
 
 namespace bulkhead::cli {
@@ -166,7 +167,7 @@ Result<std::vector<dns::Record>> FetchTlsa(const TlsaVerifyFlags& flags,
   return tlsa;
 }
 
-int RunTlsaVerify(const TlsaVerifyFlags& flags) {
+int RunTlsaVerify(const TlsaVerifyFlags& flags, bool require_sandbox) {
   auto owner = dns::TlsaOwner(flags.host, flags.port);
   if (!owner.ok()) {
     return VerifyFail(owner.error());
@@ -218,7 +219,16 @@ int RunTlsaVerify(const TlsaVerifyFlags& flags) {
   request.address = flags.connect;
   request.starttls = *starttls;
   request.timeout = std::chrono::seconds(flags.timeout_seconds);
-  auto probed = probe::ProbeTls(request);
+  // What the server sends is parsed in the sandboxed probe role only.
+  roles::ProbeJob job;
+  job.requests = {request};
+  job.every_address = request.address.empty();
+  job.require_full_sandbox = require_sandbox;
+  auto results = roles::ProbeInRole(std::move(job));
+  if (!results.ok()) {
+    return VerifyFail(results.error());
+  }
+  Result<probe::ProbeResult>& probed = results->front();
   if (!probed.ok()) {
     return VerifyFail(probed.error());
   }
@@ -246,7 +256,8 @@ int RunTlsaVerify(const TlsaVerifyFlags& flags) {
       continue;
     }
     record.data = rd.substr(3);
-    dns::TlsaMatch m = dns::MatchTlsa(record, chain);
+    dns::TlsaMatch m = probed->links ? dns::MatchTlsa(record, chain, *probed->links)
+                                     : dns::MatchTlsa(record, chain);
     fmt::print("  {}: {} ({})\n", label, m.matched ? "match" : "mismatch", m.detail);
     matched += m.matched ? 1 : 0;
   }
@@ -296,7 +307,7 @@ void AddTlsaCommand(CLI::App& app, Cli& cli) {
                 "IP address to connect to instead of resolving the host name");
   v->add_option("--timeout", verify->timeout_seconds, "seconds for each step (default 10)")
       ->check(CLI::Range(1, 300));
-  v->callback([&cli, verify] { cli.run = [verify] { return RunTlsaVerify(*verify); }; });
+  v->callback([&cli, verify] { cli.run = [&cli, verify] { return RunTlsaVerify(*verify, cli.flags.require_sandbox); }; });
 }
 
 }  // namespace bulkhead::cli
