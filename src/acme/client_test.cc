@@ -42,6 +42,21 @@ Status StatusOf(const Result<T>& r) {
   return r.ok() ? OkStatus() : Status(r.error());
 }
 
+// kPem is a self-signed certificate (valid until 2126): a default chain
+// the client's download check accepts.
+const std::string kPem =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBgzCCASmgAwIBAgIUOD7nPa4A14IYBRYQMnJ1Q9pfEuEwCgYIKoZIzj0EAwIw\n"
+    "FjEUMBIGA1UEAwwLY2xpZW50IHRlc3QwIBcNMjYxMjA3MjE1NjUzWhgPMjEyNjEx\n"
+    "MTMyMTU2NTNaMBYxFDASBgNVBAMMC2NsaWVudCB0ZXN0MFkwEwYHKoZIzj0CAQYI\n"
+    "KoZIzj0DAQcDQgAEZszXO1kAbt2n2NCh5QdV1aUcONcOtaiulhWpt9ufewq1kTDl\n"
+    "Fj//EgAUi+DAl5rlxVPUDTrTQZ2lKA4doyXJU6NTMFEwHQYDVR0OBBYEFL3UM2FL\n"
+    "vvXJX46tL+yZKzo5WDjvMB8GA1UdIwQYMBaAFL3UM2FLvvXJX46tL+yZKzo5WDjv\n"
+    "MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIhAOIbGyieA+HgK1so\n"
+    "PBivS3WeQeDB5sIv8uDtDRPKmfQKAiANGz3fT36rd4ZoR5yHC4sy6ouYU4vhG1/M\n"
+    "XSsBsh+6PQ==\n"
+    "-----END CERTIFICATE-----\n";
+
 bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
@@ -160,7 +175,8 @@ TEST_F(ClientTest, InitRejectsEachBadDirectoryAnswer) {
   for (const Case& tc : cases) {
     SCOPED_TRACE(tc.name);
     FakeHttp http;
-    http.On("GET", kDir, tc.answer);
+    // Always: an unusable directory is fetched again, up to the bound.
+    http.Always("GET", kDir, tc.answer);
     Client c(http, *signer_, kDir, options_);
     Status st = c.Init();
     ASSERT_FALSE(st.ok());
@@ -511,31 +527,37 @@ TEST_F(ClientTest, EveryJsonStepRejectsBadJsonAndWrongContentType) {
     const char* name;
     std::string url;
     std::function<Status(Client&)> run;
+    bool read;  // An idempotent read: asked 1 + max_transient_retries times.
   };
   Order order;
   order.url = kOrderUrl;
   order.finalize = kFinalizeUrl;
   order.authorizations = {kAuthzUrl};
   const Step steps[] = {
-      {"account", kAcctUrl, [](Client& c) { return StatusOf(c.FetchAccount()); }},
-      {"order", kOrderUrl, [](Client& c) { return StatusOf(c.FetchOrder(kOrderUrl)); }},
+      {"account", kAcctUrl, [](Client& c) { return StatusOf(c.FetchAccount()); }, false},
+      {"order", kOrderUrl, [](Client& c) { return StatusOf(c.FetchOrder(kOrderUrl)); }, true},
       {"authorization", kAuthzUrl,
-       [](Client& c) { return StatusOf(c.FetchAuthorization(kAuthzUrl)); }},
+       [](Client& c) { return StatusOf(c.FetchAuthorization(kAuthzUrl)); }, true},
       {"authorization poll", kAuthzUrl,
-       [](Client& c) { return StatusOf(c.PollAuthorization(kAuthzUrl)); }},
+       [](Client& c) { return StatusOf(c.PollAuthorization(kAuthzUrl)); }, true},
       {"order poll", kOrderUrl,
-       [](Client& c) { return StatusOf(c.PollOrder(kOrderUrl, true)); }},
+       [](Client& c) { return StatusOf(c.PollOrder(kOrderUrl, true)); }, true},
       {"finalize", kFinalizeUrl,
-       [&order](Client& c) { return StatusOf(c.Finalize(order, "csr")); }},
+       [&order](Client& c) { return StatusOf(c.Finalize(order, "csr")); }, false},
   };
   for (const Step& step : steps) {
     for (bool bad_type : {false, true}) {
       SCOPED_TRACE(std::string(step.name) + (bad_type ? ": content type" : ": JSON"));
       Client& c = Ready();
-      http_.On("POST", step.url,
-               bad_type ? Resp(200, "{}", "text/html")
-                        : Resp(200, "{\"status\":", "application/json"));
+      int asks = step.read ? 1 + options_.max_transient_retries : 1;
+      for (int i = 0; i < asks; ++i) {
+        http_.On("POST", step.url,
+                 bad_type ? Resp(200, "{}", "text/html")
+                          : Resp(200, "{\"status\":", "application/json"));
+      }
+      int before = http_.Count("POST", step.url);
       Status st = step.run(c);
+      EXPECT_EQ(http_.Count("POST", step.url) - before, asks);
       ASSERT_FALSE(st.ok());
       EXPECT_TRUE(Contains(st.error().message, bad_type ? "content type" : "not valid JSON"))
           << st.error().message;
@@ -546,9 +568,14 @@ TEST_F(ClientTest, EveryJsonStepRejectsBadJsonAndWrongContentType) {
 TEST_F(ClientTest, UnknownStatusValuesAreRejected) {
   Client& c = Ready();
   json bad_challenge = AuthzJson("pending", "thinking");
-  http_.On("POST", kAuthzUrl, Json(200, AuthzJson("maybe")));
-  http_.On("POST", kAuthzUrl, Json(200, bad_challenge));
-  http_.On("POST", kOrderUrl, Json(200, OrderJson("done")));
+  // Each is a read the client repeats before it gives up.
+  for (int i = 0; i <= options_.max_transient_retries; ++i) {
+    http_.On("POST", kAuthzUrl, Json(200, AuthzJson("maybe")));
+  }
+  for (int i = 0; i <= options_.max_transient_retries; ++i) {
+    http_.On("POST", kAuthzUrl, Json(200, bad_challenge));
+    http_.On("POST", kOrderUrl, Json(200, OrderJson("done")));
+  }
   auto a = c.FetchAuthorization(kAuthzUrl);
   ASSERT_FALSE(a.ok());
   EXPECT_TRUE(Contains(a.error().message, "\"maybe\"")) << a.error().message;
@@ -767,14 +794,14 @@ TEST_F(ClientTest, FinalizeReportsTheProblem) {
 
 TEST_F(ClientTest, DownloadChainsFetchesAlternatesOnlyWhenAsked) {
   Client& c = Ready();
-  HttpResponse cert = Resp(200, "DEFAULT", "application/pem-certificate-chain",
+  HttpResponse cert = Resp(200, kPem, "application/pem-certificate-chain",
                            {{"link", "</cert/1/alt/1>;rel=\"alternate\""},
                             {"link", "<https://ca.test/cert/1/alt/2>;rel=\"alternate\""},
                             {"link", "<https://ca.test/dir>;rel=\"index\""}});
   http_.On("POST", kCertUrl, cert);
   auto one = c.DownloadChains(kCertUrl, false);
   ASSERT_TRUE(one.ok()) << one.error().message;
-  EXPECT_EQ(*one, std::vector<std::string>{"DEFAULT"});
+  EXPECT_EQ(*one, std::vector<std::string>{kPem});
   EXPECT_EQ(http_.calls.back().url, kCertUrl);
 
   http_.On("POST", kCertUrl, cert);
@@ -782,7 +809,7 @@ TEST_F(ClientTest, DownloadChainsFetchesAlternatesOnlyWhenAsked) {
   http_.On("POST", std::string(kCa) + "/cert/1/alt/2", Resp(200, "ALT2"));
   auto all = c.DownloadChains(kCertUrl, true);
   ASSERT_TRUE(all.ok()) << all.error().message;
-  EXPECT_EQ(*all, (std::vector<std::string>{"DEFAULT", "ALT1", "ALT2"}));
+  EXPECT_EQ(*all, (std::vector<std::string>{kPem, "ALT1", "ALT2"}));
 }
 
 TEST_F(ClientTest, DownloadChainsBoundsAndChecksAlternates) {
@@ -793,13 +820,13 @@ TEST_F(ClientTest, DownloadChainsBoundsAndChecksAlternates) {
     links.emplace("link", "<" + url + ">;rel=alternate");
     http_.Always("POST", url, Resp(200, "ALT"));
   }
-  http_.On("POST", kCertUrl, Resp(200, "DEFAULT", "", links));
+  http_.On("POST", kCertUrl, Resp(200, kPem, "", links));
   auto r = c.DownloadChains(kCertUrl, true);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->size(), 1u + Client::kMaxAlternates);
 
   http_.On("POST", kCertUrl,
-           Resp(200, "DEFAULT", "", {{"link", "<https://evil.test/alt>;rel=alternate"}}));
+           Resp(200, kPem, "", {{"link", "<https://evil.test/alt>;rel=alternate"}}));
   auto evil = c.DownloadChains(kCertUrl, true);
   ASSERT_FALSE(evil.ok());
   EXPECT_TRUE(Contains(evil.error().message, "alternate chain URL outside"))

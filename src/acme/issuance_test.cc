@@ -649,6 +649,8 @@ TEST_F(IssuanceTest, ABrokenAlternateIsSkippedABrokenDefaultIsNot) {
   ASSERT_TRUE(r.ok()) << r.error().message;
 
   ScriptOrderToValid();
+  // The download is a read: it is asked again once (max_transient_retries).
+  http_.On("POST", kCertUrl, CertResp("<html>not a certificate</html>"));
   http_.On("POST", kCertUrl, CertResp("<html>not a certificate</html>"));
   auto bad = Obtain();
   ASSERT_FALSE(bad.ok());
