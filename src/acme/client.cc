@@ -429,7 +429,10 @@ Result<HttpResponse> Client::FetchRenewalInfo(const std::string& cert_id, const 
       return OkStatus();  // A problem document, judged below.
     }
     BH_TRY(CheckJson(resp, url));
-    return check ? check(resp) : OkStatus();
+    if (Status parsed = check ? check(resp) : OkStatus(); !parsed.ok()) {
+      return parsed.error().Wrap(context);  // Name what was fetched.
+    }
+    return OkStatus();
   };
   BH_ASSIGN(HttpResponse resp, Fetch(url, /*head=*/false, context, judge));
   if (resp.status != 200) {

@@ -842,6 +842,155 @@ TEST_F(ClientTest, DownloadChainsReportsAProblem) {
       << r.error().message;
 }
 
+// ---- Unusable answers to reads --------------------------------------------
+
+// Garbage is one kind of unusable 200 answer a CA (or a box in between)
+// can give: an HTML page, a body cut short with matching framing, or a body
+// over the size cap (the transport stops reading at the cap, so 2 MiB and
+// 512 MiB end the same way).
+struct Garbage {
+  const char* name;
+  std::function<Result<HttpResponse>(const std::string& url, const std::string& good_body)> make;
+  const char* reason;  // What the final error says about it.
+};
+
+std::vector<Garbage> GarbageKinds() {
+  return {
+      {"HTML 200",
+       [](const std::string&, const std::string&) -> Result<HttpResponse> {
+         return Resp(200, "<html><body>502 Bad Gateway</body></html>", "text/html");
+       },
+       "text/html"},
+      {"half body",
+       [](const std::string&, const std::string& good) -> Result<HttpResponse> {
+         return Resp(200, good.substr(0, good.size() / 2), "application/json");
+       },
+       ""},
+      {"oversized",
+       [](const std::string& url, const std::string&) -> Result<HttpResponse> {
+         return ResponseTooLarge(url, 1 << 20);
+       },
+       "exceeds the limit of 1048576 bytes"},
+  };
+}
+
+// ReadStep is one idempotent read of the client and a good answer to it.
+struct ReadStep {
+  const char* name;
+  std::string method;
+  std::string url;
+  HttpResponse good;
+  const char* half_reason;  // What a cut-off body is refused for.
+  bool checks_type;         // Whether HTML is refused for its content type.
+  std::function<Status()> run;
+};
+
+// Every idempotent read repeats an unusable answer like a 5xx: garbage
+// once, then a good answer, succeeds with exactly two requests; garbage
+// every time fails after 1 + max_transient_retries requests with the last
+// reason, naming what was fetched.
+TEST_F(ClientTest, EveryReadRetriesAnUnusableAnswer) {
+  const std::string renewal_url = kRenewal + "/aa.bb";
+  auto parses_as_json = [](const HttpResponse& r) -> Status {
+    if (!json::accept(r.body)) {
+      return Err("renewalInfo is not valid JSON");
+    }
+    return OkStatus();
+  };
+  HttpResponse cert = Resp(200, kPem, "application/pem-certificate-chain");
+  const ReadStep steps[] = {
+      {"directory", "GET", kDir, Json(200, json::parse(DirectoryJson())), "not valid JSON", true,
+       [this] { return MakeClient(false).Init(); }},
+      {"order", "POST", kOrderUrl, Json(200, OrderJson("ready")), "not valid JSON", true,
+       [this] { return StatusOf(Ready().FetchOrder(kOrderUrl)); }},
+      {"authorization", "POST", kAuthzUrl, Json(200, AuthzJson("pending")), "not valid JSON", true,
+       [this] { return StatusOf(Ready().FetchAuthorization(kAuthzUrl)); }},
+      {"authorization poll", "POST", kAuthzUrl, Json(200, AuthzJson("valid", "valid")),
+       "not valid JSON", true,
+       [this] { return StatusOf(Ready().PollAuthorization(kAuthzUrl)); }},
+      {"order poll", "POST", kOrderUrl, Json(200, OrderJson("ready")), "not valid JSON", true,
+       [this] { return StatusOf(Ready().PollOrder(kOrderUrl, true)); }},
+      {"certificate", "POST", kCertUrl, cert, "certificate from", false,
+       [this] { return StatusOf(Ready().DownloadChains(kCertUrl, false)); }},
+      {"renewalInfo", "GET", renewal_url,
+       Json(200, {{"suggestedWindow", {{"start", "x"}, {"end", "y"}}}}),
+       "renewalInfo is not valid JSON", true, [this, &parses_as_json] {
+         return StatusOf(Ready().FetchRenewalInfo("aa.bb", parses_as_json));
+       }},
+  };
+  const int bound = 1 + options_.max_transient_retries;
+  for (const ReadStep& step : steps) {
+    for (const Garbage& g : GarbageKinds()) {
+      SCOPED_TRACE(std::string(step.name) + ": " + g.name);
+      Result<HttpResponse> bad = g.make(step.url, step.good.body);
+      bool by_type = std::string(g.name) == "HTML 200" && step.checks_type;
+      std::string reason = g.reason[0] != '\0' && (by_type || std::string(g.name) == "oversized")
+                               ? g.reason
+                               : step.half_reason;
+
+      http_.On(step.method, step.url, bad);
+      http_.On(step.method, step.url, step.good);
+      int before = http_.Count(step.method, step.url);
+      Status st = step.run();
+      EXPECT_TRUE(st.ok()) << st.error().message;
+      EXPECT_EQ(http_.Count(step.method, step.url) - before, 2);
+
+      for (int i = 0; i < bound; ++i) {
+        http_.On(step.method, step.url, bad);
+      }
+      before = http_.Count(step.method, step.url);
+      st = step.run();
+      ASSERT_FALSE(st.ok());
+      EXPECT_EQ(http_.Count(step.method, step.url) - before, bound);
+      EXPECT_TRUE(Contains(st.error().message, reason)) << st.error().message;
+      EXPECT_TRUE(Contains(st.error().message, step.url)) << st.error().message;
+    }
+  }
+}
+
+// A request that changes state is not repeated for an unusable answer: a
+// second newOrder or finalize is not a read, and the caller settles a
+// garbled answer by reading the state (issuance.cc polls the order).
+TEST_F(ClientTest, AStateChangingRequestIsNotRetriedForAnUnusableAnswer) {
+  Order order;
+  order.url = kOrderUrl;
+  order.finalize = kFinalizeUrl;
+  order.authorizations = {kAuthzUrl};
+  struct Step {
+    const char* name;
+    std::string url;
+    HttpResponse good;
+    std::function<Status(Client&)> run;
+  };
+  const Step steps[] = {
+      {"newOrder", kNewOrder, Json(201, OrderJson("pending"), {{"location", kOrderUrl}}),
+       [](Client& c) { return StatusOf(c.NewOrder({{"dns", "a.example"}})); }},
+      {"finalize", kFinalizeUrl, Json(200, OrderJson("processing")),
+       [&order](Client& c) { return StatusOf(c.Finalize(order, "csr")); }},
+  };
+  for (const Step& step : steps) {
+    for (const Garbage& g : GarbageKinds()) {
+      SCOPED_TRACE(std::string(step.name) + ": " + g.name);
+      Client& c = Ready();
+      Result<HttpResponse> bad = g.make(step.url, step.good.body);
+      if (bad.ok()) {
+        for (const auto& [name, value] : step.good.headers) {
+          if (name != "content-type") {
+            bad->headers.emplace(name, value);  // The Location of newOrder.
+          }
+        }
+      }
+      http_.On("POST", step.url, bad);
+      int before = http_.Count("POST", step.url);
+      Status st = step.run(c);
+      ASSERT_FALSE(st.ok());
+      EXPECT_EQ(http_.Count("POST", step.url) - before, 1);
+      std::string reason = g.reason[0] != '\0' ? g.reason : "not valid JSON";
+      EXPECT_TRUE(Contains(st.error().message, reason)) << st.error().message;
+    }
+  }
+}
+
 // ---- Renewal information and revocation -----------------------------------
 
 TEST_F(ClientTest, FetchRenewalInfo) {

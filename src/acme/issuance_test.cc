@@ -658,6 +658,18 @@ TEST_F(IssuanceTest, ABrokenAlternateIsSkippedABrokenDefaultIsNot) {
       << bad.error().message;
 }
 
+// A certificate cut short in transit (complete framing, half the body) is
+// a read worth repeating: the second, whole answer is issued.
+TEST_F(IssuanceTest, AHalfCertificateIsDownloadedAgain) {
+  ScriptOrderToValid();
+  std::string chain = GoodChain();
+  http_.On("POST", kCertUrl, CertResp(chain.substr(0, chain.size() / 2)));
+  http_.On("POST", kCertUrl, CertResp(chain));
+  auto r = Obtain();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(http_.Count("POST", kCertUrl), 2);
+}
+
 TEST_F(IssuanceTest, RefusesACertificateThatFailsTheChainCheck) {
   struct Case {
     const char* name;
