@@ -71,7 +71,8 @@ Status Client::CheckJson(const HttpResponse& resp, const std::string& url) const
   return OkStatus();
 }
 
-std::function<Result<Order>(const HttpResponse&)> Client::OrderParser(const std::string& url) const {
+std::function<Result<Order>(const HttpResponse&)> Client::OrderParser(
+    const std::string& url) const {
   return [this, url](const HttpResponse& resp) -> Result<Order> {
     BH_TRY(CheckJson(resp, url));
     return ParseOrder(resp.body, url);
