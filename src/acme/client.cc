@@ -5,6 +5,7 @@
 #include <random>
 #include <set>
 
+#include "crypto/x509.h"
 #include "util/base64url.h"
 #include "util/interrupt.h"
 #include "util/log.h"
@@ -70,21 +71,46 @@ Status Client::CheckJson(const HttpResponse& resp, const std::string& url) const
   return OkStatus();
 }
 
+std::function<Result<Order>(const HttpResponse&)> Client::OrderParser(
+    const std::string& url) const {
+  return [this, url](const HttpResponse& resp) -> Result<Order> {
+    BH_TRY(CheckJson(resp, url));
+    return ParseOrder(resp.body, url);
+  };
+}
+
+std::function<Result<Authorization>(const HttpResponse&)> Client::AuthorizationParser(
+    const std::string& url) const {
+  return [this, url](const HttpResponse& resp) -> Result<Authorization> {
+    BH_TRY(CheckJson(resp, url));
+    return ParseAuthorization(resp.body, url);
+  };
+}
+
 Status Client::Init() {
   if (directory_url_.rfind("https://", 0) != 0) {
     return ErrCode(ErrorCode::kUsage, "the ACME directory URL must use https: {}", directory_url_);
   }
-  BH_ASSIGN(HttpResponse resp, Fetch(directory_url_, /*head=*/false, "fetching the ACME directory"));
-  if (resp.status != 200) {
+  std::optional<Directory> parsed;
+  auto parse = [&](const HttpResponse& resp) -> Status {
+    if (resp.status != 200) {
+      return OkStatus();  // A problem document, judged below.
+    }
+    BH_TRY(CheckJson(resp, directory_url_));
+    auto dir = ParseDirectory(resp.body);
+    if (!dir.ok()) {
+      return dir.error().Wrap(directory_url_);
+    }
+    parsed = std::move(dir).value();
+    return OkStatus();
+  };
+  BH_ASSIGN(HttpResponse resp,
+            Fetch(directory_url_, /*head=*/false, "fetching the ACME directory", parse));
+  if (resp.status != 200 || !parsed) {
     Problem p = ParseProblem(resp.body, static_cast<int>(resp.status));
     return ProblemError(p, fmt::format("fetching the ACME directory {}", directory_url_));
   }
-  BH_TRY(CheckJson(resp, directory_url_));
-  auto dir = ParseDirectory(resp.body);
-  if (!dir.ok()) {
-    return dir.error().Wrap(directory_url_);
-  }
-  dir_ = std::move(dir).value();
+  dir_ = std::move(*parsed);
   for (const std::string* u : {&dir_.new_nonce, &dir_.new_account, &dir_.new_order}) {
     BH_TRY(CheckSameOrigin(*u, "directory"));
   }
@@ -150,9 +176,33 @@ bool Client::BackOff(int attempt, long retry_after_seconds, std::string_view con
   return SleepInterruptible(wait);
 }
 
-Result<HttpResponse> Client::Fetch(const std::string& url, bool head, std::string_view context) {
+std::optional<Error> Client::Unusable(const Result<HttpResponse>& got, const ReadCheck& check) {
+  if (!check) {
+    return std::nullopt;
+  }
+  if (!got.ok()) {
+    // Only the size cap: the CA did answer, and a read may be repeated.
+    // Other transport failures follow the transient rule of the caller.
+    return IsResponseTooLarge(got.error()) ? std::optional<Error>(got.error()) : std::nullopt;
+  }
+  if (got->status >= 400) {
+    return std::nullopt;  // A problem document: the caller's rules apply.
+  }
+  Status verdict = check(*got);
+  return verdict.ok() ? std::nullopt : std::optional<Error>(verdict.error());
+}
+
+Result<HttpResponse> Client::Fetch(const std::string& url, bool head, std::string_view context,
+                                   const ReadCheck& check) {
   for (int attempt = 0;; ++attempt) {
     auto resp = head ? http_.Head(url) : http_.Get(url);
+    if (std::optional<Error> why = Unusable(resp, check)) {
+      if (BackOff(attempt, /*retry_after_seconds=*/-1, context, why->message)) {
+        continue;
+      }
+      // The last reason; a transport error gets the context like below.
+      return resp.ok() ? *why : why->Wrap(context);
+    }
     if (resp.ok() && resp->status < 500 && resp->status != 429) {
       return resp;
     }
@@ -173,7 +223,7 @@ Result<HttpResponse> Client::Fetch(const std::string& url, bool head, std::strin
 
 Result<HttpResponse> Client::Post(const std::string& url, const std::string& payload,
                                   std::string_view context, bool use_jwk, jose::Signer* signer,
-                                  bool retry_lost) {
+                                  bool retry_lost, const ReadCheck& check) {
   jose::Signer* s = signer != nullptr ? signer : signer_;
   if (s == nullptr) {
     return Err("{}: this client is unauthenticated and cannot sign", context);
@@ -188,6 +238,15 @@ Result<HttpResponse> Client::Post(const std::string& url, const std::string& pay
     jose::SignRequest req{url, nonce, use_jwk ? std::string() : account_url_, payload};
     BH_ASSIGN(json jws, s->Sign(req));
     auto sent = http_.Post(url, jws.dump(), kJoseContentType);
+    if (sent.ok()) {
+      RememberNonce(*sent);
+    }
+    if (std::optional<Error> why = Unusable(sent, check)) {
+      if (BackOff(transient++, /*retry_after_seconds=*/-1, context, why->message)) {
+        continue;
+      }
+      return sent.ok() ? *why : why->Wrap(context);
+    }
     if (!sent.ok()) {
       if (sent.error().code == ErrorCode::kTransient && retry_lost &&
           BackOff(transient++, /*retry_after_seconds=*/-1, context, sent.error().message)) {
@@ -196,7 +255,6 @@ Result<HttpResponse> Client::Post(const std::string& url, const std::string& pay
       return sent.error().Wrap(context);
     }
     HttpResponse resp = std::move(sent).value();
-    RememberNonce(resp);
     if (resp.status < 400) {
       return resp;
     }
@@ -216,6 +274,28 @@ Result<HttpResponse> Client::Post(const std::string& url, const std::string& pay
     }
     return e;
   }
+}
+
+Result<HttpResponse> Client::Read(const std::string& url, std::string_view context,
+                                  const ReadCheck& check) {
+  return Post(url, "", context, /*use_jwk=*/false, /*signer=*/nullptr, /*retry_lost=*/true, check);
+}
+
+template <typename T>
+Result<T> Client::ReadParsed(const std::string& url, std::string_view context,
+                             const std::function<Result<T>(const HttpResponse&)>& parse,
+                             HttpResponse* resp) {
+  std::optional<T> parsed;
+  auto check = [&](const HttpResponse& r) -> Status {
+    BH_ASSIGN(T value, parse(r));
+    parsed = std::move(value);
+    return OkStatus();
+  };
+  BH_ASSIGN(HttpResponse got, Read(url, context, check));
+  if (resp != nullptr) {
+    *resp = std::move(got);
+  }
+  return std::move(*parsed);
 }
 
 Result<Account> Client::NewAccount(const std::vector<std::string>& contact, bool agree_tos,
@@ -333,7 +413,7 @@ Result<Order> Client::NewOrder(const std::vector<Identifier>& identifiers,
   return order;
 }
 
-Result<HttpResponse> Client::FetchRenewalInfo(const std::string& cert_id) {
+Result<HttpResponse> Client::FetchRenewalInfo(const std::string& cert_id, const ReadCheck& check) {
   if (dir_.renewal_info.empty()) {
     return ErrCode(ErrorCode::kNotFound, "the CA does not offer renewal information (ARI)");
   }
@@ -345,29 +425,34 @@ Result<HttpResponse> Client::FetchRenewalInfo(const std::string& cert_id) {
   url += cert_id;
   BH_TRY(CheckSameOrigin(url, "renewalInfo"));
   std::string context = fmt::format("fetching renewal information {}", url);
-  BH_ASSIGN(HttpResponse resp, Fetch(url, /*head=*/false, context));
+  auto judge = [&](const HttpResponse& resp) -> Status {
+    if (resp.status != 200) {
+      return OkStatus();  // A problem document, judged below.
+    }
+    BH_TRY(CheckJson(resp, url));
+    if (Status parsed = check ? check(resp) : OkStatus(); !parsed.ok()) {
+      return parsed.error().Wrap(context);  // Name what was fetched.
+    }
+    return OkStatus();
+  };
+  BH_ASSIGN(HttpResponse resp, Fetch(url, /*head=*/false, context, judge));
   if (resp.status != 200) {
     Problem p = ParseProblem(resp.body, static_cast<int>(resp.status));
     return ProblemError(p, context, resp.RetryAfterSeconds(NowUnix()));
   }
-  BH_TRY(CheckJson(resp, url));
   return resp;
 }
 
 Result<Order> Client::FetchOrder(const std::string& url) {
   BH_TRY(CheckSameOrigin(url, "order"));
-  BH_ASSIGN(HttpResponse resp, Post(url, "", fmt::format("reading order {}", url)));
-  BH_TRY(CheckJson(resp, url));
-  BH_ASSIGN(Order order, ParseOrder(resp.body, url));
+  BH_ASSIGN(Order order, ReadParsed(url, fmt::format("reading order {}", url), OrderParser(url)));
   BH_TRY(CheckOrderOrigins(order));
   return order;
 }
 
 Result<Authorization> Client::FetchAuthorization(const std::string& url) {
   BH_TRY(CheckSameOrigin(url, "authorization"));
-  BH_ASSIGN(HttpResponse resp, Post(url, "", fmt::format("reading authorization {}", url)));
-  BH_TRY(CheckJson(resp, url));
-  return ParseAuthorization(resp.body, url);
+  return ReadParsed(url, fmt::format("reading authorization {}", url), AuthorizationParser(url));
 }
 
 Status Client::RespondToChallenge(const Challenge& challenge) {
@@ -408,9 +493,8 @@ Result<Authorization> Client::PollAuthorization(const std::string& url) {
   }
   interval = std::min(interval * 2, options_.poll_max_interval);
   for (;;) {
-    BH_ASSIGN(HttpResponse resp, Post(url, "", context));
-    BH_TRY(CheckJson(resp, url));
-    BH_ASSIGN(Authorization authz, ParseAuthorization(resp.body, url));
+    HttpResponse resp;
+    BH_ASSIGN(Authorization authz, ReadParsed(url, context, AuthorizationParser(url), &resp));
     if (authz.status != "pending") {
       return authz;
     }
@@ -441,9 +525,8 @@ Result<Order> Client::PollOrder(const std::string& url, bool wait_pending) {
   std::chrono::milliseconds interval = options_.poll_first_interval;
   std::string context = fmt::format("waiting for order {}", url);
   for (;;) {
-    BH_ASSIGN(HttpResponse resp, Post(url, "", context));
-    BH_TRY(CheckJson(resp, url));
-    BH_ASSIGN(Order order, ParseOrder(resp.body, url));
+    HttpResponse resp;
+    BH_ASSIGN(Order order, ReadParsed(url, context, OrderParser(url), &resp));
     BH_TRY(CheckOrderOrigins(order));
     if (order.status != "processing" && !(wait_pending && order.status == "pending")) {
       return order;
@@ -460,7 +543,16 @@ Result<std::vector<std::string>> Client::DownloadChains(const std::string& cert_
                                                         bool with_alternates) {
   BH_TRY(CheckSameOrigin(cert_url, "certificate"));
   std::string context = fmt::format("downloading certificate {}", cert_url);
-  BH_ASSIGN(HttpResponse resp, Post(cert_url, "", context));
+  // Only the default chain must parse: an alternate that does not is
+  // ignored by the caller, so for alternates only the size cap is retried.
+  auto parses = [&cert_url](const HttpResponse& r) -> Status {
+    auto chain = crypto::ParsePemChain(r.body);
+    if (!chain.ok()) {
+      return chain.error().Wrap(fmt::format("certificate from {}", cert_url));
+    }
+    return OkStatus();
+  };
+  BH_ASSIGN(HttpResponse resp, Read(cert_url, context, parses));
   std::vector<std::string> chains{resp.body};
   if (!with_alternates) {
     return chains;
@@ -473,7 +565,9 @@ Result<std::vector<std::string>> Client::DownloadChains(const std::string& cert_
   }
   for (const std::string& alt : alternates) {
     BH_TRY(CheckSameOrigin(alt, "alternate chain"));
-    BH_ASSIGN(HttpResponse alt_resp, Post(alt, "", fmt::format("downloading alternate chain {}", alt)));
+    auto any = [](const HttpResponse&) { return OkStatus(); };
+    BH_ASSIGN(HttpResponse alt_resp,
+              Read(alt, fmt::format("downloading alternate chain {}", alt), any));
     chains.push_back(std::move(alt_resp.body));
   }
   return chains;

@@ -106,11 +106,17 @@ class Client {
   // members of `options` (profile, replaces).
   Result<Order> NewOrder(const std::vector<Identifier>& identifiers,
                          const NewOrderOptions& options = {});
+  // ReadCheck judges a response to an idempotent read: OK when usable,
+  // otherwise why it was refused (the read is then repeated like a 5xx).
+  using ReadCheck = std::function<Status(const HttpResponse&)>;
+
   // FetchRenewalInfo GETs (unauthenticated) the CA's renewalInfo resource
   // for `cert_id` (RFC 9773). Fails when the directory has no renewalInfo,
   // on a transport failure, or on an answer other than 200; the caller
-  // parses the body (renew/ari.h) and reads Retry-After.
-  Result<HttpResponse> FetchRenewalInfo(const std::string& cert_id);
+  // parses the body (renew/ari.h) and reads Retry-After. `check`, when
+  // given, is the caller's parse: a 200 it refuses is fetched again.
+  Result<HttpResponse> FetchRenewalInfo(const std::string& cert_id,
+                                        const ReadCheck& check = nullptr);
   Result<Order> FetchOrder(const std::string& url);
   Result<Authorization> FetchAuthorization(const std::string& url);
 
@@ -156,12 +162,32 @@ class Client {
   // `use_jwk` embeds the JWK instead of the kid.
   // With `retry_lost` false, a transport failure after the request may
   // have reached the CA is returned instead of retried (finalize: the caller
-  // polls the order to learn what happened).
+  // polls the order to learn what happened). With `check`, the request is an
+  // idempotent read and unusable answers are retried (see Unusable).
   Result<HttpResponse> Post(const std::string& url, const std::string& payload,
                             std::string_view context, bool use_jwk = false,
-                            jose::Signer* signer = nullptr, bool retry_lost = true);
-  // Fetch GETs (or HEADs) `url`, retrying transient failures.
-  Result<HttpResponse> Fetch(const std::string& url, bool head, std::string_view context);
+                            jose::Signer* signer = nullptr, bool retry_lost = true,
+                            const ReadCheck& check = nullptr);
+  // Fetch GETs (or HEADs) `url`, retrying transient failures; with `check`
+  // it is an idempotent read (see Unusable).
+  Result<HttpResponse> Fetch(const std::string& url, bool head, std::string_view context,
+                             const ReadCheck& check = nullptr);
+  // Read is the POST-as-GET of `url`: an idempotent read, so an answer
+  // `check` refuses, or one over the size cap, is retried like a 5xx.
+  Result<HttpResponse> Read(const std::string& url, std::string_view context,
+                            const ReadCheck& check);
+  // ReadParsed is Read with `parse` as the check; it returns what `parse`
+  // made of the answer it accepted, and that answer in `*resp` if given.
+  template <typename T>
+  Result<T> ReadParsed(const std::string& url, std::string_view context,
+                       const std::function<Result<T>(const HttpResponse&)>& parse,
+                       HttpResponse* resp = nullptr);
+  // Unusable is the one rule for idempotent reads (`check` set): an answer
+  // over the size cap, or one `check` refuses, is unusable and returns the
+  // reason, which the caller retries with the backoff and bound of a 5xx.
+  // Without `check` (a request that changes state) nothing is unusable here:
+  // a garbled answer there is settled by reading the state afterwards.
+  static std::optional<Error> Unusable(const Result<HttpResponse>& got, const ReadCheck& check);
   // BackOff sleeps before retry number `attempt` of a transient failure
   // (`why`); false when retries, the deadline or the Retry-After cap are
   // exhausted, or on interruption.
@@ -173,6 +199,11 @@ class Client {
   // CheckOrderOrigins applies CheckSameOrigin to every URL an order names.
   Status CheckOrderOrigins(const Order& order) const;
   Status CheckJson(const HttpResponse& resp, const std::string& url) const;
+  // OrderParser and AuthorizationParser return the parse step of a read of
+  // `url` (JSON content type, then the object); they fail as Parse* do.
+  std::function<Result<Order>(const HttpResponse&)> OrderParser(const std::string& url) const;
+  std::function<Result<Authorization>(const HttpResponse&)> AuthorizationParser(
+      const std::string& url) const;
   // Wait sleeps for the poll interval (or Retry-After); false on deadline
   // or interruption.
   bool WaitToPoll(const HttpResponse& resp, std::chrono::milliseconds* interval,

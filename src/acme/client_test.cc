@@ -42,6 +42,21 @@ Status StatusOf(const Result<T>& r) {
   return r.ok() ? OkStatus() : Status(r.error());
 }
 
+// kPem is a self-signed certificate (valid until 2126): a default chain
+// the client's download check accepts.
+const std::string kPem =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBgzCCASmgAwIBAgIUOD7nPa4A14IYBRYQMnJ1Q9pfEuEwCgYIKoZIzj0EAwIw\n"
+    "FjEUMBIGA1UEAwwLY2xpZW50IHRlc3QwIBcNMjYxMjA3MjE1NjUzWhgPMjEyNjEx\n"
+    "MTMyMTU2NTNaMBYxFDASBgNVBAMMC2NsaWVudCB0ZXN0MFkwEwYHKoZIzj0CAQYI\n"
+    "KoZIzj0DAQcDQgAEZszXO1kAbt2n2NCh5QdV1aUcONcOtaiulhWpt9ufewq1kTDl\n"
+    "Fj//EgAUi+DAl5rlxVPUDTrTQZ2lKA4doyXJU6NTMFEwHQYDVR0OBBYEFL3UM2FL\n"
+    "vvXJX46tL+yZKzo5WDjvMB8GA1UdIwQYMBaAFL3UM2FLvvXJX46tL+yZKzo5WDjv\n"
+    "MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIhAOIbGyieA+HgK1so\n"
+    "PBivS3WeQeDB5sIv8uDtDRPKmfQKAiANGz3fT36rd4ZoR5yHC4sy6ouYU4vhG1/M\n"
+    "XSsBsh+6PQ==\n"
+    "-----END CERTIFICATE-----\n";
+
 bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
@@ -160,7 +175,8 @@ TEST_F(ClientTest, InitRejectsEachBadDirectoryAnswer) {
   for (const Case& tc : cases) {
     SCOPED_TRACE(tc.name);
     FakeHttp http;
-    http.On("GET", kDir, tc.answer);
+    // Always: an unusable directory is fetched again, up to the bound.
+    http.Always("GET", kDir, tc.answer);
     Client c(http, *signer_, kDir, options_);
     Status st = c.Init();
     ASSERT_FALSE(st.ok());
@@ -511,31 +527,37 @@ TEST_F(ClientTest, EveryJsonStepRejectsBadJsonAndWrongContentType) {
     const char* name;
     std::string url;
     std::function<Status(Client&)> run;
+    bool read;  // An idempotent read: asked 1 + max_transient_retries times.
   };
   Order order;
   order.url = kOrderUrl;
   order.finalize = kFinalizeUrl;
   order.authorizations = {kAuthzUrl};
   const Step steps[] = {
-      {"account", kAcctUrl, [](Client& c) { return StatusOf(c.FetchAccount()); }},
-      {"order", kOrderUrl, [](Client& c) { return StatusOf(c.FetchOrder(kOrderUrl)); }},
+      {"account", kAcctUrl, [](Client& c) { return StatusOf(c.FetchAccount()); }, false},
+      {"order", kOrderUrl, [](Client& c) { return StatusOf(c.FetchOrder(kOrderUrl)); }, true},
       {"authorization", kAuthzUrl,
-       [](Client& c) { return StatusOf(c.FetchAuthorization(kAuthzUrl)); }},
+       [](Client& c) { return StatusOf(c.FetchAuthorization(kAuthzUrl)); }, true},
       {"authorization poll", kAuthzUrl,
-       [](Client& c) { return StatusOf(c.PollAuthorization(kAuthzUrl)); }},
+       [](Client& c) { return StatusOf(c.PollAuthorization(kAuthzUrl)); }, true},
       {"order poll", kOrderUrl,
-       [](Client& c) { return StatusOf(c.PollOrder(kOrderUrl, true)); }},
+       [](Client& c) { return StatusOf(c.PollOrder(kOrderUrl, true)); }, true},
       {"finalize", kFinalizeUrl,
-       [&order](Client& c) { return StatusOf(c.Finalize(order, "csr")); }},
+       [&order](Client& c) { return StatusOf(c.Finalize(order, "csr")); }, false},
   };
   for (const Step& step : steps) {
     for (bool bad_type : {false, true}) {
       SCOPED_TRACE(std::string(step.name) + (bad_type ? ": content type" : ": JSON"));
       Client& c = Ready();
-      http_.On("POST", step.url,
-               bad_type ? Resp(200, "{}", "text/html")
-                        : Resp(200, "{\"status\":", "application/json"));
+      int asks = step.read ? 1 + options_.max_transient_retries : 1;
+      for (int i = 0; i < asks; ++i) {
+        http_.On("POST", step.url,
+                 bad_type ? Resp(200, "{}", "text/html")
+                          : Resp(200, "{\"status\":", "application/json"));
+      }
+      int before = http_.Count("POST", step.url);
       Status st = step.run(c);
+      EXPECT_EQ(http_.Count("POST", step.url) - before, asks);
       ASSERT_FALSE(st.ok());
       EXPECT_TRUE(Contains(st.error().message, bad_type ? "content type" : "not valid JSON"))
           << st.error().message;
@@ -546,9 +568,14 @@ TEST_F(ClientTest, EveryJsonStepRejectsBadJsonAndWrongContentType) {
 TEST_F(ClientTest, UnknownStatusValuesAreRejected) {
   Client& c = Ready();
   json bad_challenge = AuthzJson("pending", "thinking");
-  http_.On("POST", kAuthzUrl, Json(200, AuthzJson("maybe")));
-  http_.On("POST", kAuthzUrl, Json(200, bad_challenge));
-  http_.On("POST", kOrderUrl, Json(200, OrderJson("done")));
+  // Each is a read the client repeats before it gives up.
+  for (int i = 0; i <= options_.max_transient_retries; ++i) {
+    http_.On("POST", kAuthzUrl, Json(200, AuthzJson("maybe")));
+  }
+  for (int i = 0; i <= options_.max_transient_retries; ++i) {
+    http_.On("POST", kAuthzUrl, Json(200, bad_challenge));
+    http_.On("POST", kOrderUrl, Json(200, OrderJson("done")));
+  }
   auto a = c.FetchAuthorization(kAuthzUrl);
   ASSERT_FALSE(a.ok());
   EXPECT_TRUE(Contains(a.error().message, "\"maybe\"")) << a.error().message;
@@ -767,14 +794,14 @@ TEST_F(ClientTest, FinalizeReportsTheProblem) {
 
 TEST_F(ClientTest, DownloadChainsFetchesAlternatesOnlyWhenAsked) {
   Client& c = Ready();
-  HttpResponse cert = Resp(200, "DEFAULT", "application/pem-certificate-chain",
+  HttpResponse cert = Resp(200, kPem, "application/pem-certificate-chain",
                            {{"link", "</cert/1/alt/1>;rel=\"alternate\""},
                             {"link", "<https://ca.test/cert/1/alt/2>;rel=\"alternate\""},
                             {"link", "<https://ca.test/dir>;rel=\"index\""}});
   http_.On("POST", kCertUrl, cert);
   auto one = c.DownloadChains(kCertUrl, false);
   ASSERT_TRUE(one.ok()) << one.error().message;
-  EXPECT_EQ(*one, std::vector<std::string>{"DEFAULT"});
+  EXPECT_EQ(*one, std::vector<std::string>{kPem});
   EXPECT_EQ(http_.calls.back().url, kCertUrl);
 
   http_.On("POST", kCertUrl, cert);
@@ -782,7 +809,7 @@ TEST_F(ClientTest, DownloadChainsFetchesAlternatesOnlyWhenAsked) {
   http_.On("POST", std::string(kCa) + "/cert/1/alt/2", Resp(200, "ALT2"));
   auto all = c.DownloadChains(kCertUrl, true);
   ASSERT_TRUE(all.ok()) << all.error().message;
-  EXPECT_EQ(*all, (std::vector<std::string>{"DEFAULT", "ALT1", "ALT2"}));
+  EXPECT_EQ(*all, (std::vector<std::string>{kPem, "ALT1", "ALT2"}));
 }
 
 TEST_F(ClientTest, DownloadChainsBoundsAndChecksAlternates) {
@@ -793,13 +820,13 @@ TEST_F(ClientTest, DownloadChainsBoundsAndChecksAlternates) {
     links.emplace("link", "<" + url + ">;rel=alternate");
     http_.Always("POST", url, Resp(200, "ALT"));
   }
-  http_.On("POST", kCertUrl, Resp(200, "DEFAULT", "", links));
+  http_.On("POST", kCertUrl, Resp(200, kPem, "", links));
   auto r = c.DownloadChains(kCertUrl, true);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->size(), 1u + Client::kMaxAlternates);
 
   http_.On("POST", kCertUrl,
-           Resp(200, "DEFAULT", "", {{"link", "<https://evil.test/alt>;rel=alternate"}}));
+           Resp(200, kPem, "", {{"link", "<https://evil.test/alt>;rel=alternate"}}));
   auto evil = c.DownloadChains(kCertUrl, true);
   ASSERT_FALSE(evil.ok());
   EXPECT_TRUE(Contains(evil.error().message, "alternate chain URL outside"))
@@ -813,6 +840,155 @@ TEST_F(ClientTest, DownloadChainsReportsAProblem) {
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(Contains(r.error().message, "downloading certificate " + kCertUrl))
       << r.error().message;
+}
+
+// ---- Unusable answers to reads --------------------------------------------
+
+// Garbage is one kind of unusable 200 answer a CA (or a box in between)
+// can give: an HTML page, a body cut short with matching framing, or a body
+// over the size cap (the transport stops reading at the cap, so 2 MiB and
+// 512 MiB end the same way).
+struct Garbage {
+  const char* name;
+  std::function<Result<HttpResponse>(const std::string& url, const std::string& good_body)> make;
+  const char* reason;  // What the final error says about it.
+};
+
+std::vector<Garbage> GarbageKinds() {
+  return {
+      {"HTML 200",
+       [](const std::string&, const std::string&) -> Result<HttpResponse> {
+         return Resp(200, "<html><body>502 Bad Gateway</body></html>", "text/html");
+       },
+       "text/html"},
+      {"half body",
+       [](const std::string&, const std::string& good) -> Result<HttpResponse> {
+         return Resp(200, good.substr(0, good.size() / 2), "application/json");
+       },
+       ""},
+      {"oversized",
+       [](const std::string& url, const std::string&) -> Result<HttpResponse> {
+         return ResponseTooLarge(url, 1 << 20);
+       },
+       "exceeds the limit of 1048576 bytes"},
+  };
+}
+
+// ReadStep is one idempotent read of the client and a good answer to it.
+struct ReadStep {
+  const char* name;
+  std::string method;
+  std::string url;
+  HttpResponse good;
+  const char* half_reason;  // What a cut-off body is refused for.
+  bool checks_type;         // Whether HTML is refused for its content type.
+  std::function<Status()> run;
+};
+
+// Every idempotent read repeats an unusable answer like a 5xx: garbage
+// once, then a good answer, succeeds with exactly two requests; garbage
+// every time fails after 1 + max_transient_retries requests with the last
+// reason, naming what was fetched.
+TEST_F(ClientTest, EveryReadRetriesAnUnusableAnswer) {
+  const std::string renewal_url = kRenewal + "/aa.bb";
+  auto parses_as_json = [](const HttpResponse& r) -> Status {
+    if (!json::accept(r.body)) {
+      return Err("renewalInfo is not valid JSON");
+    }
+    return OkStatus();
+  };
+  HttpResponse cert = Resp(200, kPem, "application/pem-certificate-chain");
+  const ReadStep steps[] = {
+      {"directory", "GET", kDir, Json(200, json::parse(DirectoryJson())), "not valid JSON", true,
+       [this] { return MakeClient(false).Init(); }},
+      {"order", "POST", kOrderUrl, Json(200, OrderJson("ready")), "not valid JSON", true,
+       [this] { return StatusOf(Ready().FetchOrder(kOrderUrl)); }},
+      {"authorization", "POST", kAuthzUrl, Json(200, AuthzJson("pending")), "not valid JSON", true,
+       [this] { return StatusOf(Ready().FetchAuthorization(kAuthzUrl)); }},
+      {"authorization poll", "POST", kAuthzUrl, Json(200, AuthzJson("valid", "valid")),
+       "not valid JSON", true,
+       [this] { return StatusOf(Ready().PollAuthorization(kAuthzUrl)); }},
+      {"order poll", "POST", kOrderUrl, Json(200, OrderJson("ready")), "not valid JSON", true,
+       [this] { return StatusOf(Ready().PollOrder(kOrderUrl, true)); }},
+      {"certificate", "POST", kCertUrl, cert, "certificate from", false,
+       [this] { return StatusOf(Ready().DownloadChains(kCertUrl, false)); }},
+      {"renewalInfo", "GET", renewal_url,
+       Json(200, {{"suggestedWindow", {{"start", "x"}, {"end", "y"}}}}),
+       "renewalInfo is not valid JSON", true, [this, &parses_as_json] {
+         return StatusOf(Ready().FetchRenewalInfo("aa.bb", parses_as_json));
+       }},
+  };
+  const int bound = 1 + options_.max_transient_retries;
+  for (const ReadStep& step : steps) {
+    for (const Garbage& g : GarbageKinds()) {
+      SCOPED_TRACE(std::string(step.name) + ": " + g.name);
+      Result<HttpResponse> bad = g.make(step.url, step.good.body);
+      bool by_type = std::string(g.name) == "HTML 200" && step.checks_type;
+      std::string reason = g.reason[0] != '\0' && (by_type || std::string(g.name) == "oversized")
+                               ? g.reason
+                               : step.half_reason;
+
+      http_.On(step.method, step.url, bad);
+      http_.On(step.method, step.url, step.good);
+      int before = http_.Count(step.method, step.url);
+      Status st = step.run();
+      EXPECT_TRUE(st.ok()) << st.error().message;
+      EXPECT_EQ(http_.Count(step.method, step.url) - before, 2);
+
+      for (int i = 0; i < bound; ++i) {
+        http_.On(step.method, step.url, bad);
+      }
+      before = http_.Count(step.method, step.url);
+      st = step.run();
+      ASSERT_FALSE(st.ok());
+      EXPECT_EQ(http_.Count(step.method, step.url) - before, bound);
+      EXPECT_TRUE(Contains(st.error().message, reason)) << st.error().message;
+      EXPECT_TRUE(Contains(st.error().message, step.url)) << st.error().message;
+    }
+  }
+}
+
+// A request that changes state is not repeated for an unusable answer: a
+// second newOrder or finalize is not a read, and the caller settles a
+// garbled answer by reading the state (issuance.cc polls the order).
+TEST_F(ClientTest, AStateChangingRequestIsNotRetriedForAnUnusableAnswer) {
+  Order order;
+  order.url = kOrderUrl;
+  order.finalize = kFinalizeUrl;
+  order.authorizations = {kAuthzUrl};
+  struct Step {
+    const char* name;
+    std::string url;
+    HttpResponse good;
+    std::function<Status(Client&)> run;
+  };
+  const Step steps[] = {
+      {"newOrder", kNewOrder, Json(201, OrderJson("pending"), {{"location", kOrderUrl}}),
+       [](Client& c) { return StatusOf(c.NewOrder({{"dns", "a.example"}})); }},
+      {"finalize", kFinalizeUrl, Json(200, OrderJson("processing")),
+       [&order](Client& c) { return StatusOf(c.Finalize(order, "csr")); }},
+  };
+  for (const Step& step : steps) {
+    for (const Garbage& g : GarbageKinds()) {
+      SCOPED_TRACE(std::string(step.name) + ": " + g.name);
+      Client& c = Ready();
+      Result<HttpResponse> bad = g.make(step.url, step.good.body);
+      if (bad.ok()) {
+        for (const auto& [name, value] : step.good.headers) {
+          if (name != "content-type") {
+            bad->headers.emplace(name, value);  // The Location of newOrder.
+          }
+        }
+      }
+      http_.On("POST", step.url, bad);
+      int before = http_.Count("POST", step.url);
+      Status st = step.run(c);
+      ASSERT_FALSE(st.ok());
+      EXPECT_EQ(http_.Count("POST", step.url) - before, 1);
+      std::string reason = g.reason[0] != '\0' ? g.reason : "not valid JSON";
+      EXPECT_TRUE(Contains(st.error().message, reason)) << st.error().message;
+    }
+  }
 }
 
 // ---- Renewal information and revocation -----------------------------------

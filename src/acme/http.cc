@@ -365,8 +365,7 @@ class CurlHttpClient : public HttpClient {
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, nullptr);
 
     if (t.body_too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-      return Err("response from {} exceeds the limit of {} bytes", url,
-                 options_.max_response_bytes);
+      return ResponseTooLarge(url, options_.max_response_bytes);
     }
     if (t.headers_too_large) {
       return Err("response headers from {} exceed the limit of {} bytes", url, kMaxHeaderBytes);
@@ -392,6 +391,10 @@ class CurlHttpClient : public HttpClient {
   HttpOptions options_;
   char errbuf_[CURL_ERROR_SIZE];
 };
+
+// kTooLargeMarker is the part of every ResponseTooLarge message that
+// IsResponseTooLarge looks for; the Error carries no other mark.
+constexpr std::string_view kTooLargeMarker = " exceeds the limit of ";
 
 // CheckReadableFile fails unless `path` is a regular file this process can
 // read, so that a wrong --ca-bundle is reported up front by name instead of as
@@ -708,6 +711,15 @@ std::string UrlOrigin(std::string_view url) {
     return "";
   }
   return AsciiLower(p.scheme) + "://" + AsciiLower(host_port);
+}
+
+Error ResponseTooLarge(std::string_view url, size_t limit) {
+  return Err("response from {}{}{} bytes", url, kTooLargeMarker, limit);
+}
+
+bool IsResponseTooLarge(const Error& e) {
+  return e.message.rfind("response from ", 0) == 0 &&
+         e.message.find(kTooLargeMarker) != std::string::npos;
 }
 
 }  // namespace bulkhead::acme

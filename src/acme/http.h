@@ -63,6 +63,15 @@ class HttpClient {
 // but unreadable.
 Result<std::unique_ptr<HttpClient>> NewCurlHttpClient(const HttpOptions& options);
 
+// ResponseTooLarge returns the error for an answer from `url` whose body
+// exceeds `limit` bytes. The read stops at the cap, so a CA sending 512 MiB
+// costs no more than one sending 1 MiB and one byte.
+Error ResponseTooLarge(std::string_view url, size_t limit);
+
+// IsResponseTooLarge says whether `e`, as an HttpClient returned it, is
+// ResponseTooLarge: the CA answered, but more than the cap. Never fails.
+bool IsResponseTooLarge(const Error& e);
+
 // ParseLinkHeader splits one Link header value into (target, rel) pairs;
 // malformed entries are skipped.
 std::vector<std::pair<std::string, std::string>> ParseLinkHeader(std::string_view value);

@@ -649,11 +649,27 @@ TEST_F(IssuanceTest, ABrokenAlternateIsSkippedABrokenDefaultIsNot) {
   ASSERT_TRUE(r.ok()) << r.error().message;
 
   ScriptOrderToValid();
+  // The download is a read: it is asked again once (max_transient_retries).
+  http_.On("POST", kCertUrl, CertResp("<html>not a certificate</html>"));
   http_.On("POST", kCertUrl, CertResp("<html>not a certificate</html>"));
   auto bad = Obtain();
   ASSERT_FALSE(bad.ok());
   EXPECT_TRUE(Contains(bad.error().message, "certificate from " + kCertUrl))
       << bad.error().message;
+}
+
+// A certificate cut short in transit (complete framing, half the body) is
+// a read worth repeating: the second, whole answer is issued.
+TEST_F(IssuanceTest, AHalfCertificateIsDownloadedAgain) {
+  ScriptOrderToValid();
+  std::string chain = GoodChain();
+  // Cut inside the leaf: half of leaf + intermediate can end right after
+  // the leaf, which is a (shorter) chain that parses.
+  http_.On("POST", kCertUrl, CertResp(chain.substr(0, chain.find("-----END"))));
+  http_.On("POST", kCertUrl, CertResp(chain));
+  auto r = Obtain();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(http_.Count("POST", kCertUrl), 2);
 }
 
 TEST_F(IssuanceTest, RefusesACertificateThatFailsTheChainCheck) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <memory>
+#include <optional>
 
 #include "acme/client.h"
 #include "acme/issuance.h"
@@ -229,8 +230,16 @@ int RunRenewalInfoRole(ipc::Channel parent, const CaConfig& ca, const std::strin
     if (client.directory().renewal_info.empty()) {
       return msg;  // supported = false.
     }
-    BH_ASSIGN(acme::HttpResponse resp, client.FetchRenewalInfo(cert_id));
-    BH_ASSIGN(renew::RenewalWindow w, renew::ParseRenewalInfo(resp.body));
+    // The parse is the client's check, so an unparseable answer is fetched
+    // again like a 5xx before it fails the look-up.
+    std::optional<renew::RenewalWindow> parsed;
+    auto parse = [&parsed](const acme::HttpResponse& r) -> Status {
+      BH_ASSIGN(renew::RenewalWindow window, renew::ParseRenewalInfo(r.body));
+      parsed = std::move(window);
+      return OkStatus();
+    };
+    BH_ASSIGN(acme::HttpResponse resp, client.FetchRenewalInfo(cert_id, parse));
+    const renew::RenewalWindow& w = *parsed;
     msg.supported = true;
     msg.start = w.start;
     msg.end = w.end;

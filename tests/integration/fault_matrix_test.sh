@@ -113,7 +113,8 @@ check "the proxy saw the baseline requests" grep -q 'POST /finalize-order/' "$PX
 # --- the matrix ----------------------------------------------------------------------
 STEPS=(directory newNonce newOrder authz-fetch challenge authz-poll finalize order-poll cert-download)
 KINDS=(status500 status503_retry_after close_before_response close_after_forward truncated_body
-  malformed_json html_body status429 slow oversized_body no_replay_nonce foreign_location)
+  malformed_json half_body html_body html_200 status429 slow oversized_body no_replay_nonce
+  foreign_location)
 declare -A CELL DETAIL_ROWS
 CASE_NO=0
 CASE_FAILS=0
@@ -258,8 +259,23 @@ for step in "${STEPS[@]}"; do
   if [ "$step" != newNonce ]; then
     # HEAD answers have no body to cut or garble.
     fault_case "$step" truncated_body retry
-    fault_case "$step" malformed_json either
   fi
+done
+# A 200 whose body cannot be used: cut in half (complete framing), an HTML
+# page, more than the 1 MiB cap. A read is safe to repeat and must recover;
+# a request that changed state is not sent again blindly (the run either
+# recovers by reading the state or fails cleanly and resumes).
+for step in directory authz-fetch authz-poll order-poll cert-download; do
+  fault_case "$step" malformed_json retry
+  fault_case "$step" half_body retry
+  fault_case "$step" html_200 retry
+  fault_case "$step" oversized_body retry
+done
+for step in newOrder challenge finalize; do
+  fault_case "$step" malformed_json either
+  fault_case "$step" half_body either
+  fault_case "$step" html_200 either
+  fault_case "$step" oversized_body either
 done
 # Lost answers to requests that changed state at the CA.
 fault_case newOrder close_after_forward retry
@@ -275,7 +291,6 @@ FAULT_ALSO='{"path": "/my-order/", "nth": 1, "kind": "order_pending"}' \
 fault_case newOrder status429 retry
 fault_case directory slow retry 2 ', "seconds": 4'
 fault_case finalize slow retry 2 ', "seconds": 4'
-fault_case cert-download oversized_body refuse 3 '' 'exceeds the limit' 
 fault_case newNonce no_replay_nonce retry
 fault_case newOrder no_replay_nonce retry
 # URLs that lead away from the CA: refused before anything is sent there.

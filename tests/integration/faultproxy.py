@@ -25,7 +25,15 @@ and is re-read on every request; a change of content resets the counters.
 
 Kinds: status500, status503_retry_after, status429, close_before_response,
 close_after_forward, slow (sleeps "seconds", default 5, before answering),
-truncated_body, oversized_body, malformed_json, html_body, no_replay_nonce,
+truncated_body, oversized_body (2 MiB of trailing whitespace: over the
+client's 1 MiB cap, which stops the read there, so a 512 MiB answer would
+fail the same way and is not worth sending), malformed_json, half_body
+(200, the forwarded body cut in half with a matching Content-Length, so
+the HTTP framing is complete; any body, a PEM chain too), html_body (a 502
+error page), html_200 (a 200 with a text/html page instead of the
+resource, as from a misrouted front end; the request still reaches Pebble,
+so a step that changes state does change it, and the other headers stay),
+no_replay_nonce,
 foreign_location, order_not_ready (a 403 orderNotReady problem, as a CA
 answers a finalize it is not ready for), order_pending (the order as Pebble
 sends it, but with a "ready" status shown as "pending", as from a CA that
@@ -46,7 +54,7 @@ FOREIGN_ORIGIN = b"https://127.0.0.9:1"
 LOCAL_KINDS = {"status500", "status503_retry_after", "status429", "close_before_response",
                "html_body", "order_not_ready"}
 KINDS = LOCAL_KINDS | {"close_after_forward", "slow", "truncated_body", "oversized_body",
-                       "malformed_json", "no_replay_nonce", "foreign_location", "order_pending"}
+                       "malformed_json", "half_body", "html_200", "no_replay_nonce", "foreign_location", "order_pending"}
 
 
 class Rules:
@@ -146,8 +154,15 @@ class Handler(pebble_front.FrontHandler):
             return
         elif kind == "oversized_body":
             rbody += b" " * (2 << 20)  # Still valid JSON: trailing whitespace.
-        elif kind == "malformed_json":
+        elif kind in ("malformed_json", "half_body"):
+            # answer() frames the half body with its own Content-Length.
             rbody = rbody[: len(rbody) // 2]
+        elif kind == "html_200":
+            status = 200
+            headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+            headers.append(("Content-Type", "text/html"))
+            rbody = (b"<html><head><title>Welcome</title></head><body>"
+                     b"<h1>It works!</h1></body></html>\n")
         elif kind == "no_replay_nonce":
             headers = [(k, v) for k, v in headers if k.lower() != "replay-nonce"]
         elif kind == "order_pending":
