@@ -1204,6 +1204,128 @@ Status DecodeEmpty(const DecodedFrame& frame, MessageType type) {
   return OkStatus();
 }
 
+template <>
+Result<SignerHelloMsg> Decode<SignerHelloMsg>(const DecodedFrame& frame) {
+  return DecodeSignerHello(frame);
+}
+template <>
+Result<SignRequestMsg> Decode<SignRequestMsg>(const DecodedFrame& frame) {
+  return DecodeSignRequest(frame);
+}
+template <>
+Result<SignResponseMsg> Decode<SignResponseMsg>(const DecodedFrame& frame) {
+  return DecodeSignResponse(frame);
+}
+template <>
+Result<PublishRequestMsg> Decode<PublishRequestMsg>(const DecodedFrame& frame) {
+  return DecodePublishRequest(frame);
+}
+template <>
+Result<RemoveRequestMsg> Decode<RemoveRequestMsg>(const DecodedFrame& frame) {
+  return DecodeRemoveRequest(frame);
+}
+template <>
+Result<PublishForRequestMsg> Decode<PublishForRequestMsg>(const DecodedFrame& frame) {
+  return DecodePublishForRequest(frame);
+}
+template <>
+Result<DescribeResponseMsg> Decode<DescribeResponseMsg>(const DecodedFrame& frame) {
+  return DecodeDescribeResponse(frame);
+}
+template <>
+Result<PrepareKeyRequestMsg> Decode<PrepareKeyRequestMsg>(const DecodedFrame& frame) {
+  return DecodePrepareKeyRequest(frame);
+}
+template <>
+Result<PrepareKeyResponseMsg> Decode<PrepareKeyResponseMsg>(const DecodedFrame& frame) {
+  return DecodePrepareKeyResponse(frame);
+}
+template <>
+Result<CommitRequestMsg> Decode<CommitRequestMsg>(const DecodedFrame& frame) {
+  return DecodeCommitRequest(frame);
+}
+template <>
+Result<CommitResponseMsg> Decode<CommitResponseMsg>(const DecodedFrame& frame) {
+  return DecodeCommitResponse(frame);
+}
+template <>
+Result<SavePendingOrderMsg> Decode<SavePendingOrderMsg>(const DecodedFrame& frame) {
+  return DecodeSavePendingOrder(frame);
+}
+template <>
+Result<IssueResultMsg> Decode<IssueResultMsg>(const DecodedFrame& frame) {
+  return DecodeIssueResult(frame);
+}
+template <>
+Result<OrderReportMsg> Decode<OrderReportMsg>(const DecodedFrame& frame) {
+  return DecodeOrderReport(frame);
+}
+template <>
+Result<RenewalInfoMsg> Decode<RenewalInfoMsg>(const DecodedFrame& frame) {
+  return DecodeRenewalInfo(frame);
+}
+template <>
+Result<TlsaObservationMsg> Decode<TlsaObservationMsg>(const DecodedFrame& frame) {
+  return DecodeTlsaObservation(frame);
+}
+template <>
+Result<ErrorMsg> Decode<ErrorMsg>(const DecodedFrame& frame) {
+  return DecodeError(frame);
+}
+template <>
+Result<KeyChangeRequestMsg> Decode<KeyChangeRequestMsg>(const DecodedFrame& frame) {
+  return DecodeKeyChangeRequest(frame);
+}
+template <>
+Result<EabRequestMsg> Decode<EabRequestMsg>(const DecodedFrame& frame) {
+  return DecodeEabRequest(frame);
+}
+template <>
+Result<AccountResultMsg> Decode<AccountResultMsg>(const DecodedFrame& frame) {
+  return DecodeAccountResult(frame);
+}
+template <>
+Result<AccountCommitRequestMsg> Decode<AccountCommitRequestMsg>(const DecodedFrame& frame) {
+  return DecodeAccountCommitRequest(frame);
+}
+template <>
+Result<AccountCommitResponseMsg> Decode<AccountCommitResponseMsg>(const DecodedFrame& frame) {
+  return DecodeAccountCommitResponse(frame);
+}
+template <>
+Result<ProbeCertMsg> Decode<ProbeCertMsg>(const DecodedFrame& frame) {
+  return DecodeProbeCert(frame);
+}
+template <>
+Result<ProbeOutcomeMsg> Decode<ProbeOutcomeMsg>(const DecodedFrame& frame) {
+  return DecodeProbeOutcome(frame);
+}
+template <>
+Result<OkMsg> Decode<OkMsg>(const DecodedFrame& frame) {
+  BH_TRY(DecodeEmpty(frame, OkMsg::kType));
+  return OkMsg{};
+}
+template <>
+Result<ShutdownMsg> Decode<ShutdownMsg>(const DecodedFrame& frame) {
+  BH_TRY(DecodeEmpty(frame, ShutdownMsg::kType));
+  return ShutdownMsg{};
+}
+template <>
+Result<DescribeRequestMsg> Decode<DescribeRequestMsg>(const DecodedFrame& frame) {
+  BH_TRY(DecodeEmpty(frame, DescribeRequestMsg::kType));
+  return DescribeRequestMsg{};
+}
+template <>
+Result<WaitReadyRequestMsg> Decode<WaitReadyRequestMsg>(const DecodedFrame& frame) {
+  BH_TRY(DecodeEmpty(frame, WaitReadyRequestMsg::kType));
+  return WaitReadyRequestMsg{};
+}
+template <>
+Result<ProbeRunMsg> Decode<ProbeRunMsg>(const DecodedFrame& frame) {
+  BH_TRY(DecodeEmpty(frame, ProbeRunMsg::kType));
+  return ProbeRunMsg{};
+}
+
 Status ValidatePayload(const DecodedFrame& frame) {
   auto keep_status = [](const auto& result) -> Status {
     if (!result.ok()) {
