@@ -56,10 +56,6 @@ constexpr Field kSignRequestFields[] = {
 constexpr Field kSignResponseFields[] = {
     {"jws", Kind::kStringMap, kMaxJwsMemberLen, 3},
 };
-constexpr Field kPublishRequestFields[] = {
-    {"token", Kind::kToken, kMaxTokenLen},
-    {"key_authorization", Kind::kString, kMaxKeyAuthorizationLen},
-};
 constexpr Field kRemoveRequestFields[] = {
     {"token", Kind::kToken, kMaxTokenLen},
 };
@@ -70,12 +66,6 @@ constexpr Field kPublishForRequestFields[] = {
 };
 constexpr Field kDescribeResponseFields[] = {
     {"text", Kind::kString, kMaxTextLen},
-};
-constexpr Field kPrepareKeyRequestFields[] = {
-    {"names", Kind::kStringArray, kMaxNameLen, kMaxNames},
-    {"key_type", Kind::kString, 16},
-    {"reuse", Kind::kBool, 0},
-    {"csr_pem", Kind::kString, kMaxPemLen},
 };
 constexpr Field kPrepareKeyResponseFields[] = {
     {"csr_der", Kind::kBytes, kMaxCsrDerB64Len},
@@ -351,15 +341,12 @@ std::string_view ErrorCodeName(ErrorCode c) {
   return "failure";
 }
 
-// CheckKeyAuthorization enforces RFC 8555 section 8.1's shape,
+// IsKeyAuthorization enforces RFC 8555 section 8.1's shape,
 // "<token>.<thumbprint>", so the publisher serves nothing else.
-Status CheckKeyAuthorization(std::string_view token, std::string_view key_authorization) {
+bool IsKeyAuthorization(std::string_view token, std::string_view key_authorization) {
   size_t dot = key_authorization.find('.');
-  if (dot == std::string_view::npos || key_authorization.substr(0, dot) != token ||
-      !IsBase64UrlToken(key_authorization.substr(dot + 1))) {
-    return Err("PublishRequest message: key \"key_authorization\" is not \"<token>.<thumbprint>\"");
-  }
-  return OkStatus();
+  return dot != std::string_view::npos && key_authorization.substr(0, dot) == token &&
+         IsBase64UrlToken(key_authorization.substr(dot + 1));
 }
 
 // IsVisibleAscii reports whether `s` is non-empty printable ASCII without
@@ -455,8 +442,6 @@ std::string_view MessageTypeName(MessageType type) {
       return "SignRequest";
     case MessageType::kSignResponse:
       return "SignResponse";
-    case MessageType::kPublishRequest:
-      return "PublishRequest";
     case MessageType::kRemoveRequest:
       return "RemoveRequest";
     case MessageType::kDescribeRequest:
@@ -467,8 +452,6 @@ std::string_view MessageTypeName(MessageType type) {
       return "PublishForRequest";
     case MessageType::kWaitReadyRequest:
       return "WaitReadyRequest";
-    case MessageType::kPrepareKeyRequest:
-      return "PrepareKeyRequest";
     case MessageType::kPrepareKeyResponse:
       return "PrepareKeyResponse";
     case MessageType::kCommitRequest:
@@ -527,13 +510,6 @@ std::string Encode(const SignResponseMsg& msg) {
   return Dump(j);
 }
 
-std::string Encode(const PublishRequestMsg& msg) {
-  json j = json::object();
-  j["token"] = msg.token;
-  j["key_authorization"] = msg.key_authorization;
-  return Dump(j);
-}
-
 std::string Encode(const RemoveRequestMsg& msg) {
   json j = json::object();
   j["token"] = msg.token;
@@ -551,15 +527,6 @@ std::string Encode(const PublishForRequestMsg& msg) {
 std::string Encode(const DescribeResponseMsg& msg) {
   json j = json::object();
   j["text"] = msg.text;
-  return Dump(j);
-}
-
-std::string Encode(const PrepareKeyRequestMsg& msg) {
-  json j = json::object();
-  j["names"] = msg.names;
-  j["key_type"] = crypto::KeyTypeName(msg.key_type);
-  j["reuse"] = msg.reuse;
-  j["csr_pem"] = msg.csr_pem;
   return Dump(j);
 }
 
@@ -704,13 +671,6 @@ Result<SignResponseMsg> DecodeSignResponse(const DecodedFrame& frame) {
   return SignResponseMsg{j["jws"]};
 }
 
-Result<PublishRequestMsg> DecodePublishRequest(const DecodedFrame& frame) {
-  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kPublishRequest, kPublishRequestFields));
-  PublishRequestMsg msg{Str(j, "token"), Str(j, "key_authorization")};
-  BH_TRY(CheckKeyAuthorization(msg.token, msg.key_authorization));
-  return msg;
-}
-
 Result<RemoveRequestMsg> DecodeRemoveRequest(const DecodedFrame& frame) {
   BH_ASSIGN(json j, ParseChecked(frame, MessageType::kRemoveRequest, kRemoveRequestFields));
   return RemoveRequestMsg{Str(j, "token")};
@@ -725,8 +685,7 @@ Result<PublishForRequestMsg> DecodePublishForRequest(const DecodedFrame& frame) 
   if (!acme::ValidateName(msg.identifier).ok()) {
     return Err("PublishForRequest message: key \"identifier\" is not a DNS name or IP address");
   }
-  Status ka = CheckKeyAuthorization(msg.token, msg.key_authorization);
-  if (!ka.ok()) {
+  if (!IsKeyAuthorization(msg.token, msg.key_authorization)) {
     return Err("PublishForRequest message: key \"key_authorization\" is not \"<token>.<thumbprint>\"");
   }
   return msg;
@@ -736,23 +695,6 @@ Result<DescribeResponseMsg> DecodeDescribeResponse(const DecodedFrame& frame) {
   BH_ASSIGN(json j,
             ParseChecked(frame, MessageType::kDescribeResponse, kDescribeResponseFields));
   return DescribeResponseMsg{Str(j, "text")};
-}
-
-Result<PrepareKeyRequestMsg> DecodePrepareKeyRequest(const DecodedFrame& frame) {
-  BH_ASSIGN(json j,
-            ParseChecked(frame, MessageType::kPrepareKeyRequest, kPrepareKeyRequestFields));
-  auto type = crypto::ParseKeyType(Str(j, "key_type"));
-  if (!type.ok()) {
-    return type.error().Wrap("PrepareKeyRequest message: key \"key_type\"");
-  }
-  PrepareKeyRequestMsg msg;
-  for (const auto& name : j["names"]) {
-    msg.names.push_back(name.get_ref<const std::string&>());
-  }
-  msg.key_type = *type;
-  msg.reuse = j["reuse"].get<bool>();
-  msg.csr_pem = Str(j, "csr_pem");
-  return msg;
 }
 
 Result<PrepareKeyResponseMsg> DecodePrepareKeyResponse(const DecodedFrame& frame) {
@@ -1217,10 +1159,6 @@ Result<SignResponseMsg> Decode<SignResponseMsg>(const DecodedFrame& frame) {
   return DecodeSignResponse(frame);
 }
 template <>
-Result<PublishRequestMsg> Decode<PublishRequestMsg>(const DecodedFrame& frame) {
-  return DecodePublishRequest(frame);
-}
-template <>
 Result<RemoveRequestMsg> Decode<RemoveRequestMsg>(const DecodedFrame& frame) {
   return DecodeRemoveRequest(frame);
 }
@@ -1231,10 +1169,6 @@ Result<PublishForRequestMsg> Decode<PublishForRequestMsg>(const DecodedFrame& fr
 template <>
 Result<DescribeResponseMsg> Decode<DescribeResponseMsg>(const DecodedFrame& frame) {
   return DecodeDescribeResponse(frame);
-}
-template <>
-Result<PrepareKeyRequestMsg> Decode<PrepareKeyRequestMsg>(const DecodedFrame& frame) {
-  return DecodePrepareKeyRequest(frame);
 }
 template <>
 Result<PrepareKeyResponseMsg> Decode<PrepareKeyResponseMsg>(const DecodedFrame& frame) {
@@ -1348,16 +1282,12 @@ Status ValidatePayload(const DecodedFrame& frame) {
       return keep_status(DecodeSignRequest(frame));
     case MessageType::kSignResponse:
       return keep_status(DecodeSignResponse(frame));
-    case MessageType::kPublishRequest:
-      return keep_status(DecodePublishRequest(frame));
     case MessageType::kRemoveRequest:
       return keep_status(DecodeRemoveRequest(frame));
     case MessageType::kDescribeResponse:
       return keep_status(DecodeDescribeResponse(frame));
     case MessageType::kPublishForRequest:
       return keep_status(DecodePublishForRequest(frame));
-    case MessageType::kPrepareKeyRequest:
-      return keep_status(DecodePrepareKeyRequest(frame));
     case MessageType::kPrepareKeyResponse:
       return keep_status(DecodePrepareKeyResponse(frame));
     case MessageType::kCommitRequest:

@@ -23,7 +23,9 @@
 namespace bulkhead::ipc {
 
 // MessageType numbers every message; the high byte groups them by role.
-// Values are part of the wire format: never renumber, only append.
+// Values are part of the wire format: never renumber, only append; the
+// value of a deleted type stays retired (a peer of another build may
+// still send it, and it must be rejected as unknown).
 enum class MessageType : uint16_t {
   // generic: replies any role may send, and process control.
   kOk = 0x0001,                  // {}: the request succeeded, nothing to return.
@@ -38,14 +40,14 @@ enum class MessageType : uint16_t {
   kEabRequest = 0x0105,          // net -> signer {url}: the EAB JWS (HS256 over the account
                                  //  JWK) -> kSignResponse; the HMAC key stays in the signer.
   // challenge: owns the challenge directory or listener.
-  kPublishRequest = 0x0201,      // {token, key_authorization} -> kOk.
+  // 0x0201 is retired (PublishRequest, superseded by kPublishForRequest).
   kRemoveRequest = 0x0202,       // {token} -> kOk.
   kDescribeRequest = 0x0203,     // {} -> kDescribeResponse.
   kDescribeResponse = 0x0204,    // {text}: the mechanism, for messages.
   kPublishForRequest = 0x0205,   // {identifier, token, key_authorization} -> kOk (dns-01).
   kWaitReadyRequest = 0x0206,    // {} -> kOk once the CA can see everything published.
   // keys: holds the certificate's domain key.
-  kPrepareKeyRequest = 0x0301,   // {names[], key_type, reuse, csr_pem}.
+  // 0x0301 is retired (PrepareKeyRequest: the keys role's job comes by fork).
   kPrepareKeyResponse = 0x0302,  // {csr_der, public_key_der}, both base64url.
   // store: owns the certificate directory.
   kCommitRequest = 0x0401,       // {name, cert_pem, chain_pem, fullchain_pem, key_source}.
@@ -126,16 +128,6 @@ struct SignResponseMsg {
   nlohmann::json jws;
 };
 
-// PublishRequestMsg asks the challenge role to serve `key_authorization`
-// for `token`. The token is base64url (it becomes a file name) and the key
-// authorization is "<token>.<thumbprint>" (RFC 8555 section 8.1).
-struct PublishRequestMsg {
-  static constexpr MessageType kType = MessageType::kPublishRequest;
-  std::string token;
-  std::string key_authorization;
-  bool operator==(const PublishRequestMsg&) const = default;
-};
-
 // RemoveRequestMsg withdraws a published token.
 struct RemoveRequestMsg {
   static constexpr MessageType kType = MessageType::kRemoveRequest;
@@ -143,9 +135,11 @@ struct RemoveRequestMsg {
   bool operator==(const RemoveRequestMsg&) const = default;
 };
 
-// PublishForRequestMsg is PublishRequestMsg for the authorization of
-// `identifier` (a DNS name, "*." for a wildcard, or an IP literal), which
-// dns-01 needs to name its record.
+// PublishForRequestMsg asks the challenge role to publish
+// `key_authorization` for `token` for the authorization of `identifier` (a
+// DNS name, "*." for a wildcard, or an IP literal), which dns-01 needs to
+// name its record. The token is base64url (it becomes a file name) and the
+// key authorization is "<token>.<thumbprint>" (RFC 8555 section 8.1).
 struct PublishForRequestMsg {
   static constexpr MessageType kType = MessageType::kPublishForRequest;
   std::string identifier;
@@ -159,17 +153,6 @@ struct DescribeResponseMsg {
   static constexpr MessageType kType = MessageType::kDescribeResponse;
   std::string text;
   bool operator==(const DescribeResponseMsg&) const = default;
-};
-
-// PrepareKeyRequestMsg mirrors roles::KeyRequest minus the live key, which
-// the keys role reads itself.
-struct PrepareKeyRequestMsg {
-  static constexpr MessageType kType = MessageType::kPrepareKeyRequest;
-  std::vector<std::string> names;
-  crypto::KeyType key_type = crypto::KeyType::kEc256;
-  bool reuse = false;
-  std::string csr_pem;  // Empty unless the user supplied a CSR.
-  bool operator==(const PrepareKeyRequestMsg&) const = default;
 };
 
 // PrepareKeyResponseMsg holds raw DER; base64url is only the wire form.
@@ -427,11 +410,9 @@ using ProbeRunMsg = EmptyMsg<MessageType::kProbeRun>;
 std::string Encode(const SignerHelloMsg& msg);
 std::string Encode(const SignRequestMsg& msg);
 std::string Encode(const SignResponseMsg& msg);
-std::string Encode(const PublishRequestMsg& msg);
 std::string Encode(const RemoveRequestMsg& msg);
 std::string Encode(const PublishForRequestMsg& msg);
 std::string Encode(const DescribeResponseMsg& msg);
-std::string Encode(const PrepareKeyRequestMsg& msg);
 std::string Encode(const PrepareKeyResponseMsg& msg);
 std::string Encode(const CommitRequestMsg& msg);
 std::string Encode(const CommitResponseMsg& msg);
@@ -468,11 +449,9 @@ std::string Encode(const EmptyMsg<T>& /*msg*/) {
 Result<SignerHelloMsg> DecodeSignerHello(const DecodedFrame& frame);
 Result<SignRequestMsg> DecodeSignRequest(const DecodedFrame& frame);
 Result<SignResponseMsg> DecodeSignResponse(const DecodedFrame& frame);
-Result<PublishRequestMsg> DecodePublishRequest(const DecodedFrame& frame);
 Result<RemoveRequestMsg> DecodeRemoveRequest(const DecodedFrame& frame);
 Result<PublishForRequestMsg> DecodePublishForRequest(const DecodedFrame& frame);
 Result<DescribeResponseMsg> DecodeDescribeResponse(const DecodedFrame& frame);
-Result<PrepareKeyRequestMsg> DecodePrepareKeyRequest(const DecodedFrame& frame);
 Result<PrepareKeyResponseMsg> DecodePrepareKeyResponse(const DecodedFrame& frame);
 Result<CommitRequestMsg> DecodeCommitRequest(const DecodedFrame& frame);
 Result<CommitResponseMsg> DecodeCommitResponse(const DecodedFrame& frame);
@@ -507,15 +486,11 @@ Result<SignRequestMsg> Decode<SignRequestMsg>(const DecodedFrame& frame);
 template <>
 Result<SignResponseMsg> Decode<SignResponseMsg>(const DecodedFrame& frame);
 template <>
-Result<PublishRequestMsg> Decode<PublishRequestMsg>(const DecodedFrame& frame);
-template <>
 Result<RemoveRequestMsg> Decode<RemoveRequestMsg>(const DecodedFrame& frame);
 template <>
 Result<PublishForRequestMsg> Decode<PublishForRequestMsg>(const DecodedFrame& frame);
 template <>
 Result<DescribeResponseMsg> Decode<DescribeResponseMsg>(const DecodedFrame& frame);
-template <>
-Result<PrepareKeyRequestMsg> Decode<PrepareKeyRequestMsg>(const DecodedFrame& frame);
 template <>
 Result<PrepareKeyResponseMsg> Decode<PrepareKeyResponseMsg>(const DecodedFrame& frame);
 template <>

@@ -206,14 +206,6 @@ int RunChallengeRole(ipc::Channel channel, const sandbox::Policy& policy, bool r
       return frame.ok() || !channel.broken() ? 0 : 1;
     }
     switch (frame->type) {
-      case ipc::MessageType::kPublishRequest: {
-        auto req = ipc::DecodePublishRequest(*frame);
-        // Without an identifier (dns-01 refuses it; no pre-flight check).
-        Reply(channel, req.ok() ? published.Publish(**publisher, "", req->token,
-                                                    req->key_authorization)
-                                : Status(req.error()));
-        break;
-      }
       case ipc::MessageType::kPublishForRequest: {
         auto req = ipc::DecodePublishForRequest(*frame);
         Reply(channel, req.ok() ? published.Publish(**publisher, req->identifier, req->token,

@@ -115,10 +115,6 @@ int RunStoreRole(ipc::Channel channel, const store::CertStore& certs, const Stor
   }
 }
 
-Status RemoteStore::SavePendingOrder(const nlohmann::json& order) {
-  return ipc::CallOk(channel_, ipc::SavePendingOrderMsg{order}, std::chrono::seconds(30));
-}
-
 Result<int> RemoteStore::Commit(const ipc::CommitRequestMsg& request) {
   BH_ASSIGN(ipc::CommitResponseMsg resp,
             ipc::Call<ipc::CommitResponseMsg>(channel_, request, std::chrono::seconds(60)));
