@@ -283,6 +283,23 @@ TEST(MessagesTest, RejectsMalformedPayloads) {
       "key \"nonce\": is null, expected a string");
 }
 
+TEST(MessagesTest, TableDrivenMessagesKeepTheirWireForm) {
+  EXPECT_EQ(Encode(SignRequestMsg{"https://ca/x", "n", "", "{}"}),
+            R"({"kid":"","nonce":"n","payload":"{}","url":"https://ca/x"})");
+  EXPECT_EQ(Encode(TlsaObservationMsg{true, 300, "seen"}),
+            R"({"detail":"seen","published":true,"ttl":300})");
+  EXPECT_EQ(Encode(CommitResponseMsg{7}), R"({"version":7})");
+  EXPECT_EQ(Encode(KeyChangeRequestMsg{"https://ca/kc", "https://ca/a/1"}),
+            R"({"account":"https://ca/a/1","url":"https://ca/kc"})");
+  auto ttl = DecodeTlsaObservation(
+      Raw(MessageType::kTlsaObservation, R"({"published":true,"ttl":2147483648,"detail":""})"));
+  ExpectRejected(ttl, "TlsaObservation message: key \"ttl\": exceeds the maximum of 2147483647");
+  auto out = DecodeTlsaObservation(Wire(MessageType::kTlsaObservation,
+                                        Encode(TlsaObservationMsg{true, 2147483647, "d"})));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(out->ttl, 2147483647u);
+}
+
 TEST(MessagesTest, RejectsFrameOfWrongType) {
   ExpectRejected(DecodeRemoveRequest(Raw(MessageType::kPublishForRequest, "{\"token\":\"a\"}")),
                  "RemoveRequest message: frame has type PublishForRequest");
