@@ -8,6 +8,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "ipc/frame.h"
@@ -88,6 +89,41 @@ class Channel {
   std::string peer_name_;
   std::string broken_reason_;  // Non-empty once the channel is broken.
 };
+
+// Send writes message `msg` as one frame of type M::kType, so the type
+// cannot be paired with another message's payload. Fails as Channel::Send.
+template <class M>
+Status Send(Channel& channel, const M& msg,
+            std::chrono::milliseconds timeout = kDefaultSendTimeout) {
+  return channel.Send(M::kType, Encode(msg), timeout);
+}
+
+// Call sends `request` (type M::kType) and returns the reply decoded as R.
+// It fails as Channel::Call (a kError reply becomes an Error naming the
+// peer, any type other than R::kType is an error, a timeout breaks the
+// channel), and with Decode<R>'s error if the reply does not match R's
+// schema. A reply without fields (OkMsg) is accepted on its type alone, as
+// Channel::Call callers always have: it carries nothing to use.
+template <class R, class M>
+Result<R> Call(Channel& channel, const M& request, std::chrono::milliseconds timeout) {
+  BH_ASSIGN(DecodedFrame reply, channel.Call(M::kType, Encode(request), R::kType, timeout));
+  if constexpr (std::is_empty_v<R>) {
+    (void)reply;
+    return R{};
+  } else {
+    return Decode<R>(reply);
+  }
+}
+
+// CallOk is Call<OkMsg>: for requests whose success is a kOk reply.
+template <class M>
+Status CallOk(Channel& channel, const M& request, std::chrono::milliseconds timeout) {
+  auto reply = Call<OkMsg>(channel, request, timeout);
+  if (!reply.ok()) {
+    return reply.error();
+  }
+  return OkStatus();
+}
 
 // MakeChannelPair connects two new Channels with
 // socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC). `a_name` and `b_name` are

@@ -100,6 +100,37 @@ TEST(ChannelTest, UnexpectedReplyTypeIsAnError) {
             "peer signer answered DescribeRequest with Ok, expected DescribeResponse");
 }
 
+TEST(ChannelTest, TypedSendAndCallUseTheStructsType) {
+  auto [net, signer] = Pair();
+  std::thread server([&signer] {
+    auto first = signer.Receive(kGenerous);
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    auto req = Decode<SignRequestMsg>(*first);
+    ASSERT_TRUE(req.ok()) << req.error().message;
+    SignResponseMsg resp{nlohmann::json{
+        {"protected", "p"}, {"payload", req->payload}, {"signature", "s"}}};
+    ASSERT_TRUE(Send(signer, resp).ok());
+    auto second = signer.Receive(kGenerous);
+    ASSERT_TRUE(second.ok()) << second.error().message;
+    EXPECT_EQ(second->type, MessageType::kWaitReadyRequest);
+    ASSERT_TRUE(Send(signer, ErrorMsg{"not ready", ErrorCode::kTransient}).ok());
+    auto third = signer.Receive(kGenerous);
+    ASSERT_TRUE(third.ok()) << third.error().message;
+    ASSERT_TRUE(Decode<ShutdownMsg>(*third).ok());
+  });
+  auto resp = Call<SignResponseMsg>(net, SignRequestMsg{"https://ca/x", "n", "", "{}"},
+                                    kGenerous);
+  ASSERT_TRUE(resp.ok()) << resp.error().message;
+  EXPECT_EQ(resp->jws["payload"], "{}");
+  // A kError reply is reported exactly as Channel::Call reports it.
+  Status ready = CallOk(net, WaitReadyRequestMsg{}, kGenerous);
+  ASSERT_FALSE(ready.ok());
+  EXPECT_EQ(ready.error().message, "signer: not ready");
+  EXPECT_EQ(ready.error().code, ErrorCode::kTransient);
+  ASSERT_TRUE(Send(net, ShutdownMsg{}).ok());
+  server.join();
+}
+
 TEST(ChannelTest, TimeoutNamesThePeerAndBreaksTheChannelAfterCall) {
   auto [net, signer] = Pair();
   // The signer end stays open but never answers.

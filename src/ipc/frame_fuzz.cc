@@ -43,10 +43,6 @@ std::string ReEncode(const DecodedFrame& frame) {
       auto m = DecodeSignResponse(frame);
       return m.ok() ? Encode(*m) : "";
     }
-    case MessageType::kPublishRequest: {
-      auto m = DecodePublishRequest(frame);
-      return m.ok() ? Encode(*m) : "";
-    }
     case MessageType::kRemoveRequest: {
       auto m = DecodeRemoveRequest(frame);
       return m.ok() ? Encode(*m) : "";
@@ -57,10 +53,6 @@ std::string ReEncode(const DecodedFrame& frame) {
     }
     case MessageType::kDescribeResponse: {
       auto m = DecodeDescribeResponse(frame);
-      return m.ok() ? Encode(*m) : "";
-    }
-    case MessageType::kPrepareKeyRequest: {
-      auto m = DecodePrepareKeyRequest(frame);
       return m.ok() ? Encode(*m) : "";
     }
     case MessageType::kPrepareKeyResponse: {

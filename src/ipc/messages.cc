@@ -1,11 +1,14 @@
 #include "ipc/messages.h"
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <exception>
 #include <set>
+#include <type_traits>
 #include <span>
 #include <utility>
+#include <variant>
 
 #include "acme/types.h"
 #include "store/cert_store.h"
@@ -47,35 +50,13 @@ constexpr Field kSignerHelloFields[] = {
     {"jwk", Kind::kStringMap, kMaxJwkMemberLen, kMaxJwkMembers},
     {"thumbprint", Kind::kToken, kMaxTokenLen},
 };
-constexpr Field kSignRequestFields[] = {
-    {"url", Kind::kString, kMaxUrlLen},
-    {"nonce", Kind::kString, kMaxNonceLen},
-    {"kid", Kind::kString, kMaxUrlLen},
-    {"payload", Kind::kString, kMaxSignPayloadLen},
-};
 constexpr Field kSignResponseFields[] = {
     {"jws", Kind::kStringMap, kMaxJwsMemberLen, 3},
-};
-constexpr Field kPublishRequestFields[] = {
-    {"token", Kind::kToken, kMaxTokenLen},
-    {"key_authorization", Kind::kString, kMaxKeyAuthorizationLen},
-};
-constexpr Field kRemoveRequestFields[] = {
-    {"token", Kind::kToken, kMaxTokenLen},
 };
 constexpr Field kPublishForRequestFields[] = {
     {"identifier", Kind::kString, kMaxNameLen},
     {"token", Kind::kToken, kMaxTokenLen},
     {"key_authorization", Kind::kString, kMaxKeyAuthorizationLen},
-};
-constexpr Field kDescribeResponseFields[] = {
-    {"text", Kind::kString, kMaxTextLen},
-};
-constexpr Field kPrepareKeyRequestFields[] = {
-    {"names", Kind::kStringArray, kMaxNameLen, kMaxNames},
-    {"key_type", Kind::kString, 16},
-    {"reuse", Kind::kBool, 0},
-    {"csr_pem", Kind::kString, kMaxPemLen},
 };
 constexpr Field kPrepareKeyResponseFields[] = {
     {"csr_der", Kind::kBytes, kMaxCsrDerB64Len},
@@ -87,9 +68,6 @@ constexpr Field kCommitRequestFields[] = {
     {"chain_pem", Kind::kString, kMaxPemLen},
     {"fullchain_pem", Kind::kString, kMaxPemLen},
     {"key_source", Kind::kString, 16},
-};
-constexpr Field kCommitResponseFields[] = {
-    {"version", Kind::kUint, INT_MAX},
 };
 constexpr size_t kMaxPendingOrderLen = 16 * 1024;
 constexpr size_t kMaxUnixTime = 253402300799;  // 9999-12-31T23:59:59Z.
@@ -117,19 +95,6 @@ constexpr Field kRenewalInfoFields[] = {
     {"end", Kind::kUint, kMaxUnixTime},
     {"retry_after", Kind::kUint, 366 * 86400},
     {"explanation", Kind::kString, kMaxUrlLen},
-};
-// A TTL above 2^31-1 is treated as 0 by resolvers (RFC 2181 section 8).
-constexpr Field kTlsaObservationFields[] = {
-    {"published", Kind::kBool, 0},
-    {"ttl", Kind::kUint, 2147483647},
-    {"detail", Kind::kString, kMaxTextLen},
-};
-constexpr Field kKeyChangeRequestFields[] = {
-    {"url", Kind::kString, kMaxUrlLen},
-    {"account", Kind::kString, kMaxUrlLen},
-};
-constexpr Field kEabRequestFields[] = {
-    {"url", Kind::kString, kMaxUrlLen},
 };
 constexpr Field kAccountResultFields[] = {
     {"outcome", Kind::kString, 16},
@@ -351,15 +316,12 @@ std::string_view ErrorCodeName(ErrorCode c) {
   return "failure";
 }
 
-// CheckKeyAuthorization enforces RFC 8555 section 8.1's shape,
+// IsKeyAuthorization enforces RFC 8555 section 8.1's shape,
 // "<token>.<thumbprint>", so the publisher serves nothing else.
-Status CheckKeyAuthorization(std::string_view token, std::string_view key_authorization) {
+bool IsKeyAuthorization(std::string_view token, std::string_view key_authorization) {
   size_t dot = key_authorization.find('.');
-  if (dot == std::string_view::npos || key_authorization.substr(0, dot) != token ||
-      !IsBase64UrlToken(key_authorization.substr(dot + 1))) {
-    return Err("PublishRequest message: key \"key_authorization\" is not \"<token>.<thumbprint>\"");
-  }
-  return OkStatus();
+  return dot != std::string_view::npos && key_authorization.substr(0, dot) == token &&
+         IsBase64UrlToken(key_authorization.substr(dot + 1));
 }
 
 // IsVisibleAscii reports whether `s` is non-empty printable ASCII without
@@ -435,6 +397,84 @@ json ContactJson(const std::vector<std::string>& contact) {
   return a;
 }
 
+// Row binds one field of message M: its schema row (wire name, kind, cap)
+// and the member it travels in. For the messages whose fields need no
+// conversion, one table of rows is the whole description: it drives both
+// the encoder and the decoder (EncodeRows, DecodeRows).
+template <class M>
+struct Row {
+  Field field;
+  std::variant<std::string M::*, bool M::*, uint32_t M::*, int M::*> member;
+};
+
+// EncodeRows writes every row's member under its name.
+template <class M, size_t N>
+std::string EncodeRows(const M& msg, const Row<M> (&rows)[N]) {
+  json j = json::object();
+  for (const Row<M>& r : rows) {
+    std::visit([&](auto member) { j[std::string(r.field.name)] = msg.*member; }, r.member);
+  }
+  return Dump(j);
+}
+
+// DecodeRows checks the frame against the rows' schema (ParseChecked, so
+// the errors are those of a Field table) and fills each member. Integer
+// members are bounded by their row's cap, so the casts cannot wrap.
+template <class M, size_t N>
+Result<M> DecodeRows(const DecodedFrame& frame, const Row<M> (&rows)[N]) {
+  std::array<Field, N> fields{};
+  for (size_t i = 0; i < N; ++i) {
+    fields[i] = rows[i].field;
+  }
+  BH_ASSIGN(json j, ParseChecked(frame, M::kType, fields));
+  M msg;
+  for (const Row<M>& r : rows) {
+    const json& v = *j.find(r.field.name);
+    std::visit(
+        [&](auto member) {
+          using T = std::remove_reference_t<decltype(msg.*member)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            msg.*member = v.get_ref<const std::string&>();
+          } else if constexpr (std::is_same_v<T, bool>) {
+            msg.*member = v.get<bool>();
+          } else {
+            msg.*member = static_cast<T>(v.get<uint64_t>());
+          }
+        },
+        r.member);
+  }
+  return msg;
+}
+
+const Row<SignRequestMsg> kSignRequestRows[] = {
+    {{"url", Kind::kString, kMaxUrlLen}, &SignRequestMsg::url},
+    {{"nonce", Kind::kString, kMaxNonceLen}, &SignRequestMsg::nonce},
+    {{"kid", Kind::kString, kMaxUrlLen}, &SignRequestMsg::kid},
+    {{"payload", Kind::kString, kMaxSignPayloadLen}, &SignRequestMsg::payload},
+};
+const Row<RemoveRequestMsg> kRemoveRequestRows[] = {
+    {{"token", Kind::kToken, kMaxTokenLen}, &RemoveRequestMsg::token},
+};
+const Row<DescribeResponseMsg> kDescribeResponseRows[] = {
+    {{"text", Kind::kString, kMaxTextLen}, &DescribeResponseMsg::text},
+};
+const Row<CommitResponseMsg> kCommitResponseRows[] = {
+    {{"version", Kind::kUint, INT_MAX}, &CommitResponseMsg::version},
+};
+// A TTL above 2^31-1 is treated as 0 by resolvers (RFC 2181 section 8).
+const Row<TlsaObservationMsg> kTlsaObservationRows[] = {
+    {{"published", Kind::kBool, 0}, &TlsaObservationMsg::published},
+    {{"ttl", Kind::kUint, 2147483647}, &TlsaObservationMsg::ttl},
+    {{"detail", Kind::kString, kMaxTextLen}, &TlsaObservationMsg::detail},
+};
+const Row<KeyChangeRequestMsg> kKeyChangeRequestRows[] = {
+    {{"url", Kind::kString, kMaxUrlLen}, &KeyChangeRequestMsg::url},
+    {{"account", Kind::kString, kMaxUrlLen}, &KeyChangeRequestMsg::account},
+};
+const Row<EabRequestMsg> kEabRequestRows[] = {
+    {{"url", Kind::kString, kMaxUrlLen}, &EabRequestMsg::url},
+};
+
 }  // namespace
 
 bool IsKnownMessageType(uint16_t value) {
@@ -455,8 +495,6 @@ std::string_view MessageTypeName(MessageType type) {
       return "SignRequest";
     case MessageType::kSignResponse:
       return "SignResponse";
-    case MessageType::kPublishRequest:
-      return "PublishRequest";
     case MessageType::kRemoveRequest:
       return "RemoveRequest";
     case MessageType::kDescribeRequest:
@@ -467,8 +505,6 @@ std::string_view MessageTypeName(MessageType type) {
       return "PublishForRequest";
     case MessageType::kWaitReadyRequest:
       return "WaitReadyRequest";
-    case MessageType::kPrepareKeyRequest:
-      return "PrepareKeyRequest";
     case MessageType::kPrepareKeyResponse:
       return "PrepareKeyResponse";
     case MessageType::kCommitRequest:
@@ -512,14 +548,7 @@ std::string Encode(const SignerHelloMsg& msg) {
   return Dump(j);
 }
 
-std::string Encode(const SignRequestMsg& msg) {
-  json j = json::object();
-  j["url"] = msg.url;
-  j["nonce"] = msg.nonce;
-  j["kid"] = msg.kid;
-  j["payload"] = msg.payload;
-  return Dump(j);
-}
+std::string Encode(const SignRequestMsg& msg) { return EncodeRows(msg, kSignRequestRows); }
 
 std::string Encode(const SignResponseMsg& msg) {
   json j = json::object();
@@ -527,18 +556,7 @@ std::string Encode(const SignResponseMsg& msg) {
   return Dump(j);
 }
 
-std::string Encode(const PublishRequestMsg& msg) {
-  json j = json::object();
-  j["token"] = msg.token;
-  j["key_authorization"] = msg.key_authorization;
-  return Dump(j);
-}
-
-std::string Encode(const RemoveRequestMsg& msg) {
-  json j = json::object();
-  j["token"] = msg.token;
-  return Dump(j);
-}
+std::string Encode(const RemoveRequestMsg& msg) { return EncodeRows(msg, kRemoveRequestRows); }
 
 std::string Encode(const PublishForRequestMsg& msg) {
   json j = json::object();
@@ -548,20 +566,7 @@ std::string Encode(const PublishForRequestMsg& msg) {
   return Dump(j);
 }
 
-std::string Encode(const DescribeResponseMsg& msg) {
-  json j = json::object();
-  j["text"] = msg.text;
-  return Dump(j);
-}
-
-std::string Encode(const PrepareKeyRequestMsg& msg) {
-  json j = json::object();
-  j["names"] = msg.names;
-  j["key_type"] = crypto::KeyTypeName(msg.key_type);
-  j["reuse"] = msg.reuse;
-  j["csr_pem"] = msg.csr_pem;
-  return Dump(j);
-}
+std::string Encode(const DescribeResponseMsg& msg) { return EncodeRows(msg, kDescribeResponseRows); }
 
 std::string Encode(const PrepareKeyResponseMsg& msg) {
   json j = json::object();
@@ -580,11 +585,7 @@ std::string Encode(const CommitRequestMsg& msg) {
   return Dump(j);
 }
 
-std::string Encode(const CommitResponseMsg& msg) {
-  json j = json::object();
-  j["version"] = msg.version;
-  return Dump(j);
-}
+std::string Encode(const CommitResponseMsg& msg) { return EncodeRows(msg, kCommitResponseRows); }
 
 std::string Encode(const SavePendingOrderMsg& msg) {
   json j = json::object();
@@ -625,13 +626,7 @@ std::string Encode(const RenewalInfoMsg& msg) {
   return Dump(j);
 }
 
-std::string Encode(const TlsaObservationMsg& msg) {
-  json j = json::object();
-  j["published"] = msg.published;
-  j["ttl"] = msg.ttl;
-  j["detail"] = msg.detail;
-  return Dump(j);
-}
+std::string Encode(const TlsaObservationMsg& msg) { return EncodeRows(msg, kTlsaObservationRows); }
 
 std::string Encode(const ErrorMsg& msg) {
   json j = json::object();
@@ -643,18 +638,9 @@ std::string Encode(const ErrorMsg& msg) {
   return Dump(j);
 }
 
-std::string Encode(const KeyChangeRequestMsg& msg) {
-  json j = json::object();
-  j["url"] = msg.url;
-  j["account"] = msg.account;
-  return Dump(j);
-}
+std::string Encode(const KeyChangeRequestMsg& msg) { return EncodeRows(msg, kKeyChangeRequestRows); }
 
-std::string Encode(const EabRequestMsg& msg) {
-  json j = json::object();
-  j["url"] = msg.url;
-  return Dump(j);
-}
+std::string Encode(const EabRequestMsg& msg) { return EncodeRows(msg, kEabRequestRows); }
 
 std::string Encode(const AccountResultMsg& msg) {
   json j = json::object();
@@ -690,8 +676,7 @@ Result<SignerHelloMsg> DecodeSignerHello(const DecodedFrame& frame) {
 }
 
 Result<SignRequestMsg> DecodeSignRequest(const DecodedFrame& frame) {
-  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kSignRequest, kSignRequestFields));
-  return SignRequestMsg{Str(j, "url"), Str(j, "nonce"), Str(j, "kid"), Str(j, "payload")};
+  return DecodeRows(frame, kSignRequestRows);
 }
 
 Result<SignResponseMsg> DecodeSignResponse(const DecodedFrame& frame) {
@@ -704,16 +689,8 @@ Result<SignResponseMsg> DecodeSignResponse(const DecodedFrame& frame) {
   return SignResponseMsg{j["jws"]};
 }
 
-Result<PublishRequestMsg> DecodePublishRequest(const DecodedFrame& frame) {
-  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kPublishRequest, kPublishRequestFields));
-  PublishRequestMsg msg{Str(j, "token"), Str(j, "key_authorization")};
-  BH_TRY(CheckKeyAuthorization(msg.token, msg.key_authorization));
-  return msg;
-}
-
 Result<RemoveRequestMsg> DecodeRemoveRequest(const DecodedFrame& frame) {
-  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kRemoveRequest, kRemoveRequestFields));
-  return RemoveRequestMsg{Str(j, "token")};
+  return DecodeRows(frame, kRemoveRequestRows);
 }
 
 Result<PublishForRequestMsg> DecodePublishForRequest(const DecodedFrame& frame) {
@@ -725,34 +702,14 @@ Result<PublishForRequestMsg> DecodePublishForRequest(const DecodedFrame& frame) 
   if (!acme::ValidateName(msg.identifier).ok()) {
     return Err("PublishForRequest message: key \"identifier\" is not a DNS name or IP address");
   }
-  Status ka = CheckKeyAuthorization(msg.token, msg.key_authorization);
-  if (!ka.ok()) {
+  if (!IsKeyAuthorization(msg.token, msg.key_authorization)) {
     return Err("PublishForRequest message: key \"key_authorization\" is not \"<token>.<thumbprint>\"");
   }
   return msg;
 }
 
 Result<DescribeResponseMsg> DecodeDescribeResponse(const DecodedFrame& frame) {
-  BH_ASSIGN(json j,
-            ParseChecked(frame, MessageType::kDescribeResponse, kDescribeResponseFields));
-  return DescribeResponseMsg{Str(j, "text")};
-}
-
-Result<PrepareKeyRequestMsg> DecodePrepareKeyRequest(const DecodedFrame& frame) {
-  BH_ASSIGN(json j,
-            ParseChecked(frame, MessageType::kPrepareKeyRequest, kPrepareKeyRequestFields));
-  auto type = crypto::ParseKeyType(Str(j, "key_type"));
-  if (!type.ok()) {
-    return type.error().Wrap("PrepareKeyRequest message: key \"key_type\"");
-  }
-  PrepareKeyRequestMsg msg;
-  for (const auto& name : j["names"]) {
-    msg.names.push_back(name.get_ref<const std::string&>());
-  }
-  msg.key_type = *type;
-  msg.reuse = j["reuse"].get<bool>();
-  msg.csr_pem = Str(j, "csr_pem");
-  return msg;
+  return DecodeRows(frame, kDescribeResponseRows);
 }
 
 Result<PrepareKeyResponseMsg> DecodePrepareKeyResponse(const DecodedFrame& frame) {
@@ -786,9 +743,7 @@ Result<CommitRequestMsg> DecodeCommitRequest(const DecodedFrame& frame) {
 }
 
 Result<CommitResponseMsg> DecodeCommitResponse(const DecodedFrame& frame) {
-  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kCommitResponse, kCommitResponseFields));
-  // Bounded by INT_MAX in the field table.
-  return CommitResponseMsg{static_cast<int>(j["version"].get<uint64_t>())};
+  return DecodeRows(frame, kCommitResponseRows);
 }
 
 Result<SavePendingOrderMsg> DecodeSavePendingOrder(const DecodedFrame& frame) {
@@ -848,12 +803,7 @@ Result<RenewalInfoMsg> DecodeRenewalInfo(const DecodedFrame& frame) {
 }
 
 Result<TlsaObservationMsg> DecodeTlsaObservation(const DecodedFrame& frame) {
-  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kTlsaObservation, kTlsaObservationFields));
-  TlsaObservationMsg msg;
-  msg.published = j["published"].get<bool>();
-  msg.ttl = static_cast<uint32_t>(j["ttl"].get<uint64_t>());
-  msg.detail = Str(j, "detail");
-  return msg;
+  return DecodeRows(frame, kTlsaObservationRows);
 }
 
 Result<ErrorMsg> DecodeError(const DecodedFrame& frame) {
@@ -875,17 +825,14 @@ Result<ErrorMsg> DecodeError(const DecodedFrame& frame) {
 }
 
 Result<KeyChangeRequestMsg> DecodeKeyChangeRequest(const DecodedFrame& frame) {
-  BH_ASSIGN(json j,
-            ParseChecked(frame, MessageType::kKeyChangeRequest, kKeyChangeRequestFields));
-  KeyChangeRequestMsg msg{Str(j, "url"), Str(j, "account")};
+  BH_ASSIGN(KeyChangeRequestMsg msg, DecodeRows(frame, kKeyChangeRequestRows));
   BH_TRY(CheckHttpsUrl("KeyChangeRequest", "url", msg.url));
   BH_TRY(CheckHttpsUrl("KeyChangeRequest", "account", msg.account));
   return msg;
 }
 
 Result<EabRequestMsg> DecodeEabRequest(const DecodedFrame& frame) {
-  BH_ASSIGN(json j, ParseChecked(frame, MessageType::kEabRequest, kEabRequestFields));
-  EabRequestMsg msg{Str(j, "url")};
+  BH_ASSIGN(EabRequestMsg msg, DecodeRows(frame, kEabRequestRows));
   BH_TRY(CheckHttpsUrl("EabRequest", "url", msg.url));
   return msg;
 }
@@ -1204,6 +1151,120 @@ Status DecodeEmpty(const DecodedFrame& frame, MessageType type) {
   return OkStatus();
 }
 
+template <>
+Result<SignerHelloMsg> Decode<SignerHelloMsg>(const DecodedFrame& frame) {
+  return DecodeSignerHello(frame);
+}
+template <>
+Result<SignRequestMsg> Decode<SignRequestMsg>(const DecodedFrame& frame) {
+  return DecodeSignRequest(frame);
+}
+template <>
+Result<SignResponseMsg> Decode<SignResponseMsg>(const DecodedFrame& frame) {
+  return DecodeSignResponse(frame);
+}
+template <>
+Result<RemoveRequestMsg> Decode<RemoveRequestMsg>(const DecodedFrame& frame) {
+  return DecodeRemoveRequest(frame);
+}
+template <>
+Result<PublishForRequestMsg> Decode<PublishForRequestMsg>(const DecodedFrame& frame) {
+  return DecodePublishForRequest(frame);
+}
+template <>
+Result<DescribeResponseMsg> Decode<DescribeResponseMsg>(const DecodedFrame& frame) {
+  return DecodeDescribeResponse(frame);
+}
+template <>
+Result<PrepareKeyResponseMsg> Decode<PrepareKeyResponseMsg>(const DecodedFrame& frame) {
+  return DecodePrepareKeyResponse(frame);
+}
+template <>
+Result<CommitRequestMsg> Decode<CommitRequestMsg>(const DecodedFrame& frame) {
+  return DecodeCommitRequest(frame);
+}
+template <>
+Result<CommitResponseMsg> Decode<CommitResponseMsg>(const DecodedFrame& frame) {
+  return DecodeCommitResponse(frame);
+}
+template <>
+Result<SavePendingOrderMsg> Decode<SavePendingOrderMsg>(const DecodedFrame& frame) {
+  return DecodeSavePendingOrder(frame);
+}
+template <>
+Result<IssueResultMsg> Decode<IssueResultMsg>(const DecodedFrame& frame) {
+  return DecodeIssueResult(frame);
+}
+template <>
+Result<OrderReportMsg> Decode<OrderReportMsg>(const DecodedFrame& frame) {
+  return DecodeOrderReport(frame);
+}
+template <>
+Result<RenewalInfoMsg> Decode<RenewalInfoMsg>(const DecodedFrame& frame) {
+  return DecodeRenewalInfo(frame);
+}
+template <>
+Result<TlsaObservationMsg> Decode<TlsaObservationMsg>(const DecodedFrame& frame) {
+  return DecodeTlsaObservation(frame);
+}
+template <>
+Result<ErrorMsg> Decode<ErrorMsg>(const DecodedFrame& frame) {
+  return DecodeError(frame);
+}
+template <>
+Result<KeyChangeRequestMsg> Decode<KeyChangeRequestMsg>(const DecodedFrame& frame) {
+  return DecodeKeyChangeRequest(frame);
+}
+template <>
+Result<EabRequestMsg> Decode<EabRequestMsg>(const DecodedFrame& frame) {
+  return DecodeEabRequest(frame);
+}
+template <>
+Result<AccountResultMsg> Decode<AccountResultMsg>(const DecodedFrame& frame) {
+  return DecodeAccountResult(frame);
+}
+template <>
+Result<AccountCommitRequestMsg> Decode<AccountCommitRequestMsg>(const DecodedFrame& frame) {
+  return DecodeAccountCommitRequest(frame);
+}
+template <>
+Result<AccountCommitResponseMsg> Decode<AccountCommitResponseMsg>(const DecodedFrame& frame) {
+  return DecodeAccountCommitResponse(frame);
+}
+template <>
+Result<ProbeCertMsg> Decode<ProbeCertMsg>(const DecodedFrame& frame) {
+  return DecodeProbeCert(frame);
+}
+template <>
+Result<ProbeOutcomeMsg> Decode<ProbeOutcomeMsg>(const DecodedFrame& frame) {
+  return DecodeProbeOutcome(frame);
+}
+template <>
+Result<OkMsg> Decode<OkMsg>(const DecodedFrame& frame) {
+  BH_TRY(DecodeEmpty(frame, OkMsg::kType));
+  return OkMsg{};
+}
+template <>
+Result<ShutdownMsg> Decode<ShutdownMsg>(const DecodedFrame& frame) {
+  BH_TRY(DecodeEmpty(frame, ShutdownMsg::kType));
+  return ShutdownMsg{};
+}
+template <>
+Result<DescribeRequestMsg> Decode<DescribeRequestMsg>(const DecodedFrame& frame) {
+  BH_TRY(DecodeEmpty(frame, DescribeRequestMsg::kType));
+  return DescribeRequestMsg{};
+}
+template <>
+Result<WaitReadyRequestMsg> Decode<WaitReadyRequestMsg>(const DecodedFrame& frame) {
+  BH_TRY(DecodeEmpty(frame, WaitReadyRequestMsg::kType));
+  return WaitReadyRequestMsg{};
+}
+template <>
+Result<ProbeRunMsg> Decode<ProbeRunMsg>(const DecodedFrame& frame) {
+  BH_TRY(DecodeEmpty(frame, ProbeRunMsg::kType));
+  return ProbeRunMsg{};
+}
+
 Status ValidatePayload(const DecodedFrame& frame) {
   auto keep_status = [](const auto& result) -> Status {
     if (!result.ok()) {
@@ -1226,16 +1287,12 @@ Status ValidatePayload(const DecodedFrame& frame) {
       return keep_status(DecodeSignRequest(frame));
     case MessageType::kSignResponse:
       return keep_status(DecodeSignResponse(frame));
-    case MessageType::kPublishRequest:
-      return keep_status(DecodePublishRequest(frame));
     case MessageType::kRemoveRequest:
       return keep_status(DecodeRemoveRequest(frame));
     case MessageType::kDescribeResponse:
       return keep_status(DecodeDescribeResponse(frame));
     case MessageType::kPublishForRequest:
       return keep_status(DecodePublishForRequest(frame));
-    case MessageType::kPrepareKeyRequest:
-      return keep_status(DecodePrepareKeyRequest(frame));
     case MessageType::kPrepareKeyResponse:
       return keep_status(DecodePrepareKeyResponse(frame));
     case MessageType::kCommitRequest:

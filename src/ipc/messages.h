@@ -23,7 +23,9 @@
 namespace bulkhead::ipc {
 
 // MessageType numbers every message; the high byte groups them by role.
-// Values are part of the wire format: never renumber, only append.
+// Values are part of the wire format: never renumber, only append; the
+// value of a deleted type stays retired (a peer of another build may
+// still send it, and it must be rejected as unknown).
 enum class MessageType : uint16_t {
   // generic: replies any role may send, and process control.
   kOk = 0x0001,                  // {}: the request succeeded, nothing to return.
@@ -38,14 +40,14 @@ enum class MessageType : uint16_t {
   kEabRequest = 0x0105,          // net -> signer {url}: the EAB JWS (HS256 over the account
                                  //  JWK) -> kSignResponse; the HMAC key stays in the signer.
   // challenge: owns the challenge directory or listener.
-  kPublishRequest = 0x0201,      // {token, key_authorization} -> kOk.
+  // 0x0201 is retired (PublishRequest, superseded by kPublishForRequest).
   kRemoveRequest = 0x0202,       // {token} -> kOk.
   kDescribeRequest = 0x0203,     // {} -> kDescribeResponse.
   kDescribeResponse = 0x0204,    // {text}: the mechanism, for messages.
   kPublishForRequest = 0x0205,   // {identifier, token, key_authorization} -> kOk (dns-01).
   kWaitReadyRequest = 0x0206,    // {} -> kOk once the CA can see everything published.
   // keys: holds the certificate's domain key.
-  kPrepareKeyRequest = 0x0301,   // {names[], key_type, reuse, csr_pem}.
+  // 0x0301 is retired (PrepareKeyRequest: the keys role's job comes by fork).
   kPrepareKeyResponse = 0x0302,  // {csr_der, public_key_der}, both base64url.
   // store: owns the certificate directory.
   kCommitRequest = 0x0401,       // {name, cert_pem, chain_pem, fullchain_pem, key_source}.
@@ -105,12 +107,14 @@ inline constexpr size_t kMaxTextLen = 4096;               // Error messages, Des
 
 // SignerHelloMsg announces the account's public key.
 struct SignerHelloMsg {
+  static constexpr MessageType kType = MessageType::kSignerHello;
   nlohmann::json jwk;      // Object of string members (kty, crv, x, y / n, e).
   std::string thumbprint;  // RFC 7638, base64url.
 };
 
 // SignRequestMsg mirrors jose::SignRequest.
 struct SignRequestMsg {
+  static constexpr MessageType kType = MessageType::kSignRequest;
   std::string url;
   std::string nonce;    // Empty omits the nonce (keyChange inner JWS).
   std::string kid;      // Empty embeds the jwk.
@@ -120,28 +124,24 @@ struct SignRequestMsg {
 
 // SignResponseMsg carries the flattened JWS {protected, payload, signature}.
 struct SignResponseMsg {
+  static constexpr MessageType kType = MessageType::kSignResponse;
   nlohmann::json jws;
-};
-
-// PublishRequestMsg asks the challenge role to serve `key_authorization`
-// for `token`. The token is base64url (it becomes a file name) and the key
-// authorization is "<token>.<thumbprint>" (RFC 8555 section 8.1).
-struct PublishRequestMsg {
-  std::string token;
-  std::string key_authorization;
-  bool operator==(const PublishRequestMsg&) const = default;
 };
 
 // RemoveRequestMsg withdraws a published token.
 struct RemoveRequestMsg {
+  static constexpr MessageType kType = MessageType::kRemoveRequest;
   std::string token;
   bool operator==(const RemoveRequestMsg&) const = default;
 };
 
-// PublishForRequestMsg is PublishRequestMsg for the authorization of
-// `identifier` (a DNS name, "*." for a wildcard, or an IP literal), which
-// dns-01 needs to name its record.
+// PublishForRequestMsg asks the challenge role to publish
+// `key_authorization` for `token` for the authorization of `identifier` (a
+// DNS name, "*." for a wildcard, or an IP literal), which dns-01 needs to
+// name its record. The token is base64url (it becomes a file name) and the
+// key authorization is "<token>.<thumbprint>" (RFC 8555 section 8.1).
 struct PublishForRequestMsg {
+  static constexpr MessageType kType = MessageType::kPublishForRequest;
   std::string identifier;
   std::string token;
   std::string key_authorization;
@@ -150,22 +150,14 @@ struct PublishForRequestMsg {
 
 // DescribeResponseMsg names the challenge mechanism ("webroot /var/www").
 struct DescribeResponseMsg {
+  static constexpr MessageType kType = MessageType::kDescribeResponse;
   std::string text;
   bool operator==(const DescribeResponseMsg&) const = default;
 };
 
-// PrepareKeyRequestMsg mirrors roles::KeyRequest minus the live key, which
-// the keys role reads itself.
-struct PrepareKeyRequestMsg {
-  std::vector<std::string> names;
-  crypto::KeyType key_type = crypto::KeyType::kEc256;
-  bool reuse = false;
-  std::string csr_pem;  // Empty unless the user supplied a CSR.
-  bool operator==(const PrepareKeyRequestMsg&) const = default;
-};
-
 // PrepareKeyResponseMsg holds raw DER; base64url is only the wire form.
 struct PrepareKeyResponseMsg {
+  static constexpr MessageType kType = MessageType::kPrepareKeyResponse;
   std::string csr_der;
   std::string public_key_der;
   bool operator==(const PrepareKeyResponseMsg&) const = default;
@@ -181,6 +173,7 @@ enum class KeySource {
 // CommitRequestMsg asks the store to make a new certificate set live. The
 // private key never travels here: the store takes it from `key_source`.
 struct CommitRequestMsg {
+  static constexpr MessageType kType = MessageType::kCommitRequest;
   std::string name;  // Must pass store::IsValidCertName.
   std::string cert_pem;
   std::string chain_pem;
@@ -191,6 +184,7 @@ struct CommitRequestMsg {
 
 // CommitResponseMsg returns the new live version.
 struct CommitResponseMsg {
+  static constexpr MessageType kType = MessageType::kCommitResponse;
   int version = 0;
   bool operator==(const CommitResponseMsg&) const = default;
 };
@@ -198,11 +192,13 @@ struct CommitResponseMsg {
 // SavePendingOrderMsg asks the store to record the order in progress
 // (pending/order.json) so an interrupted run can resume it.
 struct SavePendingOrderMsg {
+  static constexpr MessageType kType = MessageType::kSavePendingOrder;
   nlohmann::json order;  // An object; travels as JSON text of at most 16 KiB.
 };
 
 // IssueResultMsg tells the parent what was made live, for its report.
 struct IssueResultMsg {
+  static constexpr MessageType kType = MessageType::kIssueResult;
   int version = 0;
   std::string subject;
   std::string issuer;
@@ -217,6 +213,7 @@ struct IssueResultMsg {
 // rate-limit ledger: whether a new order was created, and the identifiers
 // whose authorization failed.
 struct OrderReportMsg {
+  static constexpr MessageType kType = MessageType::kOrderReport;
   bool new_order = false;
   std::vector<std::string> failed_authz;  // Each passes acme::ValidateName.
   bool operator==(const OrderReportMsg&) const = default;
@@ -226,6 +223,7 @@ struct OrderReportMsg {
 // already parsed strictly by the net role (renew::ParseRenewalInfo).
 // `supported` false: the CA has no renewalInfo; the other fields are 0/"".
 struct RenewalInfoMsg {
+  static constexpr MessageType kType = MessageType::kRenewalInfo;
   bool supported = false;
   int64_t start = 0;        // Unix seconds.
   int64_t end = 0;          // Unix seconds, > start when supported.
@@ -239,6 +237,7 @@ struct RenewalInfoMsg {
 // TLSA record for every configured endpoint; `ttl` the largest TTL of
 // those RRsets; `detail` one line saying what was (not) seen.
 struct TlsaObservationMsg {
+  static constexpr MessageType kType = MessageType::kTlsaObservation;
   bool published = false;
   uint32_t ttl = 0;
   std::string detail;
@@ -251,6 +250,7 @@ struct TlsaObservationMsg {
 // new key, so the new key signs nothing else. `account` must be the account
 // URL the signer was started for.
 struct KeyChangeRequestMsg {
+  static constexpr MessageType kType = MessageType::kKeyChangeRequest;
   std::string url;      // The keyChange URL: https, printable ASCII.
   std::string account;  // The account URL: https, printable ASCII.
   bool operator==(const KeyChangeRequestMsg&) const = default;
@@ -259,6 +259,7 @@ struct KeyChangeRequestMsg {
 // EabRequestMsg asks the signer for the external account binding JWS
 // (RFC 8555 7.3.4) for the newAccount URL `url`.
 struct EabRequestMsg {
+  static constexpr MessageType kType = MessageType::kEabRequest;
   std::string url;  // https, printable ASCII.
   bool operator==(const EabRequestMsg&) const = default;
 };
@@ -282,6 +283,7 @@ inline constexpr size_t kMaxContactLen = 512;
 // spaces (the parent prints them), `status` is "", valid, deactivated or
 // revoked ("" only for kKeyChanged, which does not fetch the account).
 struct AccountResultMsg {
+  static constexpr MessageType kType = MessageType::kAccountResult;
   AccountOutcome outcome = AccountOutcome::kFetched;
   std::string url;
   std::string status;
@@ -296,6 +298,7 @@ struct AccountResultMsg {
 // itself (server, key type, thumbprint). Same field rules as
 // AccountResultMsg.
 struct AccountCommitRequestMsg {
+  static constexpr MessageType kType = MessageType::kAccountCommitRequest;
   bool save_info = false;
   std::string url;
   std::string status;
@@ -307,6 +310,7 @@ struct AccountCommitRequestMsg {
 // `warning` is non-empty when the key is stored but account.json could not
 // be written (its text says why).
 struct AccountCommitResponseMsg {
+  static constexpr MessageType kType = MessageType::kAccountCommitResponse;
   crypto::KeyType key_type = crypto::KeyType::kEc256;
   std::string thumbprint;  // RFC 7638, base64url.
   std::string warning;
@@ -332,6 +336,7 @@ inline constexpr size_t kMaxProbeHeaderLen = 1024;  // One HTTP header value.
 // certificate. Text is free of control characters and capped; times before
 // 1970 are sent as 0.
 struct ProbeCertMsg {
+  static constexpr MessageType kType = MessageType::kProbeCert;
   uint32_t chain = 0;
   uint32_t depth = 0;
   bool last = false;
@@ -356,6 +361,7 @@ struct ProbeCertMsg {
 // earlier. Only the HTTP headers the parent reports travel
 // (strict-transport-security, content-security-policy, referrer-policy).
 struct ProbeOutcomeMsg {
+  static constexpr MessageType kType = MessageType::kProbeOutcome;
   uint32_t index = 0;
   std::string error;
   ErrorCode code = ErrorCode::kFailure;
@@ -379,10 +385,24 @@ struct ProbeOutcomeMsg {
 
 // ErrorMsg carries an Error across the channel.
 struct ErrorMsg {
+  static constexpr MessageType kType = MessageType::kError;
   std::string message;
   ErrorCode code = ErrorCode::kFailure;
   bool operator==(const ErrorMsg&) const = default;
 };
+
+// EmptyMsg is a message without fields, named by its type alone; its
+// payload is "{}".
+template <MessageType T>
+struct EmptyMsg {
+  static constexpr MessageType kType = T;
+  bool operator==(const EmptyMsg&) const = default;
+};
+using OkMsg = EmptyMsg<MessageType::kOk>;
+using ShutdownMsg = EmptyMsg<MessageType::kShutdown>;
+using DescribeRequestMsg = EmptyMsg<MessageType::kDescribeRequest>;
+using WaitReadyRequestMsg = EmptyMsg<MessageType::kWaitReadyRequest>;
+using ProbeRunMsg = EmptyMsg<MessageType::kProbeRun>;
 
 // Encode returns the JSON payload for a message. Strings are expected to be
 // UTF-8 text; invalid UTF-8 is replaced by U+FFFD rather than failing, since
@@ -390,11 +410,9 @@ struct ErrorMsg {
 std::string Encode(const SignerHelloMsg& msg);
 std::string Encode(const SignRequestMsg& msg);
 std::string Encode(const SignResponseMsg& msg);
-std::string Encode(const PublishRequestMsg& msg);
 std::string Encode(const RemoveRequestMsg& msg);
 std::string Encode(const PublishForRequestMsg& msg);
 std::string Encode(const DescribeResponseMsg& msg);
-std::string Encode(const PrepareKeyRequestMsg& msg);
 std::string Encode(const PrepareKeyResponseMsg& msg);
 std::string Encode(const CommitRequestMsg& msg);
 std::string Encode(const CommitResponseMsg& msg);
@@ -419,6 +437,10 @@ std::string Encode(const ProbeOutcomeMsg& msg);
 // EncodeEmpty returns the payload of kOk, kShutdown, kDescribeRequest,
 // kWaitReadyRequest and kProbeRun.
 std::string EncodeEmpty();
+template <MessageType T>
+std::string Encode(const EmptyMsg<T>& /*msg*/) {
+  return EncodeEmpty();
+}
 
 // Decode* check that `frame` has the expected type and that its payload
 // matches the schema above. They fail with a message naming the message
@@ -427,11 +449,9 @@ std::string EncodeEmpty();
 Result<SignerHelloMsg> DecodeSignerHello(const DecodedFrame& frame);
 Result<SignRequestMsg> DecodeSignRequest(const DecodedFrame& frame);
 Result<SignResponseMsg> DecodeSignResponse(const DecodedFrame& frame);
-Result<PublishRequestMsg> DecodePublishRequest(const DecodedFrame& frame);
 Result<RemoveRequestMsg> DecodeRemoveRequest(const DecodedFrame& frame);
 Result<PublishForRequestMsg> DecodePublishForRequest(const DecodedFrame& frame);
 Result<DescribeResponseMsg> DecodeDescribeResponse(const DecodedFrame& frame);
-Result<PrepareKeyRequestMsg> DecodePrepareKeyRequest(const DecodedFrame& frame);
 Result<PrepareKeyResponseMsg> DecodePrepareKeyResponse(const DecodedFrame& frame);
 Result<CommitRequestMsg> DecodeCommitRequest(const DecodedFrame& frame);
 Result<CommitResponseMsg> DecodeCommitResponse(const DecodedFrame& frame);
@@ -453,6 +473,66 @@ Result<ProbeOutcomeMsg> DecodeProbeOutcome(const DecodedFrame& frame);
 // or kProbeRun frame of type
 // `type`: its payload must be exactly an empty JSON object.
 Status DecodeEmpty(const DecodedFrame& frame, MessageType type);
+
+// Decode<M> is the decoder of message M: Decode<SignRequestMsg> is
+// DecodeSignRequest, Decode<OkMsg> is DecodeEmpty(frame, kOk), with the same
+// checks and errors. It lets code name a message once, by its struct.
+template <class M>
+Result<M> Decode(const DecodedFrame& frame);
+template <>
+Result<SignerHelloMsg> Decode<SignerHelloMsg>(const DecodedFrame& frame);
+template <>
+Result<SignRequestMsg> Decode<SignRequestMsg>(const DecodedFrame& frame);
+template <>
+Result<SignResponseMsg> Decode<SignResponseMsg>(const DecodedFrame& frame);
+template <>
+Result<RemoveRequestMsg> Decode<RemoveRequestMsg>(const DecodedFrame& frame);
+template <>
+Result<PublishForRequestMsg> Decode<PublishForRequestMsg>(const DecodedFrame& frame);
+template <>
+Result<DescribeResponseMsg> Decode<DescribeResponseMsg>(const DecodedFrame& frame);
+template <>
+Result<PrepareKeyResponseMsg> Decode<PrepareKeyResponseMsg>(const DecodedFrame& frame);
+template <>
+Result<CommitRequestMsg> Decode<CommitRequestMsg>(const DecodedFrame& frame);
+template <>
+Result<CommitResponseMsg> Decode<CommitResponseMsg>(const DecodedFrame& frame);
+template <>
+Result<SavePendingOrderMsg> Decode<SavePendingOrderMsg>(const DecodedFrame& frame);
+template <>
+Result<IssueResultMsg> Decode<IssueResultMsg>(const DecodedFrame& frame);
+template <>
+Result<OrderReportMsg> Decode<OrderReportMsg>(const DecodedFrame& frame);
+template <>
+Result<RenewalInfoMsg> Decode<RenewalInfoMsg>(const DecodedFrame& frame);
+template <>
+Result<TlsaObservationMsg> Decode<TlsaObservationMsg>(const DecodedFrame& frame);
+template <>
+Result<ErrorMsg> Decode<ErrorMsg>(const DecodedFrame& frame);
+template <>
+Result<KeyChangeRequestMsg> Decode<KeyChangeRequestMsg>(const DecodedFrame& frame);
+template <>
+Result<EabRequestMsg> Decode<EabRequestMsg>(const DecodedFrame& frame);
+template <>
+Result<AccountResultMsg> Decode<AccountResultMsg>(const DecodedFrame& frame);
+template <>
+Result<AccountCommitRequestMsg> Decode<AccountCommitRequestMsg>(const DecodedFrame& frame);
+template <>
+Result<AccountCommitResponseMsg> Decode<AccountCommitResponseMsg>(const DecodedFrame& frame);
+template <>
+Result<ProbeCertMsg> Decode<ProbeCertMsg>(const DecodedFrame& frame);
+template <>
+Result<ProbeOutcomeMsg> Decode<ProbeOutcomeMsg>(const DecodedFrame& frame);
+template <>
+Result<OkMsg> Decode<OkMsg>(const DecodedFrame& frame);
+template <>
+Result<ShutdownMsg> Decode<ShutdownMsg>(const DecodedFrame& frame);
+template <>
+Result<DescribeRequestMsg> Decode<DescribeRequestMsg>(const DecodedFrame& frame);
+template <>
+Result<WaitReadyRequestMsg> Decode<WaitReadyRequestMsg>(const DecodedFrame& frame);
+template <>
+Result<ProbeRunMsg> Decode<ProbeRunMsg>(const DecodedFrame& frame);
 
 // ValidatePayload runs the decoder matching `frame.type` and discards the
 // result: the single entry point for fuzzing and for logging rejects.

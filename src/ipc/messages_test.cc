@@ -40,10 +40,9 @@ void ExpectRejected(const R& result, std::string_view needle) {
 TEST(MessagesTest, EveryTypeHasANameAndIsKnown) {
   for (MessageType t :
        {MessageType::kOk, MessageType::kError, MessageType::kShutdown, MessageType::kSignerHello,
-        MessageType::kSignRequest, MessageType::kSignResponse, MessageType::kPublishRequest,
+        MessageType::kSignRequest, MessageType::kSignResponse, MessageType::kPublishForRequest,
         MessageType::kRemoveRequest, MessageType::kDescribeRequest,
-        MessageType::kDescribeResponse, MessageType::kPrepareKeyRequest,
-        MessageType::kPrepareKeyResponse, MessageType::kCommitRequest,
+        MessageType::kDescribeResponse, MessageType::kPrepareKeyResponse, MessageType::kCommitRequest,
         MessageType::kCommitResponse, MessageType::kSavePendingOrder,
         MessageType::kIssueResult, MessageType::kTlsaObservation}) {
     EXPECT_TRUE(IsKnownMessageType(static_cast<uint16_t>(t)));
@@ -51,6 +50,9 @@ TEST(MessagesTest, EveryTypeHasANameAndIsKnown) {
   }
   EXPECT_FALSE(IsKnownMessageType(0));
   EXPECT_FALSE(IsKnownMessageType(0xffff));
+  // Retired values (PublishRequest, PrepareKeyRequest) are never reused.
+  EXPECT_FALSE(IsKnownMessageType(0x0201));
+  EXPECT_FALSE(IsKnownMessageType(0x0301));
 }
 
 TEST(MessagesTest, EmptyMessagesRoundTrip) {
@@ -102,18 +104,23 @@ TEST(MessagesTest, SignResponseRoundTripsAndNeedsAllMembers) {
                  "more than 3");
 }
 
-TEST(MessagesTest, PublishRequestRoundTripsAndChecksKeyAuthorization) {
-  PublishRequestMsg in{"tok_EN-1", "tok_EN-1.thumb-print_2"};
-  auto out = DecodePublishRequest(Wire(MessageType::kPublishRequest, Encode(in)));
+TEST(MessagesTest, PublishForRequestRoundTripsAndChecksKeyAuthorization) {
+  PublishForRequestMsg in{"*.a.test", "tok_EN-1", "tok_EN-1.thumb-print_2"};
+  auto out = DecodePublishForRequest(Wire(MessageType::kPublishForRequest, Encode(in)));
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_EQ(*out, in);
-  ExpectRejected(DecodePublishRequest(Raw(
-                     MessageType::kPublishRequest,
-                     Encode(PublishRequestMsg{"tok", "other.thumb"}))),
+  ExpectRejected(DecodePublishForRequest(Raw(
+                     MessageType::kPublishForRequest,
+                     Encode(PublishForRequestMsg{"a.test", "tok", "other.thumb"}))),
+                 "PublishForRequest message: key \"key_authorization\" is not");
+  ExpectRejected(DecodePublishForRequest(Raw(
+                     MessageType::kPublishForRequest,
+                     Encode(PublishForRequestMsg{"a.test", "tok", "tok.a/b"}))),
                  "key_authorization");
-  ExpectRejected(DecodePublishRequest(Raw(MessageType::kPublishRequest,
-                                          Encode(PublishRequestMsg{"tok", "tok.a/b"}))),
-                 "key_authorization");
+  ExpectRejected(DecodePublishForRequest(Raw(
+                     MessageType::kPublishForRequest,
+                     Encode(PublishForRequestMsg{"a b", "tok", "tok.thumb"}))),
+                 "key \"identifier\" is not a DNS name or IP address");
 }
 
 TEST(MessagesTest, RemoveAndDescribeRoundTrip) {
@@ -130,11 +137,6 @@ TEST(MessagesTest, RemoveAndDescribeRoundTrip) {
 }
 
 TEST(MessagesTest, PrepareKeyRoundTrips) {
-  PrepareKeyRequestMsg in{{"a.test", "*.b.test"}, crypto::KeyType::kRsa3072, true, ""};
-  auto out = DecodePrepareKeyRequest(Wire(MessageType::kPrepareKeyRequest, Encode(in)));
-  ASSERT_TRUE(out.ok()) << out.error().message;
-  EXPECT_EQ(*out, in);
-
   PrepareKeyResponseMsg resp{std::string("\x30\x82\x00\xff\x00", 5), std::string("\x30\x59", 2)};
   auto out_resp = DecodePrepareKeyResponse(Wire(MessageType::kPrepareKeyResponse, Encode(resp)));
   ASSERT_TRUE(out_resp.ok()) << out_resp.error().message;
@@ -143,24 +145,23 @@ TEST(MessagesTest, PrepareKeyRoundTrips) {
   EXPECT_EQ(json::parse(Encode(resp))["public_key_der"], "MFk");
 }
 
-TEST(MessagesTest, PrepareKeyRejectsBadValues) {
-  auto request = [](const std::string& names, const std::string& key_type) {
-    return Raw(MessageType::kPrepareKeyRequest,
-               "{\"names\":" + names + ",\"key_type\":\"" + key_type +
-                   "\",\"reuse\":false,\"csr_pem\":\"\"}");
+TEST(MessagesTest, NameArraysAndKeysRejectBadValues) {
+  auto result = [](const std::string& names) {
+    return Raw(MessageType::kIssueResult,
+               "{\"version\":1,\"subject\":\"\",\"issuer\":\"\",\"names\":" + names +
+                   ",\"serial\":\"\",\"not_before\":0,\"not_after\":0}");
   };
-  EXPECT_TRUE(DecodePrepareKeyRequest(request("[\"a.test\"]", "ec384")).ok());
-  ExpectRejected(DecodePrepareKeyRequest(request("[\"a.test\"]", "dsa")), "key_type");
-  ExpectRejected(DecodePrepareKeyRequest(request("[]", "ec256")), "has 0 entries");
-  ExpectRejected(DecodePrepareKeyRequest(request("[\"\"]", "ec256")), "entry 0 is empty");
-  ExpectRejected(DecodePrepareKeyRequest(request("[\"a\", 7]", "ec256")), "entry 1");
+  EXPECT_TRUE(DecodeIssueResult(result("[\"a.test\"]")).ok());
+  ExpectRejected(DecodeIssueResult(result("[]")), "has 0 entries");
+  ExpectRejected(DecodeIssueResult(result("[\"\"]")), "entry 0 is empty");
+  ExpectRejected(DecodeIssueResult(result("[\"a\", 7]")), "entry 1");
   json many = json::array();
   for (size_t i = 0; i <= kMaxNames; ++i) {
     many.push_back("n" + std::to_string(i) + ".test");
   }
-  ExpectRejected(DecodePrepareKeyRequest(request(many.dump(), "ec256")), "has 101 entries");
+  ExpectRejected(DecodeIssueResult(result(many.dump())), "has 101 entries");
   std::string long_name = "[\"" + std::string(kMaxNameLen + 1, 'a') + "\"]";
-  ExpectRejected(DecodePrepareKeyRequest(request(long_name, "ec256")), "exceeds the cap of 253");
+  ExpectRejected(DecodeIssueResult(result(long_name)), "exceeds the cap of 253");
   ExpectRejected(DecodePrepareKeyResponse(Raw(MessageType::kPrepareKeyResponse,
                                               "{\"csr_der\":\"A\",\"public_key_der\":\"MFk\"}")),
                  "impossible base64url length");
@@ -282,9 +283,26 @@ TEST(MessagesTest, RejectsMalformedPayloads) {
       "key \"nonce\": is null, expected a string");
 }
 
+TEST(MessagesTest, TableDrivenMessagesKeepTheirWireForm) {
+  EXPECT_EQ(Encode(SignRequestMsg{"https://ca/x", "n", "", "{}"}),
+            R"({"kid":"","nonce":"n","payload":"{}","url":"https://ca/x"})");
+  EXPECT_EQ(Encode(TlsaObservationMsg{true, 300, "seen"}),
+            R"({"detail":"seen","published":true,"ttl":300})");
+  EXPECT_EQ(Encode(CommitResponseMsg{7}), R"({"version":7})");
+  EXPECT_EQ(Encode(KeyChangeRequestMsg{"https://ca/kc", "https://ca/a/1"}),
+            R"({"account":"https://ca/a/1","url":"https://ca/kc"})");
+  auto ttl = DecodeTlsaObservation(
+      Raw(MessageType::kTlsaObservation, R"({"published":true,"ttl":2147483648,"detail":""})"));
+  ExpectRejected(ttl, "TlsaObservation message: key \"ttl\": exceeds the maximum of 2147483647");
+  auto out = DecodeTlsaObservation(Wire(MessageType::kTlsaObservation,
+                                        Encode(TlsaObservationMsg{true, 2147483647, "d"})));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(out->ttl, 2147483647u);
+}
+
 TEST(MessagesTest, RejectsFrameOfWrongType) {
-  ExpectRejected(DecodeRemoveRequest(Raw(MessageType::kPublishRequest, "{\"token\":\"a\"}")),
-                 "RemoveRequest message: frame has type PublishRequest");
+  ExpectRejected(DecodeRemoveRequest(Raw(MessageType::kPublishForRequest, "{\"token\":\"a\"}")),
+                 "RemoveRequest message: frame has type PublishForRequest");
 }
 
 TEST(MessagesTest, ValidatePayloadDispatchesOnType) {

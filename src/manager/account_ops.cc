@@ -248,15 +248,13 @@ Result<AccountReport> RunAccountCommand(const std::string& state_dir, const CaCo
     bool save_info = request.command != AccountCommand::kRollover;
     ipc::AccountCommitRequestMsg commit{save_info, report.account.url, report.account.status,
                                         report.account.contact};
-    BH_ASSIGN(ipc::DecodedFrame done,
-              to_account.Call(ipc::MessageType::kAccountCommitRequest, ipc::Encode(commit),
-                              ipc::MessageType::kAccountCommitResponse, seconds(60)));
-    BH_ASSIGN(report.key, ipc::DecodeAccountCommitResponse(done));
+    BH_ASSIGN(report.key,
+              ipc::Call<ipc::AccountCommitResponseMsg>(to_account, commit, seconds(60)));
     report.key_path = account.KeyPath();
     return report;
   }();
   if (!outcome.ok()) {
-    (void)to_account.Send(ipc::MessageType::kShutdown, ipc::EncodeEmpty());
+    (void)ipc::Send(to_account, ipc::ShutdownMsg{});
   }
   std::string failures = WaitAll({&*net, &*account_role});
   if (!outcome.ok()) {

@@ -412,13 +412,11 @@ Result<IssueOutcome> RunIssuePlan(const std::string& state_dir, const store::Cer
   Status keys_waited = keys.Wait(std::chrono::seconds(30));
   if (key.ok() && keys_waited.ok()) {
     // The signer first: it then signs a finalize with exactly this CSR.
-    std::string answer =
-        ipc::Encode(ipc::PrepareKeyResponseMsg{key->csr_der, key->public_key_der});
-    (void)to_signer.Send(ipc::MessageType::kPrepareKeyResponse, answer);
-    (void)to_net.Send(ipc::MessageType::kPrepareKeyResponse, answer);
+    ipc::PrepareKeyResponseMsg answer{key->csr_der, key->public_key_der};
+    (void)ipc::Send(to_signer, answer);
+    (void)ipc::Send(to_net, answer);
   } else {
-    (void)to_net.Send(ipc::MessageType::kError,
-                      ipc::Encode(ipc::ErrorMsg{"the keys role failed", ErrorCode::kFailure}));
+    (void)ipc::Send(to_net, ipc::ErrorMsg{"the keys role failed", ErrorCode::kFailure});
     // Net ends without creating an order (its report and error say only
     // that); let every role finish before the key's error is returned.
     // (At most its two frames: report and error, then the end of the channel.)

@@ -83,8 +83,7 @@ Result<ipc::Channel> TakeOverFd(ipc::Channel channel, int fd) {
 }
 
 void SendError(ipc::Channel& channel, const Error& e) {
-  (void)channel.Send(ipc::MessageType::kError,
-                     ipc::Encode(ipc::ErrorMsg{e.message.substr(0, ipc::kMaxTextLen), e.code}));
+  (void)ipc::Send(channel, ipc::ErrorMsg{e.message.substr(0, ipc::kMaxTextLen), e.code});
 }
 
 // AccountSigner answers net's requests; it owns what the role holds.
@@ -97,8 +96,7 @@ class AccountSigner {
   // false if net broke the protocol (the run must not commit).
   bool Serve(ipc::Channel& net) {
     HeldKey& k = keys_.signing();
-    if (!net.Send(ipc::MessageType::kSignerHello, ipc::Encode(ipc::SignerHelloMsg{k.jwk, k.thumbprint}))
-             .ok()) {
+    if (!ipc::Send(net, ipc::SignerHelloMsg{k.jwk, k.thumbprint}).ok()) {
       return false;
     }
     for (;;) {
@@ -149,8 +147,7 @@ class AccountSigner {
         SendError(net, jws.error());
         continue;
       }
-      if (!net.Send(ipc::MessageType::kSignResponse, ipc::Encode(ipc::SignResponseMsg{*jws}))
-               .ok()) {
+      if (!ipc::Send(net, ipc::SignResponseMsg{*jws}).ok()) {
         return false;
       }
     }
@@ -322,7 +319,7 @@ int RunAccountRole(ipc::Channel net, ipc::Channel parent, AccountRoleJob job, bo
     SendError(parent, done.error());
     return 0;  // Reported, not a crash.
   }
-  return parent.Send(ipc::MessageType::kAccountCommitResponse, ipc::Encode(*done)).ok() ? 0 : 1;
+  return ipc::Send(parent, *done).ok() ? 0 : 1;
 }
 
 }  // namespace bulkhead::roles

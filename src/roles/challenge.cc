@@ -96,40 +96,24 @@ class RemotePublisher final : public challenge::Publisher {
     // the identifier too: the pre-flight check fetches the token at it
     // (challenge/preflight.h).
     ipc::PublishForRequestMsg msg{c.identifier, c.token, c.key_authorization};
-    BH_ASSIGN(ipc::DecodedFrame reply,
-              channel_.Call(ipc::MessageType::kPublishForRequest, ipc::Encode(msg),
-                            ipc::MessageType::kOk, std::chrono::seconds(60)));
-    (void)reply;
-    return OkStatus();
+    return ipc::CallOk(channel_, msg, std::chrono::seconds(60));
   }
 
   Status WaitReady() override {
     // For http-01 the role runs the pre-flight check here (or answers at
     // once without it).
-    BH_ASSIGN(ipc::DecodedFrame reply,
-              channel_.Call(ipc::MessageType::kWaitReadyRequest, ipc::EncodeEmpty(),
-                            ipc::MessageType::kOk, wait_ready_timeout_));
-    (void)reply;
-    return OkStatus();
+    return ipc::CallOk(channel_, ipc::WaitReadyRequestMsg{}, wait_ready_timeout_);
   }
 
   Status Remove(const challenge::Challenge& c) override {
     // The role remembers what it published under the token.
     ipc::RemoveRequestMsg msg{c.token};
-    BH_ASSIGN(ipc::DecodedFrame reply,
-              channel_.Call(ipc::MessageType::kRemoveRequest, ipc::Encode(msg),
-                            ipc::MessageType::kOk, std::chrono::seconds(60)));
-    (void)reply;
-    return OkStatus();
+    return ipc::CallOk(channel_, msg, std::chrono::seconds(60));
   }
 
   std::string Describe() const override {
-    auto reply = channel_.Call(ipc::MessageType::kDescribeRequest, ipc::EncodeEmpty(),
-                               ipc::MessageType::kDescribeResponse, std::chrono::seconds(30));
-    if (!reply.ok()) {
-      return "challenge role";
-    }
-    auto d = ipc::DecodeDescribeResponse(*reply);
+    auto d = ipc::Call<ipc::DescribeResponseMsg>(channel_, ipc::DescribeRequestMsg{},
+                                                 std::chrono::seconds(30));
     return d.ok() ? d->text : "challenge role";
   }
 
@@ -176,10 +160,9 @@ class PublishedChallenges {
 
 void Reply(ipc::Channel& channel, const Status& st) {
   if (st.ok()) {
-    (void)channel.Send(ipc::MessageType::kOk, ipc::EncodeEmpty());
+    (void)ipc::Send(channel, ipc::OkMsg{});
   } else {
-    (void)channel.Send(ipc::MessageType::kError,
-                       ipc::Encode(ipc::ErrorMsg{st.error().message, st.error().code}));
+    (void)ipc::Send(channel, ipc::ErrorMsg{st.error().message, st.error().code});
   }
 }
 
@@ -223,14 +206,6 @@ int RunChallengeRole(ipc::Channel channel, const sandbox::Policy& policy, bool r
       return frame.ok() || !channel.broken() ? 0 : 1;
     }
     switch (frame->type) {
-      case ipc::MessageType::kPublishRequest: {
-        auto req = ipc::DecodePublishRequest(*frame);
-        // Without an identifier (dns-01 refuses it; no pre-flight check).
-        Reply(channel, req.ok() ? published.Publish(**publisher, "", req->token,
-                                                    req->key_authorization)
-                                : Status(req.error()));
-        break;
-      }
       case ipc::MessageType::kPublishForRequest: {
         auto req = ipc::DecodePublishForRequest(*frame);
         Reply(channel, req.ok() ? published.Publish(**publisher, req->identifier, req->token,
@@ -250,8 +225,7 @@ int RunChallengeRole(ipc::Channel channel, const sandbox::Policy& policy, bool r
         break;
       }
       case ipc::MessageType::kDescribeRequest:
-        (void)channel.Send(ipc::MessageType::kDescribeResponse,
-                           ipc::Encode(ipc::DescribeResponseMsg{(*publisher)->Describe()}));
+        (void)ipc::Send(channel, ipc::DescribeResponseMsg{(*publisher)->Describe()});
         break;
       default:
         Reply(channel, Err("challenge role: unexpected {} message",

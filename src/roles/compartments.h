@@ -5,7 +5,7 @@
 //
 //   body               serves on its channel                 proxy
 //   RunSignerRole      SignerHello, SignRequest              NewRemoteSigner
-//   RunChallengeRole   Publish[For]/Remove/Describe/         NewRemotePublisher
+//   RunChallengeRole   PublishFor/Remove/Describe/           NewRemotePublisher
 //                      WaitReadyRequest
 //   RunStoreRole       SavePendingOrder, CommitRequest       RemoteStore
 //   RunKeysRole        (one PrepareKeyResponse, then exits)  ReceivePreparedKey
@@ -121,11 +121,12 @@ struct StoreJob {
 int RunStoreRole(ipc::Channel channel, const store::CertStore& certs, const StoreJob& job,
                  bool require_full);
 
-// RemoteStore is the net role's handle on the store role.
+// RemoteStore is the net role's handle on the store role. The order record
+// (SavePendingOrder) is sent without waiting, its reply read after the
+// order (roles/net.cc), so it has no method here.
 class RemoteStore {
  public:
   explicit RemoteStore(ipc::Channel& channel) : channel_(channel) {}
-  Status SavePendingOrder(const nlohmann::json& order);
   Result<int> Commit(const ipc::CommitRequestMsg& request);
 
  private:

@@ -25,17 +25,12 @@ int RunDnsRole(ipc::Channel parent, const DnsJob& job, bool require_full) {
   }
   auto seen = dns::ObservePublished(job.owners, job.spki, job.lookup);
   if (!seen.ok()) {
-    return parent
-                   .Send(ipc::MessageType::kError,
-                         ipc::Encode(ipc::ErrorMsg{seen.error().message.substr(0, ipc::kMaxTextLen),
-                                                   seen.error().code}))
-                   .ok()
-               ? 0
-               : 1;
+    ipc::ErrorMsg e{seen.error().message.substr(0, ipc::kMaxTextLen), seen.error().code};
+    return ipc::Send(parent, e).ok() ? 0 : 1;
   }
   ipc::TlsaObservationMsg msg{seen->published, seen->ttl,
                               seen->detail.substr(0, ipc::kMaxTextLen)};
-  return parent.Send(ipc::MessageType::kTlsaObservation, ipc::Encode(msg)).ok() ? 0 : 1;
+  return ipc::Send(parent, msg).ok() ? 0 : 1;
 }
 
 }  // namespace bulkhead::roles

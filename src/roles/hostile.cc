@@ -331,10 +331,8 @@ Result<std::string> NetAttack(const Request& r, const NetContext& net) {
       return Err("no store in this run");
     }
     ipc::CommitRequestMsg commit{net.cert_name, r.arg, "", r.arg, ipc::KeySource::kPending};
-    BH_ASSIGN(ipc::DecodedFrame reply,
-              net.store->Call(ipc::MessageType::kCommitRequest, ipc::Encode(commit),
-                              ipc::MessageType::kCommitResponse, std::chrono::seconds(60)));
-    BH_ASSIGN(ipc::CommitResponseMsg resp, ipc::DecodeCommitResponse(reply));
+    BH_ASSIGN(ipc::CommitResponseMsg resp,
+              ipc::Call<ipc::CommitResponseMsg>(*net.store, commit, std::chrono::seconds(60)));
     return fmt::format("the store made the foreign certificate live as version {}",
                        resp.version);
   }

@@ -115,8 +115,7 @@ Status PrepareInRole(ipc::Channel& channel, const store::CertStore& certs, const
   // What the store checks the CA's certificate against (it never reads
   // the private key).
   BH_TRY(certs.WritePendingPublicKey(name, key.public_key_der));
-  return channel.Send(ipc::MessageType::kPrepareKeyResponse,
-                      ipc::Encode(ipc::PrepareKeyResponseMsg{key.csr_der, key.public_key_der}));
+  return ipc::Send(channel, ipc::PrepareKeyResponseMsg{key.csr_der, key.public_key_der});
 }
 
 }  // namespace
@@ -137,8 +136,7 @@ int RunKeysRole(ipc::Channel channel, const store::CertStore& certs, const std::
   }
   Status st = PrepareInRole(channel, certs, name, std::move(request), choice);
   if (!st.ok()) {
-    (void)channel.Send(ipc::MessageType::kError,
-                       ipc::Encode(ipc::ErrorMsg{st.error().message, st.error().code}));
+    (void)ipc::Send(channel, ipc::ErrorMsg{st.error().message, st.error().code});
     return 1;
   }
   return 0;
@@ -167,11 +165,10 @@ int RunNextKeyRole(ipc::Channel channel, const store::CertStore& certs, const st
   };
   Status st = run();
   if (!st.ok()) {
-    (void)channel.Send(ipc::MessageType::kError,
-                       ipc::Encode(ipc::ErrorMsg{st.error().message, st.error().code}));
+    (void)ipc::Send(channel, ipc::ErrorMsg{st.error().message, st.error().code});
     return 1;
   }
-  return channel.Send(ipc::MessageType::kOk, ipc::EncodeEmpty()).ok() ? 0 : 1;
+  return ipc::Send(channel, ipc::OkMsg{}).ok() ? 0 : 1;
 }
 
 Result<PreparedKey> ReceivePreparedKey(ipc::Channel& channel) {

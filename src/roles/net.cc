@@ -59,8 +59,7 @@ sandbox::Policy CaNetPolicy(const CaConfig& ca, int parent_fd) {
 namespace {
 
 void SendError(ipc::Channel& channel, const Error& e) {
-  (void)channel.Send(ipc::MessageType::kError,
-                     ipc::Encode(ipc::ErrorMsg{e.message.substr(0, ipc::kMaxTextLen), e.code}));
+  (void)ipc::Send(channel, ipc::ErrorMsg{e.message.substr(0, ipc::kMaxTextLen), e.code});
 }
 
 // NewClient builds the transport and client of a net role and reads the
@@ -134,8 +133,7 @@ Status RunOrderInNet(NetJob& job, ipc::Channel& parent, ipc::Channel& signer_ch,
                         {"server", s.server},
                         {"key_type", crypto::KeyTypeName(s.key_type)},
                         {"created", job.now}};
-    Status st = store_ch.Send(ipc::MessageType::kSavePendingOrder,
-                              ipc::Encode(ipc::SavePendingOrderMsg{p}));
+    Status st = ipc::Send(store_ch, ipc::SavePendingOrderMsg{p});
     if (!st.ok()) {
       LogWarn("{}: could not record the order for resumption: {}", s.name, st.error().message);
     }
@@ -153,8 +151,8 @@ Status RunOrderInNet(NetJob& job, ipc::Channel& parent, ipc::Channel& signer_ch,
                                        acme::FinalizeKey{job.key.csr_der, job.key.public_key_der},
                                        s.preferred_chain, hooks);
   publisher.reset();
-  (void)challenge_ch.Send(ipc::MessageType::kShutdown, ipc::EncodeEmpty());
-  (void)signer_ch.Send(ipc::MessageType::kShutdown, ipc::EncodeEmpty());
+  (void)ipc::Send(challenge_ch, ipc::ShutdownMsg{});
+  (void)ipc::Send(signer_ch, ipc::ShutdownMsg{});
   if (!chain.ok()) {
     return chain.error();
   }
@@ -170,7 +168,7 @@ Status RunOrderInNet(NetJob& job, ipc::Channel& parent, ipc::Channel& signer_ch,
   ipc::CommitRequestMsg commit{s.name, chain->cert_pem, chain->chain_pem, chain->fullchain_pem,
                                job.key_source};
   auto version = store.Commit(commit);
-  (void)store_ch.Send(ipc::MessageType::kShutdown, ipc::EncodeEmpty());
+  (void)ipc::Send(store_ch, ipc::ShutdownMsg{});
   if (!version.ok()) {
     return version.error().Wrap("storing the new certificate");
   }
@@ -192,10 +190,9 @@ int RunNetRole(ipc::Channel parent, ipc::Channel signer_ch, ipc::Channel challen
   acme::IssuedChain chain;
   Status st = RunOrderInNet(job, parent, signer_ch, challenge_ch, store_ch, &commit, &chain);
   // First what the order spent (for the ledger), then its outcome.
-  (void)parent.Send(ipc::MessageType::kOrderReport, ipc::Encode(job.report));
+  (void)ipc::Send(parent, job.report);
   if (!st.ok()) {
-    (void)parent.Send(ipc::MessageType::kError,
-                      ipc::Encode(ipc::ErrorMsg{st.error().message, st.error().code}));
+    (void)ipc::Send(parent, ipc::ErrorMsg{st.error().message, st.error().code});
     return 0;  // A failed order is reported, not a crash of the role.
   }
   ipc::IssueResultMsg result;
@@ -206,7 +203,7 @@ int RunNetRole(ipc::Channel parent, ipc::Channel signer_ch, ipc::Channel challen
   result.serial = chain.leaf.serial_hex;
   result.not_before = chain.leaf.not_before;
   result.not_after = chain.leaf.not_after;
-  return parent.Send(ipc::MessageType::kIssueResult, ipc::Encode(result)).ok() ? 0 : 1;
+  return ipc::Send(parent, result).ok() ? 0 : 1;
 }
 
 // --- renewal information (ARI) ---------------------------------------------
@@ -249,15 +246,10 @@ int RunRenewalInfoRole(ipc::Channel parent, const CaConfig& ca, const std::strin
   };
   auto msg = run();
   if (!msg.ok()) {
-    return parent
-                   .Send(ipc::MessageType::kError,
-                         ipc::Encode(ipc::ErrorMsg{msg.error().message.substr(0, ipc::kMaxTextLen),
-                                                   msg.error().code}))
-                   .ok()
-               ? 0
-               : 1;
+    ipc::ErrorMsg e{msg.error().message.substr(0, ipc::kMaxTextLen), msg.error().code};
+    return ipc::Send(parent, e).ok() ? 0 : 1;
   }
-  return parent.Send(ipc::MessageType::kRenewalInfo, ipc::Encode(*msg)).ok() ? 0 : 1;
+  return ipc::Send(parent, *msg).ok() ? 0 : 1;
 }
 
 // --- account commands ----------------------------------------------------------
@@ -293,13 +285,9 @@ Result<ipc::AccountResultMsg> Register(const AccountNetJob& job, acme::Client& c
   nlohmann::json eab;
   if (job.eab) {
     // The account role holds the HMAC key and computes the binding.
-    auto reply = signer_ch.Call(ipc::MessageType::kEabRequest,
-                                ipc::Encode(ipc::EabRequestMsg{dir.new_account}),
-                                ipc::MessageType::kSignResponse, seconds(30));
-    if (!reply.ok()) {
-      return reply.error();
-    }
-    BH_ASSIGN(ipc::SignResponseMsg resp, ipc::DecodeSignResponse(*reply));
+    BH_ASSIGN(ipc::SignResponseMsg resp,
+              ipc::Call<ipc::SignResponseMsg>(signer_ch, ipc::EabRequestMsg{dir.new_account},
+                                              seconds(30)));
     eab = std::move(resp.jws);
   } else if (dir.external_account_required) {
     return ErrCode(ErrorCode::kUsage,
@@ -336,10 +324,8 @@ Result<ipc::AccountResultMsg> RunAccountInNet(const AccountNetJob& job, ipc::Cha
       // itself from the account URL; net only names the keyChange URL.
       auto sign_with_new_key = [&](const jose::SignRequest& inner) -> Result<nlohmann::json> {
         ipc::KeyChangeRequestMsg msg{inner.url, job.account_url};
-        BH_ASSIGN(ipc::DecodedFrame reply,
-                  signer_ch.Call(ipc::MessageType::kKeyChangeRequest, ipc::Encode(msg),
-                                 ipc::MessageType::kSignResponse, seconds(30)));
-        BH_ASSIGN(ipc::SignResponseMsg resp, ipc::DecodeSignResponse(reply));
+        BH_ASSIGN(ipc::SignResponseMsg resp,
+                  ipc::Call<ipc::SignResponseMsg>(signer_ch, msg, seconds(30)));
         return resp.jws;
       };
       BH_TRY(client.ChangeKey(sign_with_new_key));
@@ -361,12 +347,12 @@ int RunAccountNetRole(ipc::Channel parent, ipc::Channel signer_ch, const Account
     return 1;
   }
   auto result = RunAccountInNet(job, signer_ch);
-  (void)signer_ch.Send(ipc::MessageType::kShutdown, ipc::EncodeEmpty());
+  (void)ipc::Send(signer_ch, ipc::ShutdownMsg{});
   if (!result.ok()) {
     SendError(parent, result.error());
     return 0;  // A failure at the CA is reported, not a crash of the role.
   }
-  return parent.Send(ipc::MessageType::kAccountResult, ipc::Encode(*result)).ok() ? 0 : 1;
+  return ipc::Send(parent, *result).ok() ? 0 : 1;
 }
 
 // --- revocation -------------------------------------------------------------
@@ -390,12 +376,12 @@ int RunRevokeNetRole(ipc::Channel parent, ipc::Channel signer_ch, const RevokeNe
     return 1;
   }
   Status st = RevokeInNet(job, signer_ch);
-  (void)signer_ch.Send(ipc::MessageType::kShutdown, ipc::EncodeEmpty());
+  (void)ipc::Send(signer_ch, ipc::ShutdownMsg{});
   if (!st.ok()) {
     SendError(parent, st.error());
     return 0;
   }
-  return parent.Send(ipc::MessageType::kOk, ipc::EncodeEmpty()).ok() ? 0 : 1;
+  return ipc::Send(parent, ipc::OkMsg{}).ok() ? 0 : 1;
 }
 
 }  // namespace bulkhead::roles

@@ -80,7 +80,7 @@ Status DescribeChain(ipc::Channel& channel, const std::vector<crypto::CertInfo>&
     m.not_after = c.not_after;
     m.issued_by_next = d < links.issued_by_next.size() && links.issued_by_next[d];
     m.self_signed = d == 0 && links.leaf_self_signed;
-    BH_TRY(channel.Send(ipc::MessageType::kProbeCert, ipc::Encode(m)));
+    BH_TRY(ipc::Send(channel, m));
   }
   return OkStatus();
 }
@@ -130,7 +130,7 @@ Status SendOutcome(ipc::Channel& channel, std::map<const void*, ChainEntry>& cha
   if (!error.empty() || !result.ok()) {
     m.error = error.empty() ? "probe failed" : error;
   }
-  return channel.Send(ipc::MessageType::kProbeOutcome, ipc::Encode(m));
+  return ipc::Send(channel, m);
 }
 
 // ServeRun answers one kProbeRun.
@@ -149,15 +149,14 @@ Status ServeRun(ipc::Channel& channel, const ProbeJob& job) {
       options.on_done(i, probe::ProbeTls(job.requests[i]));
     }
     BH_TRY(sent);
-    return channel.Send(ipc::MessageType::kOk, ipc::EncodeEmpty());
+    return ipc::Send(channel, ipc::OkMsg{});
   }
   auto all = probe::ProbeAll(job.requests, options);
   if (!all.ok()) {
-    return channel.Send(ipc::MessageType::kError,
-                        ipc::Encode(ipc::ErrorMsg{all.error().message, all.error().code}));
+    return ipc::Send(channel, ipc::ErrorMsg{all.error().message, all.error().code});
   }
   BH_TRY(sent);
-  return channel.Send(ipc::MessageType::kOk, ipc::EncodeEmpty());
+  return ipc::Send(channel, ipc::OkMsg{});
 }
 
 // Rebuilds a result from a checked outcome and the request it answers.
@@ -277,7 +276,7 @@ Result<std::vector<Result<ProbeResult>>> ProbeRole::Run(
     }
     return e;
   };
-  Status asked = channel_.Send(ipc::MessageType::kProbeRun, ipc::EncodeEmpty());
+  Status asked = ipc::Send(channel_, ipc::ProbeRunMsg{});
   if (!asked.ok()) {
     return fail(asked.error());
   }
@@ -400,8 +399,7 @@ Status ProbeRole::Stop() {
   }
   stopped_ = true;
   if (!channel_.broken()) {
-    (void)channel_.Send(ipc::MessageType::kShutdown, ipc::EncodeEmpty(),
-                        std::chrono::milliseconds(1000));
+    (void)ipc::Send(channel_, ipc::ShutdownMsg{}, std::chrono::milliseconds(1000));
   }
   channel_.Close();
   return process_.Wait(kStopTimeout);

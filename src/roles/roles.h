@@ -20,10 +20,9 @@
 //   keys       roles/keys.cc        the certificate's domain key  nothing: sends one
 //              (pure part:                                        PrepareKeyResponse
 //              roles/keys.h)                                      (CSR, public key)
-//   challenge  roles/challenge.cc   the challenge directory, the  PublishForRequest
-//                                   standalone listener or the    (PublishRequest),
-//                                   DNS updater                   RemoveRequest,
-//                                                                 WaitReadyRequest,
+//   challenge  roles/challenge.cc   the challenge directory, the  PublishForRequest,
+//                                   standalone listener or the    RemoveRequest,
+//                                   DNS updater                   WaitReadyRequest,
 //                                                                 DescribeRequest
 //   store      roles/store.cc       the certificate directory     SavePendingOrder,
 //                                                                 CommitRequest

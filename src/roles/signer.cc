@@ -25,10 +25,8 @@ class RemoteSigner final : public jose::Signer {
 
   Result<nlohmann::json> Sign(const jose::SignRequest& request) override {
     ipc::SignRequestMsg msg{request.url, request.nonce, request.kid, request.payload};
-    BH_ASSIGN(ipc::DecodedFrame reply,
-              channel_.Call(ipc::MessageType::kSignRequest, ipc::Encode(msg),
-                            ipc::MessageType::kSignResponse, std::chrono::seconds(30)));
-    BH_ASSIGN(ipc::SignResponseMsg resp, ipc::DecodeSignResponse(reply));
+    BH_ASSIGN(ipc::SignResponseMsg resp,
+              ipc::Call<ipc::SignResponseMsg>(channel_, msg, std::chrono::seconds(30)));
     return resp.jws;
   }
 
@@ -39,8 +37,7 @@ class RemoteSigner final : public jose::Signer {
 };
 
 void SendError(ipc::Channel& channel, const Error& e) {
-  (void)channel.Send(ipc::MessageType::kError,
-                     ipc::Encode(ipc::ErrorMsg{e.message.substr(0, ipc::kMaxTextLen), e.code}));
+  (void)ipc::Send(channel, ipc::ErrorMsg{e.message.substr(0, ipc::kMaxTextLen), e.code});
 }
 
 // kCsrWait bounds how long a finalize waits for the parent's copy of the
@@ -85,8 +82,7 @@ class SignerLoop {
         SendError(net_, jws.error());
         continue;
       }
-      if (!net_.Send(ipc::MessageType::kSignResponse, ipc::Encode(ipc::SignResponseMsg{*jws}))
-               .ok()) {
+      if (!ipc::Send(net_, ipc::SignResponseMsg{*jws}).ok()) {
         return 1;
       }
     }
@@ -155,7 +151,7 @@ int RunSignerRole(ipc::Channel net, std::optional<ipc::Channel> parent, SignerJo
     return 1;
   }
   ipc::SignerHelloMsg hello{(*signer)->Jwk(), (*signer)->Thumbprint()};
-  if (!net.Send(ipc::MessageType::kSignerHello, ipc::Encode(hello)).ok()) {
+  if (!ipc::Send(net, hello).ok()) {
     return 1;
   }
   return SignerLoop(**signer, net, parent, job).Run();

@@ -8,7 +8,7 @@ namespace bulkhead::roles {
 namespace {
 
 void Reply(ipc::Channel& channel, const Error& e) {
-  (void)channel.Send(ipc::MessageType::kError, ipc::Encode(ipc::ErrorMsg{e.message, e.code}));
+  (void)ipc::Send(channel, ipc::ErrorMsg{e.message, e.code});
 }
 
 // CheckCertificate checks what net asks the store to commit, as hostile
@@ -95,7 +95,7 @@ int RunStoreRole(ipc::Channel channel, const store::CertStore& certs, const Stor
       auto req = ipc::DecodeSavePendingOrder(*frame);
       Status st = req.ok() ? certs.SavePendingOrder(name, req->order) : Status(req.error());
       if (st.ok()) {
-        (void)channel.Send(ipc::MessageType::kOk, ipc::EncodeEmpty());
+        (void)ipc::Send(channel, ipc::OkMsg{});
       } else {
         Reply(channel, st.error());
       }
@@ -111,25 +111,13 @@ int RunStoreRole(ipc::Channel channel, const store::CertStore& certs, const Stor
       Reply(channel, version.error());
       continue;
     }
-    (void)channel.Send(ipc::MessageType::kCommitResponse,
-                       ipc::Encode(ipc::CommitResponseMsg{*version}));
+    (void)ipc::Send(channel, ipc::CommitResponseMsg{*version});
   }
 }
 
-Status RemoteStore::SavePendingOrder(const nlohmann::json& order) {
-  BH_ASSIGN(ipc::DecodedFrame reply,
-            channel_.Call(ipc::MessageType::kSavePendingOrder,
-                          ipc::Encode(ipc::SavePendingOrderMsg{order}), ipc::MessageType::kOk,
-                          std::chrono::seconds(30)));
-  (void)reply;
-  return OkStatus();
-}
-
 Result<int> RemoteStore::Commit(const ipc::CommitRequestMsg& request) {
-  BH_ASSIGN(ipc::DecodedFrame reply,
-            channel_.Call(ipc::MessageType::kCommitRequest, ipc::Encode(request),
-                          ipc::MessageType::kCommitResponse, std::chrono::seconds(60)));
-  BH_ASSIGN(ipc::CommitResponseMsg resp, ipc::DecodeCommitResponse(reply));
+  BH_ASSIGN(ipc::CommitResponseMsg resp,
+            ipc::Call<ipc::CommitResponseMsg>(channel_, request, std::chrono::seconds(60)));
   return resp.version;
 }
 
