@@ -31,7 +31,6 @@ namespace bulkhead::manager {
 namespace {
 
 using roles::kOrderTimeout;
-using roles::kRenewalInfoTimeout;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
@@ -517,40 +516,6 @@ Result<IssueOutcome> IssueInCompartments(const std::string& state_dir, const CaC
   in.run_as = run_as;
   IssuePlan plan = PlanIssue(std::move(in));
   return RunIssuePlan(state_dir, certs, std::move(plan), gate);
-}
-
-
-Result<ipc::RenewalInfoMsg> FetchRenewalInfo(const CaConfig& ca_arg, const std::string& cert_id,
-                                             bool require_full_sandbox,
-                                             const std::optional<sandbox::RunAs>& run_as_arg) {
-  BH_TRY(ReportSandboxGapsOnce(require_full_sandbox));
-  CaConfig ca = ca_arg;
-  BH_TRY(PinCaAddresses(&ca));
-  std::optional<sandbox::RunAs> run_as = ::geteuid() == 0 ? run_as_arg : std::nullopt;
-  if (run_as && !ca.ca_bundle.empty()) {
-    BH_TRY(sandbox::CheckAccessibleBy(ca.ca_bundle, *run_as, R_OK, "CA bundle"));
-  }
-  BH_ASSIGN(auto pair, ipc::MakeChannelPair("net", "parent"));
-  ipc::Channel& to_net = pair.first;
-  ipc::Channel& net_end = pair.second;
-  BH_ASSIGN(roles::RoleProcess net, roles::RoleProcess::Start("net", {net_end.fd()}, [&] {
-              return roles::RunRenewalInfoRole(std::move(net_end), ca, cert_id, require_full_sandbox);
-            }, run_as));
-  net_end.Close();
-  auto reply = to_net.Receive(kRenewalInfoTimeout);
-  Status waited = net.Wait(seconds(10));
-  if (!reply.ok()) {
-    Error e = reply.error().Wrap("asking the CA for renewal information");
-    if (!waited.ok()) {
-      e.message += "\n  " + waited.error().message;
-    }
-    return e;
-  }
-  if (reply->type == ipc::MessageType::kError) {
-    BH_ASSIGN(ipc::ErrorMsg e, ipc::DecodeError(*reply));
-    return Error{e.message, e.code};
-  }
-  return ipc::DecodeRenewalInfo(*reply);
 }
 
 }  // namespace bulkhead::manager

@@ -1,5 +1,14 @@
 #include "manager/manager.h"
 
+#include <unistd.h>
+
+#include <chrono>
+
+#include "ipc/channel.h"
+#include "ipc/messages.h"
+#include "manager/issue_run.h"
+#include "roles/net.h"
+#include "roles/process.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -108,6 +117,39 @@ Result<CertState> InspectCertificate(const store::CertStore& certs, std::string_
       renew::DecideWithAri(*state.leaf, state.ari ? &*state.ari : nullptr, now, rule.days,
                            rule.force);
   return state;
+}
+
+Result<ipc::RenewalInfoMsg> FetchRenewalInfo(const CaConfig& ca_arg, const std::string& cert_id,
+                                             bool require_full_sandbox,
+                                             const std::optional<sandbox::RunAs>& run_as_arg) {
+  BH_TRY(ReportSandboxGapsOnce(require_full_sandbox));
+  CaConfig ca = ca_arg;
+  BH_TRY(PinCaAddresses(&ca));
+  std::optional<sandbox::RunAs> run_as = ::geteuid() == 0 ? run_as_arg : std::nullopt;
+  if (run_as && !ca.ca_bundle.empty()) {
+    BH_TRY(sandbox::CheckAccessibleBy(ca.ca_bundle, *run_as, R_OK, "CA bundle"));
+  }
+  BH_ASSIGN(auto pair, ipc::MakeChannelPair("net", "parent"));
+  ipc::Channel& to_net = pair.first;
+  ipc::Channel& net_end = pair.second;
+  BH_ASSIGN(roles::RoleProcess net, roles::RoleProcess::Start("net", {net_end.fd()}, [&] {
+              return roles::RunRenewalInfoRole(std::move(net_end), ca, cert_id, require_full_sandbox);
+            }, run_as));
+  net_end.Close();
+  auto reply = to_net.Receive(roles::kRenewalInfoTimeout);
+  Status waited = net.Wait(std::chrono::seconds(10));
+  if (!reply.ok()) {
+    Error e = reply.error().Wrap("asking the CA for renewal information");
+    if (!waited.ok()) {
+      e.message += "\n  " + waited.error().message;
+    }
+    return e;
+  }
+  if (reply->type == ipc::MessageType::kError) {
+    BH_ASSIGN(ipc::ErrorMsg e, ipc::DecodeError(*reply));
+    return Error{e.message, e.code};
+  }
+  return ipc::DecodeRenewalInfo(*reply);
 }
 
 }  // namespace bulkhead::manager
