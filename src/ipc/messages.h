@@ -534,6 +534,18 @@ Result<WaitReadyRequestMsg> Decode<WaitReadyRequestMsg>(const DecodedFrame& fram
 template <>
 Result<ProbeRunMsg> Decode<ProbeRunMsg>(const DecodedFrame& frame);
 
+// Reply decodes the one answer a short-lived role sends its parent: R, or
+// the role's kError, which becomes an Error with the role's message and
+// code as sent. Any other frame fails as Decode<R> does.
+template <class R>
+Result<R> Reply(const DecodedFrame& frame) {
+  if (frame.type == MessageType::kError) {
+    BH_ASSIGN(ErrorMsg e, DecodeError(frame));
+    return Error{e.message, e.code};
+  }
+  return Decode<R>(frame);
+}
+
 // ValidatePayload runs the decoder matching `frame.type` and discards the
 // result: the single entry point for fuzzing and for logging rejects.
 Status ValidatePayload(const DecodedFrame& frame);

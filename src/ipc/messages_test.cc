@@ -348,5 +348,22 @@ TEST(MessagesTest, ErrorCutNeverSplitsACharacter) {
   EXPECT_EQ(decoded->message, std::string(kMaxTextLen - 1, 'a'));
 }
 
+// Reply takes a role's one answer: the message, or its error with the
+// role's code; a frame of any other type is refused as Decode would.
+TEST(MessagesTest, ReplyIsTheAnswerOrTheRolesError) {
+  auto ok = Reply<TlsaObservationMsg>(
+      Wire(MessageType::kTlsaObservation, Encode(TlsaObservationMsg{true, 300, "served"})));
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->ttl, 300u);
+  auto failed = Reply<TlsaObservationMsg>(
+      Wire(MessageType::kError, Encode(ErrorMsg{"no such zone", ErrorCode::kUsage})));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().message, "no such zone");
+  EXPECT_EQ(failed.error().code, ErrorCode::kUsage);
+  ExpectRejected(Reply<TlsaObservationMsg>(Wire(MessageType::kOk, EncodeEmpty())),
+                 "frame has type Ok");
+  ExpectRejected(Reply<OkMsg>(Raw(MessageType::kError, "{")), "Error message");
+}
+
 }  // namespace
 }  // namespace bulkhead::ipc

@@ -236,12 +236,8 @@ Result<AccountReport> RunAccountCommand(const std::string& state_dir, const CaCo
   // account role stores the key and account.json.
   auto outcome = [&]() -> Result<AccountReport> {
     BH_ASSIGN(ipc::DecodedFrame reply, to_net.Receive(kCommandTimeout));
-    if (reply.type == ipc::MessageType::kError) {
-      BH_ASSIGN(ipc::ErrorMsg e, ipc::DecodeError(reply));
-      return Error{e.message, e.code};
-    }
     AccountReport report;
-    BH_ASSIGN(report.account, ipc::DecodeAccountResult(reply));
+    BH_ASSIGN(report.account, ipc::Reply<ipc::AccountResultMsg>(reply));
     if (!OutcomeFits(request.command, report.account.outcome)) {
       return Err("the net role reported an outcome that does not fit the command");
     }
@@ -325,15 +321,8 @@ Status RevokeInCompartments(const std::string& state_dir, const CaConfig& ca_arg
   net_to_parent.Close();
   auto reply = parent_net.first.Receive(kCommandTimeout);
   std::string failures = WaitAll({&net, &signer});
-  Status out = OkStatus();
-  if (!reply.ok()) {
-    out = reply.error();
-  } else if (reply->type == ipc::MessageType::kError) {
-    BH_ASSIGN(ipc::ErrorMsg e, ipc::DecodeError(*reply));
-    out = Error{e.message, e.code};
-  } else {
-    out = ipc::DecodeEmpty(*reply, ipc::MessageType::kOk);
-  }
+  Result<ipc::OkMsg> out =
+      reply.ok() ? ipc::Reply<ipc::OkMsg>(*reply) : Result<ipc::OkMsg>(reply.error());
   if (!out.ok()) {
     Error e = out.error();
     e.message += failures;

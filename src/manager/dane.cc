@@ -149,11 +149,7 @@ Result<ipc::TlsaObservationMsg> ObserveInRole(const DaneContext& ctx, const Cert
     }
     return e;
   }
-  if (reply->type == ipc::MessageType::kError) {
-    BH_ASSIGN(ipc::ErrorMsg e, ipc::DecodeError(*reply));
-    return Error{e.message, e.code};
-  }
-  return ipc::DecodeTlsaObservation(*reply);
+  return ipc::Reply<ipc::TlsaObservationMsg>(*reply);
 }
 
 }  // namespace

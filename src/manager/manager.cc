@@ -145,11 +145,7 @@ Result<ipc::RenewalInfoMsg> FetchRenewalInfo(const CaConfig& ca_arg, const std::
     }
     return e;
   }
-  if (reply->type == ipc::MessageType::kError) {
-    BH_ASSIGN(ipc::ErrorMsg e, ipc::DecodeError(*reply));
-    return Error{e.message, e.code};
-  }
-  return ipc::DecodeRenewalInfo(*reply);
+  return ipc::Reply<ipc::RenewalInfoMsg>(*reply);
 }
 
 }  // namespace bulkhead::manager
