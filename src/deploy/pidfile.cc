@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "util/fs.h"
+#include "util/nofollow.h"
 
 namespace bulkhead::deploy {
 namespace {
@@ -92,7 +93,7 @@ Result<pid_t> ParsePidFile(std::string_view text) {
 }
 
 Result<pid_t> ReadPidFile(const std::string& path) {
-  auto text = ReadFileCapped(path, kMaxPidFileBytes);
+  auto text = ReadFileNoFollow(path, kMaxPidFileBytes);
   if (!text.ok()) {
     return text.error();
   }

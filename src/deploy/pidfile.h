@@ -22,9 +22,12 @@ inline constexpr size_t kMaxPidFileBytes = 32;
 // server). Anything else (signs, spaces, several lines) is an error.
 Result<pid_t> ParsePidFile(std::string_view text);
 
-// ReadPidFile reads and parses the pid file at `path`. It fails if the file
-// is missing (kNotFound), not a regular file, larger than kMaxPidFileBytes
-// or malformed.
+// ReadPidFile reads and parses the pid file at `path`. The file itself is
+// not followed if it is a symlink, and a FIFO is refused instead of read
+// (the server's user may control it, and reload-watch's helper reads it
+// with the service's rights, outside the sandbox). It fails if the file is
+// missing (kNotFound), a symlink, not a regular file, larger than
+// kMaxPidFileBytes or malformed.
 Result<pid_t> ReadPidFile(const std::string& path);
 
 // ParseStatStartTicks returns field 22 (starttime, clock ticks after boot)
