@@ -64,6 +64,10 @@ class ActionHelper {
   // text capped at 4 KiB); an error if the helper is gone.
   Result<std::string> Run();
 
+  // fd is the watcher's end of the socket pair: what a compromised watcher
+  // could write to (the tests do, to attack the helper).
+  int fd() const { return sock_.get(); }
+
  private:
   ScopedFd sock_;
   pid_t pid_ = -1;

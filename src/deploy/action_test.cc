@@ -184,6 +184,33 @@ TEST_F(ActionTest, ActionHelperRunsTheFixedProgram) {
   EXPECT_EQ(failed.error().message, "/bin/false exited with status 1");
 }
 
+// A compromised watcher holds the socket: anything but the one request
+// ends the helper without acting, and nothing it sends makes the helper
+// run its action twice per request or do anything else.
+TEST_F(ActionTest, ActionHelperActsOnlyOnItsOneRequest) {
+  std::string marker = dir_ + "/acted";
+  ActionHelper helper;
+  ASSERT_TRUE(helper
+                  .Start([marker]() -> Result<std::string> {
+                    BH_TRY(WriteFileAtomic(marker, "x", 0644));
+                    return std::string("acted");
+                  })
+                  .ok());
+  // The helper may be gone when Run writes: an error, not SIGPIPE (the
+  // program ignores SIGPIPE in main).
+  struct sigaction ignore {}, old {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGPIPE, &ignore, &old), 0);
+  const std::string attack = "X/bin/sh -c id; R";
+  ASSERT_EQ(::write(helper.fd(), attack.data(), attack.size()),
+            static_cast<ssize_t>(attack.size()));
+  auto after = helper.Run();
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().message.rfind("action helper", 0), 0u) << after.error().message;
+  EXPECT_NE(::access(marker.c_str(), F_OK), 0) << "the helper acted on a forged request";
+  ::sigaction(SIGPIPE, &old, nullptr);
+}
+
 // The helper's answer comes back whole (error text included) and capped.
 TEST_F(ActionTest, ActionHelperReturnsTheActionsErrorCapped) {
   ActionHelper helper;

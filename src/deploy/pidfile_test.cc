@@ -1,5 +1,6 @@
 #include "deploy/pidfile.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -37,6 +38,24 @@ TEST(PidFileTest, ReadPidFileCapsSizeAndReportsMissing) {
   ASSERT_TRUE(WriteFileAtomic(good, "77\n", 0644).ok());
   EXPECT_EQ(*ReadPidFile(good), 77);
   EXPECT_TRUE(RemoveTree(dir).ok());
+}
+
+// The pid file is the server user's to write: a symlink to a file only the
+// service may read, or a FIFO that would block the reader for good, is
+// refused (at once) instead of read.
+TEST(PidFileTest, ReadPidFileRefusesSymlinksAndFifos) {
+  TestTempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  const std::string& dir = tmp.path();
+  ASSERT_TRUE(WriteFileAtomic(dir + "/real.pid", "77\n", 0644).ok());
+  ASSERT_EQ(::symlink((dir + "/real.pid").c_str(), (dir + "/link.pid").c_str()), 0);
+  auto linked = ReadPidFile(dir + "/link.pid");
+  ASSERT_FALSE(linked.ok());
+  EXPECT_NE(linked.error().message.find("link.pid"), std::string::npos) << linked.error().message;
+  ASSERT_EQ(::mkfifo((dir + "/fifo.pid").c_str(), 0644), 0);
+  auto fifo = ReadPidFile(dir + "/fifo.pid");
+  ASSERT_FALSE(fifo.ok());
+  EXPECT_NE(fifo.error().message.find("fifo.pid"), std::string::npos) << fifo.error().message;
 }
 
 TEST(PidFileTest, StatStartTimeSurvivesHostileCommandNames) {
