@@ -65,6 +65,7 @@ void AddMonitorCommand(CLI::App& app, Cli& cli);
 void AddServeCommand(CLI::App& app, Cli& cli);
 void AddLimitsCommand(CLI::App& app, Cli& cli);
 void AddPlanCommand(CLI::App& app, Cli& cli);
+void AddRollbackCommand(CLI::App& app, Cli& cli);
 
 // StateDir returns --state-dir, or /var/lib/bulkhead as root, else
 // $XDG_STATE_HOME/bulkhead (default ~/.local/state/bulkhead).

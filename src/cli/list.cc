@@ -7,12 +7,56 @@
 #include "cli/cli.h"
 #include "crypto/x509.h"
 #include "manager/manager.h"
+#include "manager/versions.h"
 #include "util/days.h"
 
 namespace bulkhead::cli {
 namespace {
 
-int RunList(const GlobalFlags& flags, bool as_json) {
+// VersionsJson describes the kept versions of `name`, newest first.
+nlohmann::json VersionsJson(const store::CertStore& certs, const std::string& name, int64_t now) {
+  nlohmann::json out = nlohmann::json::array();
+  auto versions = manager::CheckVersions(certs, name, now);
+  if (!versions.ok()) {
+    return out;
+  }
+  for (const manager::VersionCheck& v : *versions) {
+    nlohmann::json j = {{"version", v.version},
+                        {"live", v.live},
+                        {"has_key", v.has_key},
+                        {"usable", v.usable()},
+                        {"problems", v.problems}};
+    if (v.leaf) {
+      j["serial"] = v.leaf->serial_hex;
+      j["not_after"] = crypto::FormatTime(v.leaf->not_after);
+      j["names"] = v.leaf->names;
+    }
+    j["settings_names"] = v.settings_names ? nlohmann::json(*v.settings_names) : nullptr;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+// PrintVersions prints the "versions" of one entry of list's JSON.
+void PrintVersions(const nlohmann::json& entry) {
+  fmt::print("\n{}\n  {:<7} {:<4} {:<21} {:<4} {:<40} {}\n", entry["name"].get<std::string>(),
+             "VERSION", "LIVE", "EXPIRES", "KEY", "SERIAL", "STATE");
+  for (const auto& v : entry["versions"]) {
+    std::string state = "ok";
+    if (!v["problems"].empty()) {
+      state.clear();
+      for (const auto& p : v["problems"]) {
+        state += (state.empty() ? "" : "; ") + p.get<std::string>();
+      }
+    }
+    fmt::print("  {:<7} {:<4} {:<21} {:<4} {:<40} {}\n", v["version"].get<int>(),
+               v["live"].get<bool>() ? "*" : "", v.value("not_after", std::string("-")),
+               v["has_key"].get<bool>() ? "yes" : "no", v.value("serial", std::string("-")),
+               state);
+  }
+}
+
+int RunList(const GlobalFlags& flags, bool as_json, bool versions) {
   store::CertStore certs = CertStoreFor(flags);
   int64_t now = static_cast<int64_t>(std::time(nullptr));
   int status = kExitOk;
@@ -36,6 +80,9 @@ int RunList(const GlobalFlags& flags, bool as_json) {
       j["issuer"] = st->leaf->issuer_cn;
       j["serial"] = st->leaf->serial_hex;
     }
+    if (versions) {
+      j["versions"] = VersionsJson(certs, name, now);
+    }
     return j;
   };
   nlohmann::json out = InspectAllManaged(certs, now, describe, &status);
@@ -53,6 +100,11 @@ int RunList(const GlobalFlags& flags, bool as_json) {
                j.value("not_after", std::string("-")), j["due"].get<bool>() ? "yes" : "no",
                names_joined);
   }
+  if (versions) {
+    for (const auto& j : out) {
+      PrintVersions(j);
+    }
+  }
   return status;
 }
 
@@ -60,9 +112,15 @@ int RunList(const GlobalFlags& flags, bool as_json) {
 
 void AddListCommand(CLI::App& app, Cli& cli) {
   auto as_json = std::make_shared<bool>(false);
+  auto versions = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand("list", "show managed certificates");
   cmd->add_flag("--json", *as_json, "machine-readable output");
-  cmd->callback([&cli, as_json] { cli.run = [&cli, as_json] { return RunList(cli.flags, *as_json); }; });
+  cmd->add_flag("--versions", *versions,
+                "also show each kept version: expiry, serial, key, and whether rollback may use "
+                "it");
+  cmd->callback([&cli, as_json, versions] {
+    cli.run = [&cli, as_json, versions] { return RunList(cli.flags, *as_json, *versions); };
+  });
 }
 
 }  // namespace bulkhead::cli

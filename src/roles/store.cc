@@ -64,6 +64,14 @@ Result<int> Commit(const store::CertStore& certs, const StoreJob& job,
   files.cert_pem = req.cert_pem;
   files.chain_pem = req.chain_pem;
   files.fullchain_pem = req.fullchain_pem;
+  // A copy travels with the version, so a rollback shows what it was
+  // issued with (the settings are ours, from the parent: dump cannot fail
+  // on them, but a throw must not cross the role boundary).
+  try {
+    files.settings_json = settings.dump(2) + "\n";
+  } catch (const nlohmann::json::exception& e) {
+    return Err("store role: serialising settings for {}: {}", name, e.what());
+  }
   BH_TRY(certs.SaveSettings(name, settings));
   BH_ASSIGN(int version, certs.Commit(name, files));
   (void)certs.ClearPending(name);

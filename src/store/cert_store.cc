@@ -214,6 +214,9 @@ Status WriteVersionDir(const std::string& tmp, const CertFiles& files,
   BH_TRY(CreateFileExclusive(tmp + "/cert.pem", files.cert_pem, 0644));
   BH_TRY(CreateFileExclusive(tmp + "/chain.pem", files.chain_pem, 0644));
   BH_TRY(CreateFileExclusive(tmp + "/fullchain.pem", files.fullchain_pem, 0644));
+  if (!files.settings_json.empty()) {
+    BH_TRY(CreateFileExclusive(tmp + "/" + kSettings, files.settings_json, 0600));
+  }
   return FsyncDir(tmp);
 }
 
@@ -329,11 +332,44 @@ Status CertStore::SaveSettings(std::string_view name, const nlohmann::json& sett
 
 Result<LiveSet> CertStore::LoadLive(std::string_view name) const {
   BH_TRY(CheckName(name));
-  std::string cert_dir = CertDir(name);
-  BH_ASSIGN(int version, LiveVersion(cert_dir));
+  BH_ASSIGN(int version, LiveVersion(CertDir(name)));
   if (version == 0) {
     return ErrCode(ErrorCode::kNotFound, "certificate {} has no live version yet", name);
   }
+  return LoadVersion(name, version);
+}
+
+namespace {
+
+// OpenVersionDir opens version `version` of `cert_dir` without following a
+// symlink: the store role wrote it. kNotFound if it is not there.
+Result<ScopedFd> OpenVersionDir(const std::string& cert_dir, int version) {
+  std::string version_dir = fmt::format("{}/{}", cert_dir, version);
+  ScopedFd dir(::open(version_dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid()) {
+    int err = errno;
+    return ErrCode(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kFailure, "opening {}: {}",
+                   version_dir,
+                   err == ELOOP || err == ENOTDIR ? "not a directory (a symlink is not followed)"
+                                                  : ErrnoText(err));
+  }
+  return dir;
+}
+
+}  // namespace
+
+Result<VersionList> CertStore::Versions(std::string_view name) const {
+  BH_TRY(CheckName(name));
+  std::string cert_dir = CertDir(name);
+  VersionList list;
+  BH_ASSIGN(list.versions, NumericVersions(cert_dir));
+  BH_ASSIGN(list.live, LiveVersion(cert_dir));
+  return list;
+}
+
+Result<LiveSet> CertStore::LoadVersion(std::string_view name, int version) const {
+  BH_TRY(CheckName(name));
+  std::string cert_dir = CertDir(name);
   LiveSet set;
   set.version = version;
   std::error_code ec;
@@ -343,13 +379,7 @@ Result<LiveSet> CertStore::LoadLive(std::string_view name) const {
   // The version directory and its files were written by the store role:
   // none of them is followed if it is a symlink, and a FIFO cannot stall
   // the reader.
-  std::string version_dir = fmt::format("{}/{}", cert_dir, version);
-  ScopedFd dir(::open(version_dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dir.valid()) {
-    return Err("opening {}: {}", version_dir,
-               errno == ELOOP || errno == ENOTDIR ? "not a directory (a symlink is not followed)"
-                                                  : ErrnoText(errno));
-  }
+  BH_ASSIGN(ScopedFd dir, OpenVersionDir(cert_dir, version));
   BH_ASSIGN(set.cert_pem,
             ReadFileAtNoFollow(dir.get(), "cert.pem", set.dir + "/cert.pem", kMaxCertFile));
   BH_ASSIGN(set.fullchain_pem, ReadFileAtNoFollow(dir.get(), "fullchain.pem",
@@ -358,6 +388,44 @@ Result<LiveSet> CertStore::LoadLive(std::string_view name) const {
   set.has_key = ::fstatat(dir.get(), "privkey.pem", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
                 S_ISREG(st.st_mode);
   return set;
+}
+
+Result<Secret> CertStore::ReadVersionKey(std::string_view name, int version) const {
+  BH_TRY(CheckName(name));
+  std::string cert_dir = CertDir(name);
+  BH_ASSIGN(ScopedFd dir, OpenVersionDir(cert_dir, version));
+  std::string shown = fmt::format("{}/{}/privkey.pem", cert_dir, version);
+  Result<std::string> pem = ReadFileAtNoFollow(dir.get(), "privkey.pem", shown, kMaxKeyFile);
+  if (!pem.ok()) {
+    return pem.error();
+  }
+  return Secret(std::move(*pem));
+}
+
+Result<nlohmann::json> CertStore::LoadVersionSettings(std::string_view name, int version) const {
+  BH_TRY(CheckName(name));
+  std::string cert_dir = CertDir(name);
+  BH_ASSIGN(ScopedFd dir, OpenVersionDir(cert_dir, version));
+  std::string shown = fmt::format("{}/{}/{}", cert_dir, version, kSettings);
+  BH_ASSIGN(std::string text, ReadFileAtNoFollow(dir.get(), kSettings, shown, kMaxSettingsFile));
+  nlohmann::json j = ParseUntrustedJson(text);
+  if (j.is_discarded() || !j.is_object()) {
+    return Err("{}: not a JSON object (or nested deeper than {} levels)", shown, kMaxJsonDepth);
+  }
+  return j;
+}
+
+Status CertStore::SetLive(std::string_view name, int version) const {
+  BH_TRY(CheckName(name));
+  std::string cert_dir = CertDir(name);
+  BH_ASSIGN(ScopedFd dir, OpenVersionDir(cert_dir, version));
+  for (const char* file : {"cert.pem", "fullchain.pem"}) {
+    struct stat st;
+    if (::fstatat(dir.get(), file, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+      return Err("{}/{}/{} is missing or not a regular file", cert_dir, version, file);
+    }
+  }
+  return SwitchLive(cert_dir, version);
 }
 
 Result<Secret> CertStore::ReadLiveKey(std::string_view name) const {

@@ -6,7 +6,9 @@
 //   <name>/settings.json     what `issue` was asked, so `renew` can repeat it
 //   <name>/lock              flock(2) target: one run per certificate
 //   <name>/<n>/              version n (1, 2, ...), mode 0700:
-//       privkey.pem (0600), cert.pem, chain.pem, fullchain.pem (0644)
+//       privkey.pem (0600), cert.pem, chain.pem, fullchain.pem (0644),
+//       settings.json (0600): the settings this version was issued with
+//       (versions stored before this copy existed have none)
 //   <name>/live -> <n>       relative symlink, replaced by rename(2)
 //   <name>/pending/          an order in progress (0700): order.json and the
 //                            new key (privkey.pem, 0600), so an interrupted
@@ -51,6 +53,7 @@ struct CertFiles {
   std::string cert_pem;       // Leaf only.
   std::string chain_pem;      // Intermediates only.
   std::string fullchain_pem;  // Leaf followed by intermediates.
+  std::string settings_json;  // Kept in the version directory; empty: none.
 };
 
 // LiveSet is what `live` points at.
@@ -60,6 +63,12 @@ struct LiveSet {
   std::string cert_pem;
   std::string fullchain_pem;
   bool has_key = false;   // privkey.pem exists.
+};
+
+// VersionList is what versions of one certificate are kept.
+struct VersionList {
+  std::vector<int> versions;  // Ascending.
+  int live = 0;               // The version `live` points at; 0: none.
 };
 
 // CertStore owns <root>. Contract: Commit either makes the new set live
@@ -88,6 +97,30 @@ class CertStore {
   // version directory and its files are not followed if they are symlinks,
   // and must be regular files of at most 1 MiB.
   Result<LiveSet> LoadLive(std::string_view name) const;
+
+  // Versions lists the kept version directories and which one is live.
+  // Fails if the directory cannot be listed or `live` is not a link to a
+  // version number; kNotFound if the certificate has no directory.
+  Result<VersionList> Versions(std::string_view name) const;
+
+  // LoadVersion reads version `version` as LoadLive reads the live one
+  // (LiveSet::version is `version`); kNotFound if it is not kept.
+  Result<LiveSet> LoadVersion(std::string_view name, int version) const;
+
+  // ReadVersionKey returns privkey.pem of version `version`, read without
+  // following a symlink; kNotFound if that version has no key.
+  Result<Secret> ReadVersionKey(std::string_view name, int version) const;
+
+  // LoadVersionSettings returns the settings.json kept with version
+  // `version`, read as LoadSettings reads the current one; kNotFound if
+  // the version has no copy.
+  Result<nlohmann::json> LoadVersionSettings(std::string_view name, int version) const;
+
+  // SetLive points `live` at the kept version `version` with one rename(2)
+  // (rollback). The caller holds Lock and has checked the version; this only
+  // refuses a version whose directory is missing or lacks cert.pem or
+  // fullchain.pem. Never removes a version.
+  Status SetLive(std::string_view name, int version) const;
 
   // ReadLiveKey returns the live privkey.pem (for --reuse-key and
   // revoke --with-cert-key); kNotFound if there is none.

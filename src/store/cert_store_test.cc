@@ -276,6 +276,72 @@ TEST_F(CertStoreTest, SevenCommitsKeepFiveAndNeverTouchOldVersions) {
   EXPECT_EQ(live->cert_pem, "CERT 7\n");
 }
 
+TEST_F(CertStoreTest, VersionsAndSetLiveRollBackWithoutRemovingAnything) {
+  CertStore store(Root());
+  std::string dir = store.CertDir("example.com");
+  for (int i = 1; i <= 3; ++i) {
+    CertFiles f = MakeFiles(i);
+    f.settings_json = fmt::format("{{\"names\": [\"v{}.example\"]}}\n", i);
+    ASSERT_TRUE(store.Commit("example.com", f).ok());
+  }
+  EXPECT_EQ(Mode(dir + "/2/settings.json"), 0600u);
+  Result<VersionList> list = store.Versions("example.com");
+  ASSERT_TRUE(list.ok()) << list.error().message;
+  EXPECT_EQ(list->versions, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(list->live, 3);
+
+  Result<nlohmann::json> kept = store.LoadVersionSettings("example.com", 2);
+  ASSERT_TRUE(kept.ok()) << kept.error().message;
+  EXPECT_EQ((*kept)["names"][0], "v2.example");
+  Result<Secret> key = store.ReadVersionKey("example.com", 1);
+  ASSERT_TRUE(key.ok()) << key.error().message;
+  EXPECT_EQ(key->view(), "KEY 1\n");
+
+  std::map<std::string, std::string> before = Snapshot(dir + "/3");
+  ASSERT_TRUE(store.SetLive("example.com", 2).ok());
+  EXPECT_EQ(LinkTarget(dir + "/live"), "2");
+  EXPECT_EQ(store.LoadLive("example.com")->cert_pem, "CERT 2\n");
+  EXPECT_EQ(Snapshot(dir + "/3"), before);  // The newer version is kept as it was.
+
+  // The next commit continues after the highest number, not after live.
+  Result<int> next = store.Commit("example.com", MakeFiles(4));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, 4);
+  EXPECT_EQ(LinkTarget(dir + "/live"), "4");
+}
+
+TEST_F(CertStoreTest, SetLiveRefusesMissingIncompleteAndSymlinkedVersions) {
+  CertStore store(Root());
+  std::string dir = store.CertDir("example.com");
+  ASSERT_TRUE(store.Commit("example.com", MakeFiles(1)).ok());
+  ASSERT_TRUE(store.Commit("example.com", MakeFiles(2, /*with_key=*/false)).ok());
+
+  Result<LiveSet> missing = store.LoadVersion("example.com", 9);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(store.SetLive("example.com", 9).ok());
+
+  Result<Secret> no_key = store.ReadVersionKey("example.com", 2);
+  ASSERT_FALSE(no_key.ok());
+  EXPECT_EQ(no_key.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store.LoadVersionSettings("example.com", 2).error().code, ErrorCode::kNotFound);
+
+  ASSERT_EQ(::unlink((dir + "/1/fullchain.pem").c_str()), 0);
+  Status incomplete = store.SetLive("example.com", 1);
+  ASSERT_FALSE(incomplete.ok());
+  EXPECT_NE(incomplete.error().message.find("fullchain.pem"), std::string::npos);
+
+  // A version that is a symlink (to a directory elsewhere) is not followed.
+  ASSERT_TRUE(MakeDirs(dir_ + "/elsewhere", 0700).ok());
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/elsewhere/cert.pem", "X", 0644).ok());
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/elsewhere/fullchain.pem", "X", 0644).ok());
+  ASSERT_EQ(::symlink((dir_ + "/elsewhere").c_str(), (dir + "/7").c_str()), 0);
+  Status linked = store.SetLive("example.com", 7);
+  ASSERT_FALSE(linked.ok());
+  EXPECT_NE(linked.error().message.find("symlink"), std::string::npos);
+  EXPECT_EQ(LinkTarget(dir + "/live"), "2");
+}
+
 TEST_F(CertStoreTest, ReaderAlwaysSeesCompleteSet) {
   CertStore store(Root());
   ASSERT_TRUE(store.Commit("example.com", MakeFiles(0)).ok());
