@@ -17,7 +17,7 @@ build_pkgs=(
 test_pkgs=(
   openssl curl python3 pebble nginx strace
   knot knot-dnsutils ldnsutils postgresql sqlite3 systemd
-  prometheus-blackbox-exporter chromium
+  prometheus-blackbox-exporter chromium aide
 )
 if [ $# -gt 1 ]; then
   echo "usage: $0 [build|test|all]" >&2
