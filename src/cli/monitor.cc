@@ -369,7 +369,8 @@ void AddCheckFlags(CLI::App* cmd, MonitorFlags* f) {
   cmd->add_option("--concurrency", f->concurrency, "connections in flight at most (default 64)");
   cmd->add_option("--timeout", f->timeout_seconds, "seconds per address (default 10)");
   cmd->add_flag("--http-headers", f->http_headers,
-                "check HSTS/CSP/Referrer-Policy on every plain-TLS port, not only 443");
+                "judge HSTS/CSP/Referrer-Policy on every plain-TLS port, not only 443, and "
+                "make weak or missing ones a WARNING");
   cmd->add_flag("--no-tlsa", f->no_tlsa, "do not look up TLSA records (_PORT._tcp.NAME)");
   cmd->add_option("--resolver", f->resolver,
                   "DNS server for TLSA look-ups, ADDR[:PORT] (default: first of /etc/resolv.conf; "

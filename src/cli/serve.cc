@@ -71,8 +71,8 @@ int RunServe(const GlobalFlags& flags, const ServeOptions& opts) {
   api_opts.token = std::move(token);
   bool require_sandbox = flags.require_sandbox;
   api_opts.run_checks = [inv_ptr, certs_ptr, ca_bundle,
-                         require_sandbox](const std::vector<int64_t>& ids) {
-    return serve::RunAndRecord(*inv_ptr, certs_ptr, ids, ca_bundle, require_sandbox);
+                         require_sandbox](const std::vector<int64_t>& ids, bool http_headers) {
+    return serve::RunAndRecord(*inv_ptr, certs_ptr, ids, ca_bundle, require_sandbox, http_headers);
   };
   bool writable = !api_opts.token.empty();
   auto api = std::make_shared<serve::Api>(std::move(api_opts));

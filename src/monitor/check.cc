@@ -56,6 +56,11 @@ std::string DetailsJson(const EndpointCheck& c) {
                    {"strict_transport_security", h.contains("strict-transport-security")},
                    {"content_security_policy", h.contains("content-security-policy")},
                    {"referrer_policy", h.contains("referrer-policy")}};
+      if (c.headers) {
+        // The findings, not the values: they say what matters in a row.
+        j["http"]["ok"] = c.headers->ok;
+        j["http"]["findings"] = c.headers->Findings();
+      }
     }
   }
   if (!c.managed_name.empty()) {
@@ -65,6 +70,25 @@ std::string DetailsJson(const EndpointCheck& c) {
     j["tlsa"] = c.tlsa_detail;
   }
   return j.empty() ? std::string() : j.dump();
+}
+
+// JudgeHttpHeaders judges the headers of a check that read an HTTP
+// response. Only headers asked for explicitly count: each finding becomes
+// a reason and the state at least WARNING. No response, no verdict: a TLS
+// port need not speak HTTP, and why is in http_error.
+void JudgeHttpHeaders(const CheckOptions& options, EndpointCheck* c) {
+  if (!c->http_checked || !c->probe->http_status || !c->probe->http_error.empty()) {
+    return;
+  }
+  c->headers = JudgeHeaders(c->probe->http_headers);
+  c->headers_counted = options.http_headers;
+  if (c->headers->ok || !c->headers_counted) {
+    return;
+  }
+  c->record.state = Worse(c->record.state, inventory::CheckState::kWarning);
+  for (std::string& finding : c->headers->Findings()) {
+    c->reasons.push_back(std::move(finding));
+  }
 }
 
 }  // namespace
@@ -256,6 +280,7 @@ Result<std::vector<EndpointCheck>> RunChecks(const std::vector<inventory::Endpoi
       c.record.managed_match = managed->equal;
     }
     c.record.state = Verdict(*c.probe, now, options.thresholds, managed, &c.reasons);
+    JudgeHttpHeaders(options, &c);
     if (lookups && !c.tlsa_owner.empty()) {
       const TlsaLookup& l = (**lookups)[owner_index.at(c.tlsa_owner)];
       TlsaVerdict t = JudgeTlsa(l, *c.probe->chain, c.probe->links.get());

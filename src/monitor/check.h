@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "inventory/inventory.h"
+#include "monitor/headers.h"
 #include "monitor/managed.h"
 #include "monitor/tlsa_check.h"
 #include "probe/tls_probe.h"
@@ -35,7 +36,11 @@ struct CheckOptions {
   int concurrency = 64;
   std::chrono::milliseconds timeout{10000};
   std::string ca_bundle;       // Empty: the system trust store.
-  bool http_headers = false;   // Also ask non-443 endpoints for HTTP headers.
+  // Ask every plain-TLS endpoint for its HTTP headers, not only port 443,
+  // and let failed headers (monitor/headers.h) make the state WARNING.
+  // Without it, port 443's headers are judged and shown but do not change
+  // the state: sites without a CSP would otherwise all start failing.
+  bool http_headers = false;
   const ManagedCerts* managed = nullptr;  // Compare leaves with these.
   TlsaOptions tlsa;            // Look up and compare TLSA records.
   int64_t now = 0;             // 0: the current time.
@@ -53,6 +58,9 @@ struct EndpointCheck {
   std::optional<probe::ProbeResult> probe;  // Absent if no chain was obtained.
   std::string managed_name;            // Managed certificate covering `name`.
   bool http_checked = false;           // HTTP headers were asked for.
+  std::optional<HeadersVerdict> headers;  // Judged HTTP headers, when read.
+  bool headers_counted = false;        // Their findings are in `reasons`
+                                       // and the state.
   std::string tlsa_owner;              // Owner looked up ("" = none).
   std::string tlsa_detail;             // What the TLSA comparison found.
 };

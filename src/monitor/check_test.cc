@@ -281,5 +281,97 @@ TEST(MonitorRunChecksTest, EndToEndAgainstLoopbackServers) {
   EXPECT_EQ((*checks)[0].record.sha256_fingerprint.size(), 64u);
 }
 
+TEST(MonitorReportTest, HeaderFindingsShownAndCountedOnlyWhenAsked) {
+  EndpointCheck c;
+  c.endpoint.host = "a.test";
+  c.endpoint.port = 443;
+  c.name = "a.test";
+  c.probe = Probe(kNow + 40 * kDay);
+  c.probe->http_status = 200;
+  c.probe->http_headers = {{"strict-transport-security", "max-age=300"},
+                           {"referrer-policy", "no-referrer"}};
+  RecordFromProbe(*c.probe, &c.record);
+  c.record.state = CheckState::kOk;
+  c.http_checked = true;
+  c.headers = JudgeHeaders(c.probe->http_headers);
+  auto j = CheckToJson(c, kNow);
+  EXPECT_EQ(j["http"]["status"], 200);
+  EXPECT_EQ(j["http"]["ok"], false);
+  EXPECT_EQ(j["http"]["affects_state"], false);
+  EXPECT_EQ(j["http"]["strict_transport_security"]["value"], "max-age=300");
+  EXPECT_EQ(j["http"]["strict_transport_security"]["max_age"], 300);
+  EXPECT_EQ(j["http"]["content_security_policy"]["present"], false);
+  EXPECT_EQ(j["http"]["content_security_policy"]["findings"][0], "CSP missing");
+  EXPECT_EQ(j["http"]["referrer_policy"]["ok"], true);
+  std::string table = FormatTable({c}, kNow);
+  EXPECT_NE(table.find("    HSTS max-age=300, CSP missing, Referrer-Policy ok\n"), std::string::npos)
+      << table;
+  EXPECT_NE(table.find("    CSP missing (not counted without --http-headers)\n"), std::string::npos)
+      << table;
+
+  // No HTTP response: no verdict, and the reason why.
+  EndpointCheck silent = c;
+  silent.headers.reset();
+  silent.probe->http_status.reset();
+  silent.probe->http_error = "HTTP: timed out";
+  auto s = CheckToJson(silent, kNow);
+  EXPECT_TRUE(s["http"]["ok"].is_null());
+  EXPECT_TRUE(s["http"]["strict_transport_security"].is_null());
+  EXPECT_EQ(s["http"]["error"], "HTTP: timed out");
+}
+
+TEST(MonitorRunChecksTest, WeakHeadersAskedForMakeAWarning) {
+  using probe::testing::MakeCert;
+  auto ca = MakeCert({"Root"}, -kDay, 3650 * kDay, nullptr, true);
+  auto leaf = MakeCert({"localhost"}, -kDay, 90 * kDay, &ca, false);
+  std::string weak =
+      "HTTP/1.1 200 OK\r\nStrict-Transport-Security: max-age=300\r\n"
+      "Content-Security-Policy: default-src *; script-src 'self' 'unsafe-inline'\r\n"
+      "Referrer-Policy: unsafe-url\r\nContent-Length: 0\r\n\r\n";
+  std::string good =
+      "HTTP/1.1 200 OK\r\nStrict-Transport-Security: max-age=63072000; includeSubDomains; "
+      "preload\r\nContent-Security-Policy: default-src 'self'\r\n"
+      "Referrer-Policy: strict-origin-when-cross-origin\r\nContent-Length: 0\r\n\r\n";
+  probe::testing::TlsServer weak_server(leaf, {}, false, weak);
+  probe::testing::TlsServer good_server(leaf, {}, false, good);
+  char tmpl[] = "/tmp/bulkhead-monitor-XXXXXX";
+  int fd = mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  std::string pem = ca.Pem();
+  ASSERT_EQ(write(fd, pem.data(), pem.size()), static_cast<ssize_t>(pem.size()));
+  close(fd);
+  CheckOptions o;
+  o.ca_bundle = tmpl;
+  o.timeout = std::chrono::milliseconds(5000);
+  o.tlsa.enabled = false;
+  o.http_headers = true;
+  std::vector<inventory::Endpoint> eps(2);
+  eps[0].host = "127.0.0.1";
+  eps[0].port = weak_server.port();
+  eps[0].sni = "localhost";
+  eps[1].host = "127.0.0.1";
+  eps[1].port = good_server.port();
+  eps[1].sni = "localhost";
+  auto checks = RunChecks(eps, o);
+  unlink(tmpl);
+  ASSERT_TRUE(checks.ok()) << checks.error().message;
+  ASSERT_EQ(checks->size(), 2u);
+  const EndpointCheck& w = (*checks)[0];
+  EXPECT_EQ(w.record.state, CheckState::kWarning);
+  ASSERT_TRUE(w.headers.has_value());
+  EXPECT_TRUE(w.headers_counted);
+  EXPECT_EQ(w.reasons, (std::vector<std::string>{
+                           "HSTS max-age=300 is below one year (31536000)",
+                           "CSP script-src allows inline scripts ('unsafe-inline')",
+                           "Referrer-Policy unsafe-url is not strict (want no-referrer, same-origin, "
+                           "strict-origin or strict-origin-when-cross-origin)"}));
+  EXPECT_NE(w.record.details_json.find("\"findings\""), std::string::npos) << w.record.details_json;
+  const EndpointCheck& g = (*checks)[1];
+  EXPECT_EQ(g.record.state, CheckState::kOk) << g.record.error;
+  ASSERT_TRUE(g.headers.has_value());
+  EXPECT_TRUE(g.headers->ok);
+  EXPECT_TRUE(g.reasons.empty());
+}
+
 }  // namespace
 }  // namespace bulkhead::monitor

@@ -82,13 +82,16 @@ nlohmann::json CheckToJson(const EndpointCheck& c, int64_t now) {
     j["managed"] = {{"name", c.managed_name}, {"match", Tri(r.managed_match)}};
   }
   if (c.http_checked) {
-    const auto& h = p.http_headers;
-    j["http"] = {
-        {"status", p.http_status ? nlohmann::json(*p.http_status) : nlohmann::json(nullptr)},
-        {"error", p.http_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.http_error)},
-        {"strict_transport_security", h.contains("strict-transport-security")},
-        {"content_security_policy", h.contains("content-security-policy")},
-        {"referrer_policy", h.contains("referrer-policy")}};
+    // Without a response there is no verdict: ok and the headers are null.
+    nlohmann::json http = c.headers ? HeadersToJson(*c.headers)
+                                    : nlohmann::json{{"ok", nullptr},
+                                                     {"strict_transport_security", nullptr},
+                                                     {"content_security_policy", nullptr},
+                                                     {"referrer_policy", nullptr}};
+    http["status"] = p.http_status ? nlohmann::json(*p.http_status) : nlohmann::json(nullptr);
+    http["error"] = p.http_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.http_error);
+    http["affects_state"] = c.headers_counted;
+    j["http"] = std::move(http);
   }
   return j;
 }
@@ -120,14 +123,17 @@ std::string FormatTable(const std::vector<EndpointCheck>& checks, int64_t now) {
         row.notes.push_back(fmt::format("TLSA {} (not DNSSEC-validated)",
                                         *c.record.tlsa_match ? "match" : "MISMATCH"));
       }
-      if (c.http_checked) {
-        const auto& h = c.probe->http_headers;
-        auto yn = [&h](const char* name) { return h.contains(name) ? "yes" : "no"; };
-        row.notes.push_back(
-            c.probe->http_error.empty()
-                ? fmt::format("HSTS {}, CSP {}, Referrer-Policy {}", yn("strict-transport-security"),
-                              yn("content-security-policy"), yn("referrer-policy"))
-                : "HTTP: " + c.probe->http_error);
+      if (c.headers) {
+        row.notes.push_back(HeadersSummary(*c.headers));
+        if (!c.headers_counted) {
+          // Counted findings are among the reasons; these are shown only.
+          for (const std::string& f : c.headers->Findings()) {
+            row.notes.push_back(f + " (not counted without --http-headers)");
+          }
+        }
+      } else if (c.http_checked) {
+        row.notes.push_back("HTTP: " + (c.probe->http_error.empty() ? std::string("no response")
+                                                                    : c.probe->http_error));
       }
     } else {
       for (int i = 3; i < 8; ++i) {

@@ -165,6 +165,21 @@ bool StringField(const json& j, const char* key, std::string* out) {
   return true;
 }
 
+// BoolField sets *out to j[key] if it is a boolean, false if absent or
+// null; false if it is present with another type.
+bool BoolField(const json& j, const char* key, bool* out) {
+  *out = false;
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    return true;
+  }
+  if (!it->is_boolean()) {
+    return false;
+  }
+  *out = it->get<bool>();
+  return true;
+}
+
 }  // namespace
 
 bool TokenMatches(std::string_view header, std::string_view token) {
@@ -313,6 +328,10 @@ HttpResponse Api::HandleApi(const HttpRequest& req) {
     if (!StringField(*body, "endpoint", &key)) {
       return JsonError(400, "endpoint must be a string");
     }
+    bool http_headers = false;
+    if (!BoolField(*body, "http_headers", &http_headers)) {
+      return JsonError(400, "http_headers must be a boolean");
+    }
     std::vector<int64_t> ids;
     if (!key.empty()) {
       auto parsed = inventory::ParseEndpointKey(key);
@@ -325,7 +344,7 @@ HttpResponse Api::HandleApi(const HttpRequest& req) {
       }
       ids.push_back(found->id);
     }
-    auto result = opts_.run_checks(ids);
+    auto result = opts_.run_checks(ids, http_headers);
     if (!result.ok()) {
       return JsonError(StatusFor(result.error()), result.error().message);
     }

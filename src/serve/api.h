@@ -37,8 +37,11 @@
 namespace bulkhead::serve {
 
 // CheckRunner checks the endpoints with the given ids (all when empty),
-// records the results in the inventory and returns a JSON summary.
-using CheckRunner = std::function<Result<nlohmann::json>(const std::vector<int64_t>& endpoint_ids)>;
+// records the results in the inventory and returns a JSON summary. With
+// `http_headers` it judges the HTTP headers of every plain-TLS endpoint
+// into its state, as `monitor check --http-headers` does.
+using CheckRunner = std::function<Result<nlohmann::json>(const std::vector<int64_t>& endpoint_ids,
+                                                         bool http_headers)>;
 
 // ApiOptions wires the router to its collaborators, which must outlive it.
 struct ApiOptions {

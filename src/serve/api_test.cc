@@ -135,6 +135,25 @@ TEST_F(ServeApiTest, ChecksWithoutEngineAre503) {
   EXPECT_EQ(Call("POST", "/api/checks", "{}", "Bearer s3cret").status, 503);
 }
 
+TEST_F(ServeApiTest, ChecksPassTheHttpHeadersRequest) {
+  std::vector<bool> asked;
+  ApiOptions o;
+  o.inventory = inv_.get();
+  o.token = Secret("s3cret");
+  o.run_checks = [&asked](const std::vector<int64_t>&, bool http_headers) -> Result<json> {
+    asked.push_back(http_headers);
+    return json{{"checked", 0}};
+  };
+  api_ = std::make_unique<Api>(std::move(o));
+  EXPECT_EQ(Call("POST", "/api/checks", "{}", "Bearer s3cret").status, 200);
+  EXPECT_EQ(Call("POST", "/api/checks", R"({"http_headers": true})", "Bearer s3cret").status, 200);
+  EXPECT_EQ(Call("POST", "/api/checks", R"({"http_headers": null})", "Bearer s3cret").status, 200);
+  HttpResponse bad = Call("POST", "/api/checks", R"({"http_headers": "yes"})", "Bearer s3cret");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("http_headers must be a boolean"), std::string::npos) << bad.body;
+  EXPECT_EQ(asked, (std::vector<bool>{false, true, false}));
+}
+
 TEST_F(ServeApiTest, PagesAndDocuments) {
   HttpResponse page = Call("GET", "/", "", "");
   EXPECT_EQ(page.status, 200);

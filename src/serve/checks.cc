@@ -12,7 +12,8 @@ namespace bulkhead::serve {
 
 Result<nlohmann::json> RunAndRecord(inventory::Inventory& inv, const store::CertStore* certs,
                                     const std::vector<int64_t>& endpoint_ids,
-                                    const std::string& ca_bundle, bool require_sandbox) {
+                                    const std::string& ca_bundle, bool require_sandbox,
+                                    bool http_headers) {
   BH_ASSIGN(auto all, inv.ListEndpoints());
   std::vector<inventory::Endpoint> chosen;
   for (auto& e : all) {
@@ -30,6 +31,7 @@ Result<nlohmann::json> RunAndRecord(inventory::Inventory& inv, const store::Cert
   options.managed = &managed;
   options.now = static_cast<int64_t>(std::time(nullptr));
   options.require_sandbox = require_sandbox;
+  options.http_headers = http_headers;
   BH_ASSIGN(auto checks, monitor::RunChecks(chosen, options));
   std::map<std::string, int> states;
   int recorded = 0;

@@ -111,7 +111,7 @@ constexpr std::string_view kDocument = R"json({
     },
     "/api/checks": {
       "post": {"summary": "Check one endpoint, or all when no endpoint is given, and record the results", "security": [{"bearer": []}],
-        "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"endpoint": {"type": "string"}}}}}},
+        "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"endpoint": {"type": "string"}, "http_headers": {"type": "boolean", "description": "judge HSTS, CSP and Referrer-Policy on every plain-TLS endpoint (not only port 443) and make weak or missing ones a WARNING"}}}}}},
         "responses": {"200": {"description": "summary of the run", "content": {"application/json": {"schema": {"type": "object"}}}},
                       "401": {"$ref": "#/components/responses/Unauthorized"},
                       "503": {"$ref": "#/components/responses/Error"}}}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bulkhead monitor check against local TLS servers: one nginx presenting a
-# valid chain (from a test CA passed with --ca-bundle), an expired leaf, a
-# wrong name, a self-signed certificate, an incomplete chain and a leaf that
-# expires in ten days; plus a STARTTLS SMTP endpoint. Each verdict is
+# valid chain (from a test CA passed with --ca-bundle) with strict security
+# headers, the same with weak ones (judged with --http-headers), an expired
+# leaf, a wrong name, a self-signed certificate, an incomplete chain and a
+# leaf that expires in ten days; plus a STARTTLS SMTP endpoint. Each verdict is
 # checked, the expiry is compared with `openssl x509 -enddate` and with
 # prometheus-blackbox-exporter's probe_ssl_earliest_cert_expiry on the same
 # endpoint. TLSA records published by a Knot server for the name checked
@@ -106,6 +107,8 @@ done
 cp "$D/self.pem" "$D/self.full.pem"
 cp "$D/good.pem" "$D/incomplete.full.pem"
 cp "$D/good.key" "$D/incomplete.key"
+cp "$D/good.full.pem" "$D/weak.full.pem"
+cp "$D/good.key" "$D/weak.key"
 for n in inter good expired wrong soon self incomplete mail; do
   if [ ! -s "$D/$n.full.pem" ] && [ ! -s "$D/$n.pem" ]; then
     not_ok "test certificate $n made" "$(cat "$D/$n.log" 2>/dev/null)"
@@ -116,9 +119,23 @@ done
 ok "test certificates made"
 
 # --- servers -----------------------------------------------------------------
-read -r -a PORTS <<<"$(python3 "$LAB_LIB_DIR/freeport.py" 9 | tr '\n' ' ')"
+read -r -a PORTS <<<"$(python3 "$LAB_LIB_DIR/freeport.py" 10 | tr '\n' ' ')"
 declare -A PORT=([good]=${PORTS[0]} [expired]=${PORTS[1]} [wrong]=${PORTS[2]} [self]=${PORTS[3]}
-  [incomplete]=${PORTS[4]} [soon]=${PORTS[5]})
+  [incomplete]=${PORTS[4]} [soon]=${PORTS[5]} [weak]=${PORTS[9]})
+# Security headers: "good" sends strict ones, "weak" one weakness per
+# header; the others send what most sites do (no CSP), never asked for.
+declare -A HEADERS
+for n in "${!PORT[@]}"; do
+  HEADERS[$n]='add_header Strict-Transport-Security "max-age=63072000" always;
+    add_header Referrer-Policy "no-referrer" always;'
+done
+HEADERS[good]='add_header Strict-Transport-Security "max-age=63072000; includeSubDomains; preload" always;
+    add_header Content-Security-Policy "default-src '"'self'"'; object-src '"'none'"'; base-uri '"'none'"'" always;
+    add_header Referrer-Policy "strict-origin-when-cross-origin" always;'
+HEADERS[weak]='add_header Strict-Transport-Security "max-age=300" always;
+    add_header Content-Security-Policy "default-src *; script-src '"'self' 'unsafe-inline'"'" always;
+    add_header Referrer-Policy "unsafe-url" always;'
+
 SMTP_PORT=${PORTS[6]}
 BB_PORT=${PORTS[7]}
 
@@ -145,8 +162,7 @@ EOF
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_certificate $D/$n.full.pem;
     ssl_certificate_key $D/$n.key;
-    add_header Strict-Transport-Security "max-age=63072000" always;
-    add_header Referrer-Policy "no-referrer" always;
+    ${HEADERS[$n]}
     location / { return 200 "hello\n"; }
   }
 EOF
@@ -246,15 +262,45 @@ check_eq "valid: key" "EC 256" "$(jq_py 'j["leaf"]["key_type"] + " " + str(j["le
 check_eq "valid: serial as openssl prints it" \
   "$(openssl x509 -in "$D/good.pem" -noout -serial | sed 's/serial=//' | tr A-F a-f | sed 's/^0*//')" \
   "$(jq_py 'j["leaf"]["serial"]')"
-check_eq "valid: HSTS seen" True "$(jq_py 'j["http"]["strict_transport_security"]')"
-check_eq "valid: Referrer-Policy seen" True "$(jq_py 'j["http"]["referrer_policy"]')"
-check_eq "valid: no CSP" False "$(jq_py 'j["http"]["content_security_policy"]')"
+# The header entries are objects since they are judged; "present" is what
+# the booleans used to say. This server sends all three, strict.
+check_eq "valid: HSTS seen" True "$(jq_py 'j["http"]["strict_transport_security"]["present"]')"
+check_eq "valid: Referrer-Policy seen" True "$(jq_py 'j["http"]["referrer_policy"]["present"]')"
+check_eq "valid: CSP seen" True "$(jq_py 'j["http"]["content_security_policy"]["present"]')"
+check_eq "valid: headers ok" True "$(jq_py 'j["http"]["ok"]')"
+check_eq "valid: headers count" True "$(jq_py 'j["http"]["affects_state"]')"
+check_eq "valid: HSTS max-age" 63072000 "$(jq_py 'j["http"]["strict_transport_security"]["max_age"]')"
+check_eq "valid: HSTS preload-eligible" True "$(jq_py 'j["http"]["strict_transport_security"]["preload_eligible"]')"
+check_eq "valid: Referrer-Policy value" strict-origin-when-cross-origin "$(jq_py 'j["http"]["referrer_policy"]["value"]')"
+check_eq "valid: no findings" 0 "$(jq_py 'sum(len(j["http"][h]["findings"]) for h in ("strict_transport_security", "content_security_policy", "referrer_policy"))')"
 good_end="$(enddate_unix "$D/good.pem")"
 check_eq "valid: not_after equals openssl x509 -enddate" "$good_end" "$(jq_py 'j["leaf"]["not_after_unix"]')"
 days=$(( (good_end - $(date +%s)) / 86400 ))
 check_eq "valid: days_left from openssl's date" "$days" "$(jq_py 'j["leaf"]["days_left"]')"
 check_eq "valid: blackbox_exporter's probe_ssl_earliest_cert_expiry agrees" \
   "$good_end" "$(bb_expiry tls "${PORT[good]}")"
+
+verdict "weak headers" "${PORT[weak]}" WARNING 1 --http-headers
+check_eq "weak headers: not ok" False "$(jq_py 'j["http"]["ok"]')"
+check_eq "weak headers: HSTS value" "max-age=300" "$(jq_py 'j["http"]["strict_transport_security"]["value"]')"
+check_eq "weak headers: HSTS finding" "HSTS max-age=300 is below one year (31536000)" \
+  "$(jq_py 'j["http"]["strict_transport_security"]["findings"][0]')"
+check_eq "weak headers: CSP finding" "CSP script-src allows inline scripts ('unsafe-inline')" \
+  "$(jq_py 'j["http"]["content_security_policy"]["findings"][0]')"
+check_eq "weak headers: Referrer-Policy finding" \
+  "Referrer-Policy unsafe-url is not strict (want no-referrer, same-origin, strict-origin or strict-origin-when-cross-origin)" \
+  "$(jq_py 'j["http"]["referrer_policy"]["findings"][0]')"
+check_eq "weak headers: the findings are the reasons" 3 "$(jq_py 'len(j["reasons"])')"
+mon "127.0.0.1:${PORT[weak]}" --sni good.test --http-headers
+check_eq "weak headers, table: exit status" 1 "$RC"
+check "weak headers, table: WARNING row" grep -q "^WARNING  127.0.0.1:${PORT[weak]}" "$TEST_TMP/out"
+check "weak headers, table: summary line" grep -qx "    HSTS max-age=300, CSP weak, Referrer-Policy weak" "$TEST_TMP/out"
+check "weak headers, table: HSTS finding on its line" grep -qx "    HSTS max-age=300 is below one year (31536000)" "$TEST_TMP/out"
+check "weak headers, table: CSP finding on its line" grep -qx "    CSP script-src allows inline scripts ('unsafe-inline')" "$TEST_TMP/out"
+check "weak headers, table: Referrer-Policy finding on its line" grep -qx "    Referrer-Policy unsafe-url is not strict (want no-referrer, same-origin, strict-origin or strict-origin-when-cross-origin)" "$TEST_TMP/out"
+# Off port 443 headers are read only when asked for.
+verdict "weak headers not asked for" "${PORT[weak]}" OK 0
+check_eq "weak headers not asked for: http null" None "$(jq_py 'j["http"]')"
 
 verdict "expired" "${PORT[expired]}" ERROR 1
 expired_end="$(enddate_unix "$D/expired.pem")"

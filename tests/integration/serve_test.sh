@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `bulkhead serve` and the inventory: the inventory unit tests against a
-# real PostgreSQL, then the REST API (auth, enrol, list, remove), /metrics,
+# real PostgreSQL, then the REST API (auth, enrol, list, remove, checks with
+# their HTTP header verdicts), /metrics,
 # /api/openapi.json, and the dashboard in headless Chromium, with the
 # server on SQLite and on PostgreSQL.
 set -uo pipefail
@@ -214,10 +215,57 @@ tls_section() {
   else
     not_ok "s_server restarts with another certificate"
   fi
+  headers_section
   # Back to the managed certificate for the dashboard.
   start_tls "$LIVE/cert.pem" "$LIVE/privkey.pem" "$LIVE/chain.pem" &&
     api POST /api/checks "{\"endpoint\":\"$ep\"}" "$TOKEN" >/dev/null
   dashboard
+}
+
+# headers_section: POST /api/checks judges HTTP headers. Off port 443 they
+# are read only when the request asks ("http_headers": true), as with
+# `monitor check --http-headers`; then weak ones make the state WARNING.
+headers_section() {
+  local port pid ep
+  port="$(python3 "$(dirname "${BASH_SOURCE[0]}")/freeport.py" 1)"
+  cat "$LIVE/cert.pem" "$LIVE/chain.pem" >"$TEST_TMP/hdr-chain.pem"
+  python3 "$(dirname "${BASH_SOURCE[0]}")/https_headers.py" "$port" "$TEST_TMP/hdr-chain.pem" \
+    "$LIVE/privkey.pem" "Strict-Transport-Security: max-age=300" \
+    "Content-Security-Policy: default-src *; script-src 'self' 'unsafe-inline'" \
+    "Referrer-Policy: unsafe-url" 2>"$TEST_TMP/hdr.err" &
+  pid=$!
+  ep="127.0.0.1:$port"
+  local deadline=$((SECONDS + 10))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || [ $SECONDS -ge $deadline ]; do
+    sleep 0.1
+  done
+  check_eq "headers: enrol the HTTPS endpoint" 201 \
+    "$(api POST /api/endpoints "{\"endpoint\":\"$ep\",\"sni\":\"serve.test\"}" "$TOKEN")"
+  check_eq "headers: check without http_headers" 200 "$(api POST /api/checks "{\"endpoint\":\"$ep\"}" "$TOKEN")"
+  check_eq "headers: off port 443 not read unless asked" None \
+    "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["checks"][0]["http"])' "$TEST_TMP/body")"
+  [ "$MANAGED" = 1 ] && check "headers: state OK without http_headers" grep -q '"OK"' "$TEST_TMP/body"
+  check_eq "headers: check with http_headers" 200 \
+    "$(api POST /api/checks "{\"endpoint\":\"$ep\",\"http_headers\":true}" "$TOKEN")"
+  cp "$TEST_TMP/body" "$TEST_TMP/hdr.json"
+  hdr() {
+    python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))["checks"][0]; print(eval(sys.argv[2]))' \
+      "$TEST_TMP/hdr.json" "$1" 2>&1
+  }
+  check_eq "headers: HSTS value reported" "max-age=300" "$(hdr 'j["http"]["strict_transport_security"]["value"]')"
+  check_eq "headers: HSTS max_age" 300 "$(hdr 'j["http"]["strict_transport_security"]["max_age"]')"
+  check_eq "headers: Referrer-Policy value reported" "unsafe-url" "$(hdr 'j["http"]["referrer_policy"]["value"]')"
+  check_eq "headers: affect the state" True "$(hdr 'j["http"]["affects_state"]')"
+  check_eq "headers: three findings" 3 "$(hdr 'len(j["http"]["strict_transport_security"]["findings"] + j["http"]["content_security_policy"]["findings"] + j["http"]["referrer_policy"]["findings"])')"
+  check "headers: HSTS finding among the reasons" grep -q "HSTS max-age=300 is below one year" "$TEST_TMP/hdr.json"
+  check "headers: CSP finding among the reasons" grep -q "CSP script-src allows inline scripts" "$TEST_TMP/hdr.json"
+  check "headers: Referrer-Policy finding among the reasons" grep -q "Referrer-Policy unsafe-url is not strict" "$TEST_TMP/hdr.json"
+  [ "$MANAGED" = 1 ] && check_eq "headers: weak headers make a WARNING" WARNING "$(hdr 'j["state"]')"
+  check_eq "headers: bad http_headers is 400" 400 \
+    "$(api POST /api/checks "{\"endpoint\":\"$ep\",\"http_headers\":1}" "$TOKEN")"
+  kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  check_eq "headers: remove the HTTPS endpoint" 204 "$(api DELETE "/api/endpoints/$ep" "" "$TOKEN")"
 }
 
 # dashboard: the page in headless Chromium (DOM and screenshot).
