@@ -77,8 +77,8 @@ Status CheckBlob(std::string_view blob, const KeyTypeInfo& type) {
   WireReader reader(blob);
   BH_ASSIGN(std::string_view blob_type, reader.String("key type"));
   if (blob_type != type.name) {
-    return Err("the key data is of type '{}', the text says '{}'",
-               PrintableExcerpt(blob_type, 40), type.name);
+    return Err("the key data is of type '{}', the text says '{}'", PrintableExcerpt(blob_type, 40),
+               type.name);
   }
   switch (type.shape) {
     case KeyShape::kRsa: {
@@ -208,9 +208,10 @@ Result<SshHostKey> ParseSshPublicKey(std::string_view contents) {
     if (fields[0] == "ssh-dss") {
       return Err("ssh-dss (DSA) keys are not supported; OpenSSH no longer offers them");
     }
-    return Err("key type '{}' is not supported (ssh-rsa, ecdsa-sha2-nistp256/384/521, "
-               "ssh-ed25519, ssh-ed448)",
-               PrintableExcerpt(fields[0], 40));
+    return Err(
+        "key type '{}' is not supported (ssh-rsa, ecdsa-sha2-nistp256/384/521, "
+        "ssh-ed25519, ssh-ed448)",
+        PrintableExcerpt(fields[0], 40));
   }
   BH_ASSIGN(std::string blob, DecodeBase64(fields[1]));
   BH_TRY(CheckBlob(blob, *type));

@@ -494,8 +494,8 @@ Result<std::vector<SshfpMapEntry>> ParseSshfpMap(std::string_view text) {
       owner.pop_back();
     }
     if (!IsDnsName(owner, /*allow_underscore=*/false)) {
-      return ErrCode(ErrorCode::kUsage, "SSHFP map line {}: '{}' is not a valid host name",
-                     line_no, EscapeFileName(fields[1]));
+      return ErrCode(ErrorCode::kUsage, "SSHFP map line {}: '{}' is not a valid host name", line_no,
+                     EscapeFileName(fields[1]));
     }
     entries.push_back({line_no, std::string(fields[0]), owner + "."});
   }
@@ -510,9 +510,10 @@ Result<std::string> SshfpMapRecords(const std::vector<SshfpMapEntry>& entries,
   // key files hold.
   for (const SshfpMapEntry& entry : entries) {
     if (allowed.count(entry.owner) == 0) {
-      return ErrCode(ErrorCode::kUsage,
-                     "SSHFP map line {}: {}: owner {} is not an allowed name (not given to --allow)",
-                     entry.line, EscapeFileName(entry.key_file), EscapeFileName(entry.owner));
+      return ErrCode(
+          ErrorCode::kUsage,
+          "SSHFP map line {}: {}: owner {} is not an allowed name (not given to --allow)",
+          entry.line, EscapeFileName(entry.key_file), EscapeFileName(entry.owner));
     }
   }
   std::vector<std::string> lines;
