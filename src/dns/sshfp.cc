@@ -176,6 +176,11 @@ Result<SshHostKey> ParseSshPublicKey(std::string_view contents) {
   if (contents.empty()) {
     return Err("empty file");
   }
+  // The reader caps the file already; this keeps the int lengths OpenSSL
+  // takes in range whoever calls.
+  if (contents.size() > kMaxSshKeyFileBytes) {
+    return Err("{} bytes, more than the limit of {}", contents.size(), kMaxSshKeyFileBytes);
+  }
   if (contents.starts_with("-----BEGIN")) {
     // Most likely the private key next to the .pub file: say so rather
     // than report its second line.

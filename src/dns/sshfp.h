@@ -48,9 +48,10 @@ struct SshHostKey {
 };
 
 // ParseSshPublicKey checks the complete contents of one OpenSSH public key
-// file: exactly one line `<keytype> <base64> [comment]` (one trailing
-// newline allowed; fields separated by spaces or tabs; the comment is
-// ignored), no control bytes, a key type of ssh-rsa, ecdsa-sha2-nistp256,
+// file of at most kMaxSshKeyFileBytes: exactly one line `<keytype> <base64>
+// [comment]` (one trailing newline allowed; fields separated by spaces or
+// tabs; the comment is ignored), no control bytes, a key type of ssh-rsa,
+// ecdsa-sha2-nistp256,
 // -nistp384, -nistp521, ssh-ed25519 or ssh-ed448, strict padded base64
 // (decoded by OpenSSL), and a blob whose own type string equals the text's
 // and whose fields have the shape of that type with nothing left over.

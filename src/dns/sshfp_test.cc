@@ -128,6 +128,9 @@ TEST(ParseSshPublicKeyTest, CommentHandling) {
 
 TEST(ParseSshPublicKeyTest, OneLineOneKey) {
   EXPECT_EQ(Rejects(""), "empty file");
+  EXPECT_NE(
+      Rejects(std::string(kEd25519).insert(20, kMaxSshKeyFileBytes, ' ')).find("limit of 16384"),
+      std::string::npos);
   EXPECT_NE(Rejects(std::string(kEd25519) + kEcdsa256).find("more than one line"),
             std::string::npos);
   EXPECT_NE(Rejects(std::string(kEd25519) + "\n").find("more than one line"), std::string::npos);
