@@ -15,7 +15,7 @@ build_pkgs=(
   libpsl-dev
 )
 test_pkgs=(
-  openssl curl python3 pebble nginx strace
+  openssl openssh-client curl python3 pebble nginx strace
   knot knot-dnsutils ldnsutils postgresql sqlite3 systemd
   prometheus-blackbox-exporter chromium aide
 )

@@ -2,11 +2,16 @@
 // data. Exit status: 0 when every file was accepted; 1 when any file was
 // rejected (the accepted records are still printed) unless --keep-going,
 // or on an error that prevents compiling (nothing is printed then); 2 on
-// usage errors. See docs/DNS.md.
+// usage errors, including an SSHFP map naming a host outside --allow. See
+// docs/DNS.md.
 #include <cstdio>
 #include <memory>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "cli/cli.h"
+#include "dns/sshfp.h"
 #include "dns/tlsa.h"
 #include "dns/zone_compile.h"
 #include "util/fs.h"
@@ -21,11 +26,35 @@ struct ZoneCompileFlags {
   uint32_t max_ttl = 3600;
   std::string tlsa_map;
   uint32_t tlsa_ttl = dns::kDefaultTlsaTtl;
+  std::string sshfp_map;
+  std::string sshfp_hash = "sha256";
+  uint32_t sshfp_ttl = dns::kDefaultSshfpTtl;
   bool keep_going = false;
 };
 
-// kMaxTlsaMapBytes bounds the operator's map file; it is configuration.
-constexpr size_t kMaxTlsaMapBytes = 1 << 20;
+// kMaxMapBytes bounds the operator's map files; they are configuration.
+constexpr size_t kMaxMapBytes = 1 << 20;
+
+// SshfpText returns the SSHFP records of --sshfp-map ("" without one), whose
+// owners must be --allow names. Fails (kUsage) on a bad --sshfp-hash even
+// without a map, so a typo is not silently ignored.
+Result<std::string> SshfpText(const ZoneCompileFlags& flags) {
+  BH_ASSIGN(std::vector<dns::SshfpHash> hashes, dns::ParseSshfpHashes(flags.sshfp_hash));
+  if (flags.sshfp_map.empty()) {
+    return std::string();
+  }
+  BH_ASSIGN(std::set<std::string> allowed, dns::AllowedHostOwners(flags.allow));
+  BH_ASSIGN(std::string map_text, ReadFileCapped(flags.sshfp_map, kMaxMapBytes));
+  auto entries = dns::ParseSshfpMap(map_text);
+  if (!entries.ok()) {
+    return entries.error().Wrap(flags.sshfp_map);
+  }
+  auto records = dns::SshfpMapRecords(*entries, allowed, hashes, flags.sshfp_ttl);
+  if (!records.ok()) {
+    return records.error().Wrap("--sshfp-map");
+  }
+  return records;
+}
 
 int RunZoneCompile(const ZoneCompileFlags& flags) {
   if (flags.min_ttl > flags.max_ttl) {
@@ -45,7 +74,7 @@ int RunZoneCompile(const ZoneCompileFlags& flags) {
   // output, so a failed run prints nothing.
   std::string tlsa_text;
   if (!flags.tlsa_map.empty()) {
-    auto map_text = ReadFileCapped(flags.tlsa_map, kMaxTlsaMapBytes);
+    auto map_text = ReadFileCapped(flags.tlsa_map, kMaxMapBytes);
     if (!map_text.ok()) {
       return Fail(map_text.error());
     }
@@ -59,6 +88,10 @@ int RunZoneCompile(const ZoneCompileFlags& flags) {
     }
     tlsa_text = std::move(records).value();
   }
+  auto sshfp_text = SshfpText(flags);
+  if (!sshfp_text.ok()) {
+    return Fail(sshfp_text.error());
+  }
   auto compiled = dns::CompileDropDir(flags.drop_dir, policy);
   if (!compiled.ok()) {
     return Fail(compiled.error());
@@ -67,7 +100,7 @@ int RunZoneCompile(const ZoneCompileFlags& flags) {
     fmt::print(stderr, "bulkhead: rejected {}/{}: {}\n", flags.drop_dir, r.file, r.reason);
   }
   size_t accepted = compiled->records.size();
-  std::string text = dns::FormatDropRecords(std::move(compiled->records)) + tlsa_text;
+  std::string text = dns::FormatDropRecords(std::move(compiled->records)) + tlsa_text + *sshfp_text;
   if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
     return Fail(Err("writing the zone data to standard output failed"));
   }
@@ -88,7 +121,8 @@ void AddZoneCommand(CLI::App& app, Cli& cli) {
   auto flags = std::make_shared<ZoneCompileFlags>();
   CLI::App* compile = zone->add_subcommand(
       "compile",
-      "print the _acme-challenge TXT records found in a drop directory, whitelisted, sorted "
+      "print the _acme-challenge TXT records found in a drop directory, whitelisted, sorted, "
+      "then the mapped TLSA and SSHFP records "
       "(exit 1 if any file was rejected, unless --keep-going)");
   compile->add_option("--drop-dir", flags->drop_dir, "directory the dns-01 drop method writes")
       ->required();
@@ -103,6 +137,12 @@ void AddZoneCommand(CLI::App& app, Cli& cli) {
   compile->add_option("--tlsa-map", flags->tlsa_map,
                       "file of 'CERTFILE NAME PORT' lines: append the 3 1 1 TLSA record of each");
   compile->add_option("--tlsa-ttl", flags->tlsa_ttl, "TTL of the TLSA records (default 3600)");
+  compile->add_option("--sshfp-map", flags->sshfp_map,
+                      "file of 'KEYFILE NAME' lines: append the SSHFP records of each OpenSSH "
+                      "public key; NAME must be given to --allow");
+  compile->add_option("--sshfp-hash", flags->sshfp_hash,
+                      "SSHFP fingerprint types: sha256 (default), sha1 or both");
+  compile->add_option("--sshfp-ttl", flags->sshfp_ttl, "TTL of the SSHFP records (default 3600)");
   compile->add_flag("--keep-going", flags->keep_going,
                     "exit 0 even if files were rejected (they are still reported)");
   compile->callback([&cli, flags] { cli.run = [flags] { return RunZoneCompile(*flags); }; });

@@ -25,6 +25,7 @@
 #include "dns/name.h"
 #include "dns/tlsa.h"
 #include "util/fs.h"
+#include "util/nofollow.h"
 #include "util/text.h"
 
 namespace bulkhead::dns {
@@ -212,6 +213,22 @@ Result<std::set<std::string>> ChallengeOwners(const std::vector<std::string>& al
                      EscapeFileName(given));
     }
     owners.insert(fmt::format("{}{}.", kChallengeLabel, name));
+  }
+  return owners;
+}
+
+Result<std::set<std::string>> AllowedHostOwners(const std::vector<std::string>& allow) {
+  // The same checks and messages as for the challenge owners.
+  BH_TRY(ChallengeOwners(allow));
+  std::set<std::string> owners;
+  for (const std::string& given : allow) {
+    std::string name = AsciiLower(given);
+    if (!name.empty() && name.back() == '.') {
+      name.pop_back();
+    }
+    if (!name.starts_with("*.")) {
+      owners.insert(name + ".");
+    }
   }
   return owners;
 }
@@ -453,6 +470,74 @@ Result<std::string> TlsaMapRecords(const std::vector<TlsaMapEntry>& entries, uin
   std::string text;
   for (const std::string& line : lines) {
     text += line + "\n";
+  }
+  return text;
+}
+
+Result<std::vector<SshfpMapEntry>> ParseSshfpMap(std::string_view text) {
+  std::vector<SshfpMapEntry> entries;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++line_no;
+    std::vector<std::string_view> fields = Fields(line);
+    if (fields.empty() || fields[0].starts_with('#')) {
+      continue;
+    }
+    if (fields.size() != 2) {
+      return ErrCode(ErrorCode::kUsage, "SSHFP map line {}: expected 'KEYFILE NAME'", line_no);
+    }
+    std::string owner = AsciiLower(fields[1]);
+    if (!owner.empty() && owner.back() == '.') {
+      owner.pop_back();
+    }
+    if (!IsDnsName(owner, /*allow_underscore=*/false)) {
+      return ErrCode(ErrorCode::kUsage, "SSHFP map line {}: '{}' is not a valid host name", line_no,
+                     EscapeFileName(fields[1]));
+    }
+    entries.push_back({line_no, std::string(fields[0]), owner + "."});
+  }
+  return entries;
+}
+
+Result<std::string> SshfpMapRecords(const std::vector<SshfpMapEntry>& entries,
+                                    const std::set<std::string>& allowed,
+                                    const std::vector<SshfpHash>& hashes, uint32_t ttl) {
+  // Every owner is checked before any key file is opened, so a map that
+  // names a host outside the whitelist fails the same way whatever the
+  // key files hold.
+  for (const SshfpMapEntry& entry : entries) {
+    if (allowed.count(entry.owner) == 0) {
+      return ErrCode(
+          ErrorCode::kUsage,
+          "SSHFP map line {}: {}: owner {} is not an allowed name (not given to --allow)",
+          entry.line, EscapeFileName(entry.key_file), EscapeFileName(entry.owner));
+    }
+  }
+  std::vector<std::string> lines;
+  for (const SshfpMapEntry& entry : entries) {
+    // The key file is collected from the host it describes: the last
+    // component is not followed, and ParseSshPublicKey trusts nothing in it.
+    auto contents = ReadFileNoFollow(entry.key_file, kMaxSshKeyFileBytes);
+    if (!contents.ok()) {
+      return contents.error();
+    }
+    auto key = ParseSshPublicKey(*contents);
+    if (!key.ok()) {
+      return key.error().Wrap(EscapeFileName(entry.key_file));
+    }
+    for (SshfpHash hash : hashes) {
+      BH_ASSIGN(std::string fingerprint, SshfpFingerprint(*key, hash));
+      lines.push_back(FormatSshfp(entry.owner, ttl, key->algorithm, hash, fingerprint));
+    }
+  }
+  std::sort(lines.begin(), lines.end());
+  lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+  std::string text;
+  for (const std::string& line : lines) {
+    text += line;
   }
   return text;
 }

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dns/sshfp.h"
 #include "util/result.h"
 
 namespace bulkhead::dns {
@@ -107,6 +108,40 @@ Result<std::vector<TlsaMapEntry>> ParseTlsaMap(std::string_view text);
 // every rollover without editing the map). Fails naming the first file
 // that cannot be read or parsed.
 Result<std::string> TlsaMapRecords(const std::vector<TlsaMapEntry>& entries, uint32_t ttl);
+
+// AllowedHostOwners returns the names an SSHFP record may be published
+// at: every --allow name given literally, lower-cased, with a final dot.
+// A "*.NAME" entry adds nothing: it allows the wildcard certificate's
+// challenge, not SSHFP records for every host under NAME. Fails (kUsage) as
+// ChallengeOwners does.
+Result<std::set<std::string>> AllowedHostOwners(const std::vector<std::string>& allow);
+
+// SshfpMapEntry is one line of a --sshfp-map file: `KEYFILE NAME`.
+struct SshfpMapEntry {
+  size_t line = 0;       // Line number in the map, for messages.
+  std::string key_file;  // An OpenSSH public key file.
+  std::string owner;     // Lower case, with a final dot.
+};
+
+// ParseSshfpMap parses an SSHFP map: one entry per line, fields separated
+// by whitespace; blank lines and lines starting with '#' are ignored. Fails
+// (kUsage) naming the line number of the first malformed line or invalid
+// host name.
+Result<std::vector<SshfpMapEntry>> ParseSshfpMap(std::string_view text);
+
+// SshfpMapRecords checks that every entry's owner is in `allowed` (from
+// AllowedHostOwners) before it opens any key file, then reads each key file
+// (without following a symlink at its last component, refusing a FIFO or
+// anything but a regular file, at most kMaxSshKeyFileBytes) and parses it
+// with ParseSshPublicKey. Returns the sorted, de-duplicated SSHFP records,
+// one line per key and hash in `hashes`, with `ttl`. Fails (kUsage) naming
+// the map line, the file and the owner when an owner is not allowed; fails
+// naming the file and what is wrong with it (kNotFound when it is missing,
+// else kFailure) when a key cannot be read or parsed. Nothing is returned
+// on failure.
+Result<std::string> SshfpMapRecords(const std::vector<SshfpMapEntry>& entries,
+                                    const std::set<std::string>& allowed,
+                                    const std::vector<SshfpHash>& hashes, uint32_t ttl);
 
 // EscapeFileName renders a directory entry name for a one-line message:
 // bytes outside printable ASCII and backslashes become \xNN.

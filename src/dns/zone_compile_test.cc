@@ -168,6 +168,94 @@ TEST(TlsaMapTest, Parses) {
   EXPECT_FALSE(ParseTlsaMap("a b 25 extra\n").ok());
 }
 
+TEST(AllowedHostOwnersTest, LiteralNamesOnly) {
+  auto owners = AllowedHostOwners({"Host.Example.Test.", "*.wild.test", "b.test"});
+  ASSERT_TRUE(owners.ok()) << owners.error().message;
+  EXPECT_EQ(*owners, (std::set<std::string>{"host.example.test.", "b.test."}));
+  EXPECT_EQ(AllowedHostOwners({"bad name"}).error().code, ErrorCode::kUsage);
+}
+
+TEST(SshfpMapTest, Parses) {
+  auto entries = ParseSshfpMap("# key owner\n\n/k/a.pub A.Test.\n  b.pub\tb.test  \n");
+  ASSERT_TRUE(entries.ok()) << entries.error().message;
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ((*entries)[0].key_file, "/k/a.pub");
+  EXPECT_EQ((*entries)[0].owner, "a.test.");
+  EXPECT_EQ((*entries)[0].line, 3u);
+  EXPECT_EQ((*entries)[1].owner, "b.test.");
+  EXPECT_NE(ParseSshfpMap("a\n").error().message.find("line 1"), std::string::npos);
+  EXPECT_NE(ParseSshfpMap("\na b c\n").error().message.find("line 2"), std::string::npos);
+  EXPECT_EQ(ParseSshfpMap("a b..c\n").error().code, ErrorCode::kUsage);
+  EXPECT_FALSE(ParseSshfpMap("a *.b.test\n").ok());
+  EXPECT_FALSE(ParseSshfpMap("a _ssh.b.test\n").ok());
+}
+
+constexpr char kEd25519Key[] =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKelLVKa3i2WsniHTob8HqZDz88N5/EEjxmMVExFXakZ root@h\n";
+constexpr char kEd25519Sha1[] = "c6c8be5577661c26b69f3d8a62f80268688eeb13";
+constexpr char kEd25519Sha256[] =
+    "faf271ee42fddbfa03631d3202e85f9785648094e4694b2fb03d1d15d43e4983";
+
+class SshfpMapRecordsTest : public TempDirTest {
+ protected:
+  std::string Write(const std::string& name, const std::string& contents) {
+    std::ofstream(dir_ + "/" + name, std::ios::binary) << contents;
+    return dir_ + "/" + name;
+  }
+  const std::set<std::string> allowed_ = {"a.test.", "b.test."};
+};
+
+TEST_F(SshfpMapRecordsTest, SortedRecordsForAllowedOwners) {
+  std::string key = Write("ed.pub", kEd25519Key);
+  std::vector<SshfpMapEntry> entries = {
+      {1, key, "b.test."}, {2, key, "a.test."}, {3, key, "a.test."}};
+  auto text = SshfpMapRecords(entries, allowed_, {SshfpHash::kSha1, SshfpHash::kSha256}, 600);
+  ASSERT_TRUE(text.ok()) << text.error().message;
+  EXPECT_EQ(*text, fmt::format("a.test. 600 IN SSHFP 4 1 {0}\n"
+                               "a.test. 600 IN SSHFP 4 2 {1}\n"
+                               "b.test. 600 IN SSHFP 4 1 {0}\n"
+                               "b.test. 600 IN SSHFP 4 2 {1}\n",
+                               kEd25519Sha1, kEd25519Sha256));
+  auto none = SshfpMapRecords({}, allowed_, {SshfpHash::kSha256}, 600);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, "");
+}
+
+TEST_F(SshfpMapRecordsTest, OwnerOutsideAllowIsRefusedBeforeReading) {
+  std::string key = Write("ed.pub", kEd25519Key);
+  // The second entry's file does not exist: the owner check comes first.
+  std::vector<SshfpMapEntry> entries = {{1, key, "a.test."}, {4, dir_ + "/missing", "evil.test."}};
+  auto text = SshfpMapRecords(entries, allowed_, {SshfpHash::kSha256}, 600);
+  ASSERT_FALSE(text.ok());
+  EXPECT_EQ(text.error().code, ErrorCode::kUsage);
+  EXPECT_NE(text.error().message.find("line 4"), std::string::npos) << text.error().message;
+  EXPECT_NE(text.error().message.find(dir_ + "/missing"), std::string::npos);
+  EXPECT_NE(text.error().message.find("owner evil.test. is not an allowed name"),
+            std::string::npos);
+}
+
+TEST_F(SshfpMapRecordsTest, HostileKeyFilesNameTheFile) {
+  auto reason = [&](const std::string& file) {
+    auto text = SshfpMapRecords({{1, file, "a.test."}}, allowed_, {SshfpHash::kSha256}, 600);
+    EXPECT_FALSE(text.ok()) << file;
+    return text.ok() ? "" : text.error().message;
+  };
+  std::string big = Write("big.pub", kEd25519Key + std::string(kMaxSshKeyFileBytes, 'c') + "\n");
+  EXPECT_NE(reason(big).find("limit of 16384"), std::string::npos) << reason(big);
+  std::string two = Write("two.pub", std::string(kEd25519Key) + kEd25519Key);
+  EXPECT_NE(reason(two).find(two + ": more than one line"), std::string::npos) << reason(two);
+  std::string link = dir_ + "/link.pub";
+  ASSERT_EQ(::symlink(Write("ed.pub", kEd25519Key).c_str(), link.c_str()), 0);
+  EXPECT_NE(reason(link).find("symlink"), std::string::npos) << reason(link);
+  std::string fifo = dir_ + "/fifo.pub";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_NE(reason(fifo).find("not a regular file"), std::string::npos) << reason(fifo);
+  EXPECT_NE(reason(dir_ + "/missing.pub").find("missing.pub"), std::string::npos);
+  std::string bad = Write("bad.pub", "ssh-ed25519 AAAA!AAA\n");
+  EXPECT_NE(reason(bad).find(bad + ": the key data is not base64"), std::string::npos)
+      << reason(bad);
+}
+
 class CompileDropDirTest : public TempDirTest {
  protected:
   void Write(const std::string& name, const std::string& contents) {

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # zone compile: a drop directory full of hostile entries and a few good
 # files; exactly the good records come out, sorted, the directory is left
-# untouched, and the output loads into Knot as part of a zone.
+# untouched, and the output loads into Knot as part of a zone. SSHFP records
+# of host keys made by ssh-keygen match what ssh-keygen -r computes, and
+# Knot serves them; a host outside --allow is refused with no output.
 # The hostile files contain literal zone-file directives.
 # shellcheck disable=SC2016
 set -uo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/integration/lib_knot.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib_knot.sh"
 lab_test_init
+cleanup() {
+  lab_knot_cleanup
+  _lab_test_cleanup
+}
+trap cleanup EXIT
 
 # run_bk OUT_PREFIX ARGS...: run_bh without a lab (zone compile needs no CA).
 # shellcheck disable=SC2034  # RC is read below
@@ -185,6 +194,95 @@ if "$KNOTC" -c "$K/knot.conf" zone-check example.test >"$K/check.log" 2>&1; then
   ok "knotc zone-check accepts a zone that includes the output"
 else
   not_ok "knotc zone-check accepts a zone that includes the output" "$(cat "$K/check.log")"
+fi
+
+# --sshfp-map appends the SSHFP records of OpenSSH host keys: the same
+# fingerprints as ssh-keygen -r, for owners given to --allow only.
+S="$TEST_TMP/sshfp"
+mkdir -p "$S"
+for t in rsa ecdsa ed25519; do
+  ssh-keygen -q -t "$t" -N '' -C "root@host-$t" -f "$S/ssh_host_${t}_key" </dev/null
+done
+printf '# host key file, owner\n%s host.example.test\n%s host.example.test\n%s Host.Example.Test.\n' \
+  "$S/ssh_host_rsa_key.pub" "$S/ssh_host_ecdsa_key.pub" "$S/ssh_host_ed25519_key.pub" >"$S/sshfp.map"
+# want_sshfp TYPES: "alg type hex" of the three keys as ssh-keygen -r prints
+# them, for the fingerprint types matching TYPES (a regex), sorted.
+want_sshfp() {
+  local k
+  for k in rsa ecdsa ed25519; do
+    ssh-keygen -r host.example.test -f "$S/ssh_host_${k}_key.pub"
+  done | awk -v t="$1" '$2 == "IN" && $3 == "SSHFP" && $5 ~ ("^(" t ")$") { print $4, $5, tolower($6) }' |
+    sort
+}
+# got_sshfp FILE TTL: "alg type hex" of the SSHFP lines in FILE for
+# host.example.test with TTL, sorted.
+got_sshfp() {
+  awk -v ttl="$2" '$1 == "host.example.test." && $2 == ttl && $3 == "IN" && $4 == "SSHFP" { print $5, $6, $7 }' "$1" | sort
+}
+sshfp_allow=(--allow www.example.test --allow mail.example.test --allow host.example.test)
+run_bk "$TEST_TMP/s1" zone compile --drop-dir "$G" "${sshfp_allow[@]}" --sshfp-map "$S/sshfp.map"
+check_eq "zone compile with --sshfp-map exits 0" "0:" "$RC:$(cat "$TEST_TMP/s1.err")"
+check_eq "... by default one SHA-256 SSHFP record per key, as ssh-keygen -r computes" \
+  "$(want_sshfp 2)" "$(got_sshfp "$TEST_TMP/s1.out" 3600)"
+check_eq "... after the challenge records, nothing else" \
+  "$(cat "$G/mail.example.test" "$G/www.example.test"; grep ' SSHFP ' "$TEST_TMP/s1.out")" \
+  "$(cat "$TEST_TMP/s1.out")"
+check_eq "... 3 SSHFP lines" 3 "$(grep -c ' IN SSHFP ' "$TEST_TMP/s1.out")"
+run_bk "$TEST_TMP/s2" zone compile --drop-dir "$G" "${sshfp_allow[@]}" --sshfp-map "$S/sshfp.map" \
+  --sshfp-hash both --sshfp-ttl 300
+check_eq "--sshfp-hash both --sshfp-ttl 300 exits 0" 0 "$RC"
+check_eq "... SHA-1 and SHA-256 records, as ssh-keygen -r computes, with TTL 300" \
+  "$(want_sshfp '1|2')" "$(got_sshfp "$TEST_TMP/s2.out" 300)"
+check_eq "... 6 SSHFP lines" 6 "$(grep -c ' IN SSHFP ' "$TEST_TMP/s2.out")"
+run_bk "$TEST_TMP/s3" zone compile --drop-dir "$G" "${sshfp_allow[@]}" --sshfp-map "$S/sshfp.map" \
+  --sshfp-hash sha1
+check_eq "--sshfp-hash sha1: the SHA-1 records only" "0:$(want_sshfp 1)" \
+  "$RC:$(got_sshfp "$TEST_TMP/s3.out" 3600)"
+run_bk "$TEST_TMP/s4" zone compile --drop-dir "$G" "${sshfp_allow[@]}" --sshfp-map "$S/sshfp.map" \
+  --sshfp-hash md5
+check_eq "an unknown --sshfp-hash is a usage error with no output" "2:" \
+  "$RC:$(cat "$TEST_TMP/s4.out")"
+
+# A host outside --allow: refused, naming the key file and the owner, and
+# the zone built the usual way (output to a new file, renamed on success)
+# stays as it was.
+printf '%s host.example.test\n%s evil.example.test\n' "$S/ssh_host_rsa_key.pub" \
+  "$S/ssh_host_ed25519_key.pub" >"$S/evil.map"
+cp "$TEST_TMP/s1.out" "$S/zone"
+zone_before="$(cat "$S/zone")"
+if "$BULKHEAD_BIN" zone compile --drop-dir "$G" "${sshfp_allow[@]}" --sshfp-map "$S/evil.map" \
+  >"$S/zone.new" 2>"$S/evil.err"; then
+  mv "$S/zone.new" "$S/zone"
+  not_ok "an SSHFP owner outside --allow is refused"
+else
+  check_eq "an SSHFP owner outside --allow is refused with exit 2" 2 "$?"
+fi
+check_no_sanitizer "$S/evil.err" "zone compile --sshfp-map evil.map"
+check "... naming the key file and the owner" grep -qF \
+  "$S/ssh_host_ed25519_key.pub: owner evil.example.test. is not an allowed name" "$S/evil.err"
+check_eq "... printing nothing" "" "$(cat "$S/zone.new")"
+check_eq "... so the zone is unchanged" "$zone_before" "$(cat "$S/zone")"
+# A private key mapped by mistake, and a symlinked key file: refused, no output.
+printf '%s host.example.test\n' "$S/ssh_host_ed25519_key" >"$S/private.map"
+run_bk "$TEST_TMP/s5" zone compile --drop-dir "$G" "${sshfp_allow[@]}" --sshfp-map "$S/private.map"
+check_eq "a private key in the SSHFP map fails with exit 1 and no output" "1:" \
+  "$RC:$(cat "$TEST_TMP/s5.out")"
+check "... naming the file" grep -qF "$S/ssh_host_ed25519_key: a PEM file" "$TEST_TMP/s5.err"
+ln -s "$S/ssh_host_ed25519_key.pub" "$S/link.pub"
+printf '%s host.example.test\n' "$S/link.pub" >"$S/link.map"
+run_bk "$TEST_TMP/s6" zone compile --drop-dir "$G" "${sshfp_allow[@]}" --sshfp-map "$S/link.map"
+check_eq "a symlinked key file fails with exit 1 and no output" "1:" "$RC:$(cat "$TEST_TMP/s6.out")"
+
+# Knot loads the SSHFP records and serves them.
+check "ldns-read-zone parses the SSHFP output" bash -c "ldns-read-zone '$TEST_TMP/s2.out' >/dev/null"
+mapfile -t sshfp_lines < <(grep ' IN SSHFP ' "$TEST_TMP/s2.out")
+if knot_start "$TEST_TMP/knot-sshfp" example.test "${sshfp_lines[@]}"; then
+  served="$(kdig +time=2 +retry=0 +short @127.0.0.1 -p "$(knot_port "$TEST_TMP/knot-sshfp")" \
+    host.example.test SSHFP 2>/dev/null | awk '{ h = ""; for (i = 3; i <= NF; i++) h = h $i; print $1, $2, tolower(h) }' | sort)"
+  check_eq "Knot serves the SSHFP records ssh-keygen -r computes" "$(want_sshfp '1|2')" "$served"
+  knot_stop "$TEST_TMP/knot-sshfp"
+else
+  not_ok "knotd starts with the SSHFP records" "$(tail -n 5 "$TEST_TMP/knot-sshfp/knotd.log")"
 fi
 
 lab_finish
