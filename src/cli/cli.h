@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "config/config.h"
 #include "manager/manager.h"
 #include "manager/session.h"
 #include "manager/workflow.h"
@@ -35,12 +36,16 @@ struct GlobalFlags {
   bool require_sandbox = false;
   int http_timeout_seconds = 30;
   std::string user;  // --user: who the roles run as when started as root.
+  std::string config_file;  // --config: "" for the default path, if it exists.
+  int renew_days = -1;      // The configuration file's renew-days, or -1.
 };
 
 // Cli is what a subcommand's parse callback fills in: the action to run
 // once parsing has finished.
 struct Cli {
   GlobalFlags flags;
+  // The configuration file, for the commands that use one (LoadConfigInto).
+  std::optional<config::Config> config;
   std::function<int()> run;
   // Everything after the first "--" on the command line, passed through
   // untouched (main splits it off before parsing: CLI11 would take
@@ -66,6 +71,14 @@ void AddServeCommand(CLI::App& app, Cli& cli);
 void AddLimitsCommand(CLI::App& app, Cli& cli);
 void AddPlanCommand(CLI::App& app, Cli& cli);
 void AddRollbackCommand(CLI::App& app, Cli& cli);
+void AddConfigCommand(CLI::App& app, Cli& cli);
+
+// LoadConfigInto reads the configuration file (--config, else the default
+// path if a file is there) into cli.config and fills in the global flags
+// the command line left unset: state directory, CA, CA bundle, user, and
+// renew-days. Fails (kUsage) as config::LoadConfig does; an explicit
+// --config that does not exist is an error too.
+Status LoadConfigInto(Cli& cli);
 
 // StateDir returns --state-dir, or /var/lib/bulkhead as root, else
 // $XDG_STATE_HOME/bulkhead (default ~/.local/state/bulkhead).

@@ -127,3 +127,47 @@ int PrintTlsaRecords(const manager::WorkflowResult& done) {
 }
 
 }  // namespace bulkhead::cli
+
+namespace bulkhead::cli {
+
+Status LoadConfigInto(Cli& cli) {
+  GlobalFlags& flags = cli.flags;
+  bool explicit_file = !flags.config_file.empty();
+  std::string path =
+      explicit_file ? AbsolutePath(flags.config_file) : config::DefaultConfigPath(::geteuid() == 0);
+  if (path.empty()) {
+    return OkStatus();
+  }
+  config::CaDefaults ca;
+  if (flags.server_given) {
+    BH_ASSIGN(ca.server, manager::ResolveServer(flags.server));
+  }
+  if (flags.ca_bundle_given) {
+    ca.ca_bundle = AbsolutePath(flags.ca_bundle);
+  }
+  Result<config::Config> loaded = config::LoadConfig(path, ca);
+  if (!loaded.ok()) {
+    if (loaded.error().code == ErrorCode::kNotFound && !explicit_file) {
+      return OkStatus();  // No file at the default place: no configuration.
+    }
+    return ErrCode(ErrorCode::kUsage, "{}", loaded.error().message);
+  }
+  const config::GlobalConfig& g = loaded->global;
+  if (flags.state_dir.empty()) {
+    flags.state_dir = g.state_dir;
+  }
+  if (!flags.server_given && !g.server.empty()) {
+    flags.server = g.server;
+  }
+  if (!flags.ca_bundle_given && !g.ca_bundle.empty()) {
+    flags.ca_bundle = g.ca_bundle;
+  }
+  if (flags.user.empty()) {
+    flags.user = g.user;
+  }
+  flags.renew_days = g.renew_days.value_or(-1);
+  cli.config = std::move(*loaded);
+  return OkStatus();
+}
+
+}  // namespace bulkhead::cli

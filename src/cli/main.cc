@@ -4,6 +4,7 @@
 
 #include <sys/prctl.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <string_view>
@@ -47,6 +48,10 @@ int main(int argc, char** argv) {
                  "USER[:GROUP] the roles of issue/renew switch to when run as root "
                  "(default: the user 'bulkhead' if it exists)")
       ->envname("BULKHEAD_USER");
+  app.add_option("--config", cli.flags.config_file,
+                 "configuration file (default /etc/bulkhead/bulkhead.toml as root, else "
+                 "$XDG_CONFIG_HOME/bulkhead/bulkhead.toml, when it exists)")
+      ->envname("BULKHEAD_CONFIG");
 
   // A build with test hooks says so, so that nobody deploys one unawares
   // and the tests can tell (src/roles/hostile.h).
@@ -69,6 +74,7 @@ int main(int argc, char** argv) {
   bulkhead::cli::AddServeCommand(app, cli);
   bulkhead::cli::AddLimitsCommand(app, cli);
   bulkhead::cli::AddPlanCommand(app, cli);
+  bulkhead::cli::AddConfigCommand(app, cli);
 
   // "--" ends bulkhead's own arguments; what follows belongs to the program
   // a command runs (reload-watch --exec PROG -- -s reload).
@@ -111,6 +117,20 @@ int main(int argc, char** argv) {
   if (!cli.run) {
     std::fputs(app.help().c_str(), stderr);
     return bulkhead::cli::kExitUsage;
+  }
+  // The commands that act on the state read the configuration file: its
+  // state directory, CA and user apply to them as defaults.
+  static constexpr std::string_view kConfigured[] = {
+      "issue", "renew", "revoke", "list", "plan", "limits", "doctor", "account",
+      "rollback", "config", "delete"};
+  std::string_view command = app.get_subcommands().front()->get_name();
+  if (std::find(std::begin(kConfigured), std::end(kConfigured), command) !=
+      std::end(kConfigured)) {
+    bulkhead::Status loaded = bulkhead::cli::LoadConfigInto(cli);
+    if (!loaded.ok()) {
+      bulkhead::LogError("{}", loaded.error().message);
+      return bulkhead::cli::kExitUsage;
+    }
   }
   return cli.run();
 }

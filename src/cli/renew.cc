@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "cli/cli.h"
+#include "config/plan.h"
 #include "crypto/x509.h"
 #include "manager/workflow.h"
 #include "util/log.h"
@@ -36,28 +37,78 @@ class RenewReporter : public manager::Reporter {
   bool cron_;
 };
 
-int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
+// RenewOne renews `name` from its stored settings when due and prints
+// what changed; returns the exit status of this certificate.
+int RenewOne(const manager::RunContext& ctx, const std::string& name,
+             const manager::RenewOptions& options, RenewReporter& reporter) {
+  auto done = manager::Renew(ctx, name, options, reporter);
+  if (!done.ok()) {
+    return Fail(done.error());
+  }
+  if (!done->issued) {
+    return kExitOk;
+  }
+  fmt::print("renewed {} (expires {})\n", name, crypto::FormatTime(done->outcome.leaf.not_after));
+  return PrintTlsaRecords(*done);
+}
+
+// ApplyConfigStep makes one certificate match the configuration file:
+// issues it, re-issues it with the file's settings (saying what differs),
+// or renews it when due. Returns the exit status of this certificate.
+int ApplyConfigStep(const manager::RunContext& ctx, const config::Config& file,
+                    const config::ConfigStep& step, const manager::RenewOptions& options,
+                    RenewReporter& reporter, bool cron) {
+  switch (step.action) {
+    case config::ConfigAction::kKeep:
+      return RenewOne(ctx, step.name, options, reporter);
+    case config::ConfigAction::kNotInFile:
+      // Nothing a human must do: a notice by hand, the log under --cron.
+      if (cron) {
+        LogInfo("{}: not in {}; renewed from its own settings, never deleted", step.name,
+                file.path);
+      } else {
+        fmt::print("{}: not in {}; renewed from its own settings, never deleted\n", step.name,
+                   file.path);
+      }
+      return RenewOne(ctx, step.name, options, reporter);
+    case config::ConfigAction::kIssue:
+    case config::ConfigAction::kReissue:
+      break;
+  }
+  manager::CertSettings settings = step.entry->settings;
+  settings.run.ignore_ledger = options.ignore_ledger;
+  settings.run.quiet = options.quiet;
+  bool reissue = step.action == config::ConfigAction::kReissue;
+  if (reissue) {
+    fmt::print("{}: {} (line {}) differs from what is stored: {}; re-issuing\n", step.name,
+               file.path, step.entry->line, fmt::join(step.differences, "; "));
+  }
+  auto done = manager::Issue(ctx, settings, /*force=*/reissue, reporter);
+  if (!done.ok()) {
+    return Fail(done.error().Wrap(step.name));
+  }
+  if (!done->issued) {
+    return kExitOk;
+  }
+  fmt::print("{} {} from {} (version {}, expires {})\n", reissue ? "re-issued" : "issued",
+             step.name, file.path, done->outcome.version,
+             crypto::FormatTime(done->outcome.leaf.not_after));
+  return PrintTlsaRecords(*done);
+}
+
+int RunRenew(Cli& cli, const RenewOptions& o) {
+  const GlobalFlags& flags = cli.flags;
   store::CertStore certs = CertStoreFor(flags);
   auto run_as = RolesRunAs(flags);
   if (!run_as.ok()) {
     return Fail(run_as.error());
   }
-  std::vector<std::string> names;
-  if (!o.name.empty()) {
-    if (!store::IsValidCertName(o.name)) {
-      return Fail(ErrCode(ErrorCode::kUsage, "--name: invalid certificate name"));
-    }
-    names.push_back(o.name);
-  } else {
-    auto listed = certs.List();
-    if (!listed.ok()) {
-      return Fail(listed.error());
-    }
-    names = std::move(listed).value();
+  if (!o.name.empty() && !store::IsValidCertName(o.name)) {
+    return Fail(ErrCode(ErrorCode::kUsage, "--name: invalid certificate name"));
   }
   manager::RunContext ctx = RunContextFor(flags, certs, *run_as);
   manager::RenewOptions options;
-  options.rule = {o.days, o.force};
+  options.rule = {o.days >= 0 ? o.days : flags.renew_days, o.force};
   options.ignore_ledger = o.ignore_ledger;
   options.quiet = o.cron;
   if (flags.ca_bundle_given) {
@@ -67,18 +118,41 @@ int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
   int status = kExitOk;
   // Role processes start only for a certificate that is due: a run with
   // nothing to do never touches the network or a key.
+  if (cli.config) {
+    auto steps = config::PlanConfig(*cli.config, certs);
+    if (!steps.ok()) {
+      return Fail(steps.error());
+    }
+    bool found = o.name.empty();
+    for (const config::ConfigStep& step : *steps) {
+      if (!o.name.empty() && step.name != o.name) {
+        continue;
+      }
+      found = true;
+      if (int st = ApplyConfigStep(ctx, *cli.config, step, options, reporter, o.cron);
+          st != kExitOk) {
+        status = st;
+      }
+    }
+    if (!found) {
+      return Fail(ErrCode(ErrorCode::kUsage, "{}: neither managed nor in {}", o.name,
+                          cli.config->path));
+    }
+    return status;
+  }
+  std::vector<std::string> names;
+  if (!o.name.empty()) {
+    names.push_back(o.name);
+  } else {
+    auto listed = certs.List();
+    if (!listed.ok()) {
+      return Fail(listed.error());
+    }
+    names = std::move(listed).value();
+  }
   for (const std::string& name : names) {
-    auto done = manager::Renew(ctx, name, options, reporter);
-    if (!done.ok()) {
-      status = Fail(done.error());
-      continue;
-    }
-    if (!done->issued) {
-      continue;
-    }
-    fmt::print("renewed {} (expires {})\n", name, crypto::FormatTime(done->outcome.leaf.not_after));
-    if (PrintTlsaRecords(*done) != kExitOk) {
-      status = kExitFailure;
+    if (int st = RenewOne(ctx, name, options, reporter); st != kExitOk) {
+      status = st;
     }
   }
   return status;
@@ -95,7 +169,7 @@ void AddRenewCommand(CLI::App& app, Cli& cli) {
   cmd->add_flag("--ignore-ledger", o->ignore_ledger,
                 "order even if the rate-limit ledger says the CA would refuse");
   cmd->add_option("--days", o->days, "due when fewer than N days remain")->check(CLI::Range(0, 36500));
-  cmd->callback([&cli, o] { cli.run = [&cli, o] { return RunRenew(cli.flags, *o); }; });
+  cmd->callback([&cli, o] { cli.run = [&cli, o] { return RunRenew(cli, *o); }; });
 }
 
 }  // namespace bulkhead::cli
