@@ -54,6 +54,7 @@ Result<manager::CertSettings> BuildSettings(const GlobalFlags& flags, const Issu
   in.ca_bundle = ca.ca_bundle;
   BH_ASSIGN(manager::CertSettings s, manager::BuildCertSettings(in));
   s.run.ignore_ledger = o.ignore_ledger;
+  s.run.allow_dropped_names = o.force;
   return s;
 }
 

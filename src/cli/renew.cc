@@ -78,8 +78,11 @@ int ApplyConfigStep(const manager::RunContext& ctx, const config::Config& file,
   manager::CertSettings settings = step.entry->settings;
   settings.run.ignore_ledger = options.ignore_ledger;
   settings.run.quiet = options.quiet;
+  // The file is the operator's word: names left out of a table are dropped.
+  settings.run.allow_dropped_names = true;
   bool reissue = step.action == config::ConfigAction::kReissue;
-  if (reissue) {
+  // Without --cron the workflow's reporter says what differs as it starts.
+  if (reissue && cron) {
     fmt::print("{}: {} (line {}) differs from what is stored: {}; re-issuing\n", step.name,
                file.path, step.entry->line, fmt::join(step.differences, "; "));
   }

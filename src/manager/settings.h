@@ -84,6 +84,9 @@ struct CertSettings {
     bool ari_exempt = false;    // Renewing inside the CA's ARI window.
     bool ignore_ledger = false;  // --ignore-ledger.
     bool quiet = false;          // renew --cron: what needs no human is logged at info.
+    // Re-issuing for fewer names than the stored certificate has: `issue
+    // --force`, or a configuration file whose table says so.
+    bool allow_dropped_names = false;
   };
   RunOptions run;
 

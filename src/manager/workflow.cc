@@ -4,8 +4,11 @@
 
 #include <utility>
 
+#include <fmt/ranges.h>
+
 #include "manager/dane.h"
 #include "manager/issue_run.h"
+#include "manager/settings_input.h"
 #include "manager/settings_record.h"
 #include "renew/ari.h"
 
@@ -65,11 +68,28 @@ Result<WorkflowResult> Issue(const RunContext& ctx, const CertSettings& settings
       inspected.ok()) {
     state = std::move(inspected).value();
   }
-  if (!force && state && state->leaf && !state->decision.due &&
-      state->settings.names == settings.names) {
+  // What the stored certificate is and what is asked for now: any
+  // difference is a reason to re-issue, said before the order starts.
+  std::vector<std::string> differences;
+  if (state) {
+    differences = SettingsDifferences(state->settings, settings);
+    std::vector<std::string> dropped = DroppedNames(state->settings, settings);
+    if (!dropped.empty() && !settings.run.allow_dropped_names) {
+      return ErrCode(ErrorCode::kUsage,
+                     "{} also covers {}, which this command leaves out; re-issue without {} "
+                     "with --force, or name {} again",
+                     settings.name, fmt::join(dropped, ", "),
+                     dropped.size() == 1 ? "it" : "them", dropped.size() == 1 ? "it" : "them");
+    }
+  }
+  if (!force && state && state->leaf && !state->decision.due && differences.empty()) {
     WorkflowResult result;
     result.reason = state->decision.reason;
     return result;
+  }
+  if (!differences.empty()) {
+    reporter.Info(settings.name, fmt::format("differs from what is stored ({}); re-issuing",
+                                             fmt::join(differences, "; ")));
   }
   DaneContext dane = DaneContextFor(ctx);
   // Reissuing a certificate with TLSA records changes its key only as
