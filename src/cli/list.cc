@@ -72,6 +72,9 @@ int RunList(const GlobalFlags& flags, bool as_json, bool versions) {
     if (st->live) {
       j["version"] = st->live->version;
       j["live_dir"] = certs.CertDir(name) + "/live";
+      // What a server loads must parse and match; damage is shown here,
+      // and renew repairs it.
+      j["live_damage"] = manager::LiveDamage(certs, name, st->live->version, now);
     }
     if (st->leaf) {
       j["not_before"] = crypto::FormatTime(st->leaf->not_before);
@@ -99,6 +102,15 @@ int RunList(const GlobalFlags& flags, bool as_json, bool versions) {
                j.contains("days_left") ? std::to_string(j["days_left"].get<int64_t>()) : "-",
                j.value("not_after", std::string("-")), j["due"].get<bool>() ? "yes" : "no",
                names_joined);
+    if (j.contains("live_damage") && !j["live_damage"].empty()) {
+      std::string damage;
+      for (const auto& d : j["live_damage"]) {
+        damage += (damage.empty() ? "" : "; ") + d.get<std::string>();
+      }
+      fmt::print("  ! {}: the live files are damaged: {}; `bulkhead renew --name {}` repairs "
+                 "them\n",
+                 j["name"].get<std::string>(), damage, j["name"].get<std::string>());
+    }
   }
   if (versions) {
     for (const auto& j : out) {

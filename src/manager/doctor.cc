@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 
@@ -18,6 +19,7 @@
 #include "manager/issue_plan.h"
 #include "manager/issue_run.h"
 #include "manager/settings.h"
+#include "manager/versions.h"
 #include "store/account_store.h"
 #include "store/cert_store.h"
 #include "util/text.h"
@@ -779,6 +781,35 @@ std::vector<CheckResult> KernelChecks(const sandbox::Report& report) {
   return out;
 }
 
+namespace {
+
+// LiveFilesCheck judges the files a server loads for `name`: cert.pem,
+// fullchain.pem and privkey.pem of the live version parse and belong
+// together (manager/versions.h).
+CheckResult LiveFilesCheck(const store::CertStore& certs, const std::string& name) {
+  std::string check = "live files " + name;
+  Result<store::VersionList> versions = certs.Versions(name);
+  if (!versions.ok() || versions->live == 0) {
+    return CheckResult{check, CheckStatus::kInfo, "no live version yet", ""};
+  }
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  std::vector<std::string> damage = LiveDamage(certs, name, versions->live, now);
+  if (damage.empty()) {
+    return CheckResult{check, CheckStatus::kPass,
+                       fmt::format("version {}: cert.pem, fullchain.pem and privkey.pem parse and "
+                                   "match",
+                                   versions->live),
+                       ""};
+  }
+  return CheckResult{check, CheckStatus::kFail,
+                     fmt::format("version {}: {}", versions->live, fmt::join(damage, "; ")),
+                     fmt::format("bulkhead renew --name {} (switches to the newest good version, "
+                                 "or re-issues)",
+                                 name)};
+}
+
+}  // namespace
+
 Result<std::vector<CheckResult>> RunDoctor(const DoctorOptions& options) {
   std::unique_ptr<UserIdentity> web;
   if (!options.web_user.empty()) {
@@ -835,6 +866,7 @@ Result<std::vector<CheckResult>> RunDoctor(const DoctorOptions& options) {
   }
   for (const std::string& name : names) {
     out.push_back(EvaluatePrivateKeys(name, PrivateKeys(certs.CertDir(name))));
+    out.push_back(LiveFilesCheck(certs, name));
   }
   out.push_back(EvaluateRoleUser(options.is_root, options.run_as));
   std::vector<CheckResult> kernel = KernelChecks(sandbox::Probe());

@@ -95,6 +95,18 @@ VersionCheck CheckVersion(const store::CertStore& certs, std::string_view name, 
   return v;
 }
 
+std::vector<std::string> LiveDamage(const store::CertStore& certs, std::string_view name,
+                                    int version, int64_t now) {
+  VersionCheck v = CheckVersion(certs, name, version, /*live=*/true, now);
+  std::vector<std::string> damage;
+  for (std::string& p : v.problems) {
+    if (p.rfind("expired ", 0) != 0 && p.rfind("not valid before ", 0) != 0) {
+      damage.push_back(std::move(p));
+    }
+  }
+  return damage;
+}
+
 Result<std::vector<VersionCheck>> CheckVersions(const store::CertStore& certs,
                                                 std::string_view name, int64_t now) {
   BH_ASSIGN(store::VersionList list, certs.Versions(name));

@@ -51,6 +51,13 @@ VersionCheck CheckVersion(const store::CertStore& certs, std::string_view name, 
 Result<std::vector<VersionCheck>> CheckVersions(const store::CertStore& certs,
                                                 std::string_view name, int64_t now);
 
+// LiveDamage returns what is wrong with the files of version `version`
+// that a server loads (CheckVersion's problems, leaving out the validity
+// period: an expired certificate is renewal's business, not damage).
+// Empty when they are whole.
+std::vector<std::string> LiveDamage(const store::CertStore& certs, std::string_view name,
+                                    int version, int64_t now);
+
 // RollbackOutcome is what Rollback did.
 struct RollbackOutcome {
   VersionCheck from;  // The version that was live.

@@ -10,6 +10,7 @@
 #include "manager/issue_run.h"
 #include "manager/settings_input.h"
 #include "manager/settings_record.h"
+#include "manager/versions.h"
 #include "renew/ari.h"
 
 namespace bulkhead::manager {
@@ -105,13 +106,36 @@ Result<WorkflowResult> Renew(const RunContext& ctx, const std::string& name,
   if (!inspected.ok()) {
     return inspected.error().Wrap(name);
   }
-  CertState& state = *inspected;
   // As root, settings.json (written by the roles' user) must match root's
   // own record before root acts on anything it says.
-  if (Status trusted = CheckSettingsRecord(ctx.state_dir, *ctx.certs, state.settings);
+  if (Status trusted = CheckSettingsRecord(ctx.state_dir, *ctx.certs, inspected->settings);
       !trusted.ok()) {
     return trusted.error().Wrap(name);
   }
+  // The files a server loads must be whole: a damaged live set is repaired
+  // from the newest good version, or else re-issued now.
+  if (inspected->live) {
+    std::vector<std::string> damage =
+        LiveDamage(*ctx.certs, name, inspected->live->version, ctx.now);
+    if (!damage.empty()) {
+      std::string what = fmt::format("live version {} is damaged ({})", inspected->live->version,
+                                     fmt::join(damage, "; "));
+      auto repaired = Rollback(*ctx.certs, name, std::nullopt, ctx.now);
+      if (repaired.ok()) {
+        reporter.Warning(name, fmt::format("{}; live is now version {}, the newest good one",
+                                           what, repaired->to.version));
+        inspected = InspectCertificate(*ctx.certs, name, ctx.now, options.rule);
+        if (!inspected.ok()) {
+          return inspected.error().Wrap(name);
+        }
+      } else {
+        reporter.Warning(name, what + "; no kept version is good, re-issuing");
+        inspected->decision.due = true;
+        inspected->decision.reason = "the live files are damaged";
+      }
+    }
+  }
+  CertState& state = *inspected;
   CertSettings& s = state.settings;
   if (options.ca_bundle) {
     s.ca_bundle = *options.ca_bundle;

@@ -80,4 +80,29 @@ check_eq "renewal after a rollback exits 0" 0 "$RC"
 check_eq "... and makes version 4, after the highest number" 4 "$(live_version rb)"
 check "rollback leaves no temporary link behind" test -z "$(find "$dir" -maxdepth 1 -name '*.tmp-*')"
 
+# --- damaged live files: shown, then repaired by renew ----------------------------------
+chmod u+w "$dir/4" "$dir/4/fullchain.pem"
+head -c 100 "$dir/4/cert.pem" >"$dir/4/fullchain.pem"
+run_bh "$TEST_TMP/ld" list
+check "list shows the damaged live files" grep -q "! rb: the live files are damaged: fullchain.pem does not parse" "$TEST_TMP/ld.out"
+run_bh "$TEST_TMP/dd" doctor --cert-name rb
+check "doctor fails them, naming the repair" grep -qE "^FAIL +live files rb: version 4: fullchain.pem does not parse.*bulkhead renew --name rb" "$TEST_TMP/dd.out"
+run_bh "$TEST_TMP/rep" renew --cron
+check_eq "renew --cron with damaged live files exits 0" 0 "$RC"
+check "... saying what it repaired, even under --cron" grep -q "live version 4 is damaged.*live is now version 3, the newest good one" "$TEST_TMP/rep.err"
+check_eq "... live is version 3" 3 "$(live_version rb)"
+run_bh "$TEST_TMP/ld2" list
+check "list no longer shows damage" test -z "$(grep '!' "$TEST_TMP/ld2.out")"
+
+# With no good version to go back to, renew re-issues.
+run_bh "$TEST_TMP/solo" issue --name solo -d solo.test --webroot "$LAB_WEBROOT"
+check_eq "issue solo exits 0" 0 "$RC"
+sdir="$(cert_dir solo)"
+chmod u+w "$sdir/1" "$sdir/1/privkey.pem"
+cp "$TEST_TMP/other.pem" "$sdir/1/privkey.pem"
+run_bh "$TEST_TMP/rep2" renew --cron --name solo
+check_eq "renew with a damaged only version exits 0" 0 "$RC"
+check "... saying it re-issues" grep -q "live version 1 is damaged (privkey.pem is not the key of cert.pem); no kept version is good, re-issuing" "$TEST_TMP/rep2.err"
+check_eq "... and re-issued" 2 "$(live_version solo)"
+
 lab_finish
