@@ -66,6 +66,9 @@ void AddServeCommand(CLI::App& app, Cli& cli);
 void AddLimitsCommand(CLI::App& app, Cli& cli);
 void AddPlanCommand(CLI::App& app, Cli& cli);
 void AddRollbackCommand(CLI::App& app, Cli& cli);
+// AddCompletionCommand adds the hidden `completion bash|zsh`, which prints a
+// shell completion script made from every registered subcommand and option.
+void AddCompletionCommand(CLI::App& app, Cli& cli);
 
 // StateDir returns --state-dir, or /var/lib/bulkhead as root, else
 // $XDG_STATE_HOME/bulkhead (default ~/.local/state/bulkhead).
