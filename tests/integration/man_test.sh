@@ -69,7 +69,7 @@ done
 for page in "$MAN"/bulkhead-*.1.scd; do
   cmd="$(basename "$page" .1.scd)"
   cmd="${cmd#bulkhead-}"
-  if printf '%s\n' $commands | grep -qx -- "$cmd"; then
+  if printf '%s\n' "$commands" | grep -qx -- "$cmd"; then
     ok "page $(basename "$page") belongs to a subcommand"
   else
     not_ok "page $(basename "$page") belongs to a subcommand" "bulkhead --help lists: $commands"
