@@ -163,7 +163,11 @@ else
 fi
 left=""
 while read -r f; do
-  [ -f "$f" ] || [ -L "$f" ] && left="$left $f"
+  # Directories (and /lib, a link to one) may stay: they are shared.
+  [ -d "$f" ] && continue
+  if [ -e "$f" ] || [ -L "$f" ]; then
+    left="$left $f"
+  fi
 done </deb-test/files
 check_eq "no file of the package is left after purge" "" "$left"
 check "no binary" test ! -e /usr/bin/bulkhead
@@ -171,8 +175,9 @@ check "no units" test ! -e /lib/systemd/system/bulkhead-renew.service
 check "no man page" test ! -e /usr/share/man/man1/bulkhead.1.gz
 check "the empty state directory is removed" test ! -e /var/lib/bulkhead
 check "the empty challenge directory is removed" test ! -e /var/lib/bulkhead-challenge
-check_fails "dpkg no longer knows the package" dpkg -s bulkhead
-check "the user bulkhead is kept (Debian keeps system users)" getent passwd bulkhead
+check_fails "dpkg no longer knows the package" sh -c 'dpkg -s bulkhead >/dev/null 2>&1'
+check "the user bulkhead is kept (Debian keeps system users)" \
+  sh -c 'getent passwd bulkhead >/dev/null'
 
 # Purge with an account key in the state directory: the key stays.
 install_deb
