@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps deps-build build test unit integration test-asan demo bench clean
+.PHONY: all deps deps-build build test unit integration test-asan demo bench deb clean
 
 all: build
 
@@ -46,8 +46,16 @@ bench: deps build
 	bench/issue.sh $(BUILD)/bulkhead
 	bench/renew_noop.sh $(BUILD)/bulkhead
 
+# The Debian package, built from a copy of the tree in $(DEB_BUILD)
+# (scripts/deb.sh): build-deb/bulkhead_<version>_<arch>.deb.
+DEB_BUILD ?= build-deb
+DEB_JOBS ?= 2
+deb: deps-build
+	@scripts/deps.sh deb
+	JOBS=$(DEB_JOBS) scripts/deb.sh $(DEB_BUILD)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(DEB_BUILD)
 
 # libFuzzer targets (needs clang): builds every src/<dir>/<stem>_fuzz.cc in
 # $(FUZZ_BUILD) and runs each for FUZZ_SECONDS over fuzz/corpus/<dir>_<stem>/.

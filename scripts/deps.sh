@@ -2,33 +2,39 @@
 # Installs the Debian 12 packages bulkhead needs, if any are missing. Uses
 # sudo when not root. Prints nothing when all are present.
 #
-# Usage: scripts/deps.sh [build|test|all]
-#   build  what compiling needs: compiler, CMake, libraries, GoogleTest
+# Usage: scripts/deps.sh [build|test|deb|all]
+#   build  what compiling needs: compiler, CMake, libraries, GoogleTest,
+#          scdoc (man pages)
 #   test   what the tests, the demo and the benchmarks run against besides
-#          (Pebble, nginx, Knot, PostgreSQL, Chromium, ...)
-#   all    both (the default)
+#          (Pebble, nginx, Knot, PostgreSQL, Chromium, ...; for the package
+#          test, debhelper, lintian and man-db)
+#   deb    what `make deb` needs besides the build packages: debhelper, lintian
+#   all    all of them (the default)
 set -euo pipefail
 build_pkgs=(
   g++ cmake make pkg-config
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libasio-dev libseccomp-dev libldns-dev libsqlite3-dev libpq-dev
-  libpsl-dev libtomlplusplus-dev
+  libpsl-dev libtomlplusplus-dev scdoc
 )
 test_pkgs=(
   openssl openssh-client curl python3 pebble nginx strace
   knot knot-dnsutils ldnsutils postgresql sqlite3 systemd
   prometheus-blackbox-exporter chromium aide
+  debhelper lintian man-db
 )
+deb_pkgs=(debhelper lintian)
 if [ $# -gt 1 ]; then
-  echo "usage: $0 [build|test|all]" >&2
+  echo "usage: $0 [build|test|deb|all]" >&2
   exit 2
 fi
 case "${1:-all}" in
   build) pkgs=("${build_pkgs[@]}") ;;
   test) pkgs=("${test_pkgs[@]}") ;;
+  deb) pkgs=("${deb_pkgs[@]}") ;;
   all) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
   *)
-    echo "usage: $0 [build|test|all]" >&2
+    echo "usage: $0 [build|test|deb|all]" >&2
     exit 2
     ;;
 esac

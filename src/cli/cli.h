@@ -80,6 +80,10 @@ void AddConfigCommand(CLI::App& app, Cli& cli);
 // --config that does not exist is an error too.
 Status LoadConfigInto(Cli& cli);
 
+// AddCompletionCommand adds the hidden `completion bash|zsh`, which prints a
+// shell completion script made from every registered subcommand and option.
+void AddCompletionCommand(CLI::App& app, Cli& cli);
+
 // StateDir returns --state-dir, or /var/lib/bulkhead as root, else
 // $XDG_STATE_HOME/bulkhead (default ~/.local/state/bulkhead).
 std::string StateDir(const GlobalFlags& flags);

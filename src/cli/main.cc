@@ -75,6 +75,8 @@ int main(int argc, char** argv) {
   bulkhead::cli::AddLimitsCommand(app, cli);
   bulkhead::cli::AddPlanCommand(app, cli);
   bulkhead::cli::AddConfigCommand(app, cli);
+  // Hidden: prints completion scripts made from this table.
+  bulkhead::cli::AddCompletionCommand(app, cli);
 
   // "--" ends bulkhead's own arguments; what follows belongs to the program
   // a command runs (reload-watch --exec PROG -- -s reload).
