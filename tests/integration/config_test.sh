@@ -107,6 +107,10 @@ if [ "$(id -u)" -eq 0 ]; then
   check_eq "root refuses a file that others may write" 2 "$RC"
   check "... saying why" grep -q "others may write" "$TEST_TMP/e7.err"
 fi
+# (a copy: as root the file must be root's, whoever owns the checkout)
+cp "$(dirname "${BASH_SOURCE[0]}")/../../dist/bulkhead.toml.example" "$TEST_TMP/example.toml"
+run_bh "$TEST_TMP/ex" --config "$TEST_TMP/example.toml" config check
+check_eq "the shipped example configuration is valid" 0 "$RC"
 check_eq "no error run issued anything" 1 "$(live_version a)"
 
 lab_finish

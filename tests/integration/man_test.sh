@@ -80,7 +80,10 @@ done
 for page in "$MAN"/*.scd; do
   name="$(basename "$page" .scd)"
   missing=""
-  for section in NAME SYNOPSIS DESCRIPTION 'EXIT STATUS' 'SEE ALSO'; do
+  sections=(NAME SYNOPSIS DESCRIPTION 'SEE ALSO')
+  # Commands exit; a file format (section 5) does not.
+  [ "${name##*.}" = 1 ] && sections+=('EXIT STATUS')
+  for section in "${sections[@]}"; do
     grep -qx "# $section" "$page" || missing="$missing '$section'"
   done
   head -n 1 "$page" | grep -qx "${name%.*}(${name##*.})" || missing="$missing title"
@@ -92,7 +95,7 @@ for page in "$MAN"/*.scd; do
 done
 
 # References to bulkhead pages, from the pages and from the units, resolve.
-refs="$(grep -ohE '\*bulkhead(-[a-z-]+)?\*\([0-9]\)' "$MAN"/*.scd | tr -d '*' | sort -u)"
+refs="$(grep -ohE '\*bulkhead([.-][a-z-]+)?\*\([0-9]\)' "$MAN"/*.scd | tr -d '*' | sort -u)"
 refs="$refs $(grep -ohE '^Documentation=.*' "$SRC"/dist/systemd/*.in | grep -oE 'man:[^ ]+' |
   sed 's/^man://' | sort -u)"
 bad=""
