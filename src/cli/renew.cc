@@ -5,6 +5,9 @@
 #include "cli/cli.h"
 #include "config/plan.h"
 #include "crypto/x509.h"
+#include "manager/renewal_status.h"
+#include "monitor/metrics.h"
+#include "util/fs.h"
 #include "manager/workflow.h"
 #include "util/log.h"
 
@@ -13,6 +16,7 @@ namespace {
 
 struct RenewOptions {
   std::string name;
+  std::string metrics_file;
   bool cron = false;
   bool force = false;
   int days = -1;
@@ -42,6 +46,15 @@ class RenewReporter : public manager::Reporter {
 int RenewOne(const manager::RunContext& ctx, const std::string& name,
              const manager::RenewOptions& options, RenewReporter& reporter) {
   auto done = manager::Renew(ctx, name, options, reporter);
+  if (!done.ok() || done->issued) {
+    // An attempt (an order was due, or the run failed on the way): kept for
+    // the metrics. Failing to keep it only warns; the renewal is what counts.
+    Status recorded = manager::RecordRenewalAttempt(ctx.state_dir, name, ctx.now, done.ok(),
+                                                    done.ok() ? "" : done.error().message);
+    if (!recorded.ok()) {
+      LogWarn("{}", recorded.error().message);
+    }
+  }
   if (!done.ok()) {
     return Fail(done.error());
   }
@@ -99,6 +112,42 @@ int ApplyConfigStep(const manager::RunContext& ctx, const config::Config& file,
   return PrintTlsaRecords(*done);
 }
 
+// WithMetrics writes --metrics-file, if given, for every managed
+// certificate (not only this run's): expiry, planned renewal, last attempt
+// and its result. Returns `status`, or a failure if the file cannot be
+// written.
+int WithMetrics(const manager::RunContext& ctx, const RenewOptions& o, int status) {
+  if (o.metrics_file.empty()) {
+    return status;
+  }
+  monitor::MetricsWriter w;
+  auto names = ctx.certs->List();
+  auto attempts = manager::LoadRenewalStatus(ctx.state_dir);
+  if (!attempts.ok()) {
+    LogWarn("{}", attempts.error().message);
+  }
+  for (const std::string& name : names.ok() ? *names : std::vector<std::string>{}) {
+    auto state = manager::InspectCertificate(*ctx.certs, name, ctx.now);
+    if (state.ok()) {
+      monitor::AppendRenewalPlanned(name, state->decision.renew_at,
+                                    state->leaf ? state->leaf->not_after : 0, &w);
+    }
+    if (attempts.ok()) {
+      if (auto it = attempts->find(name); it != attempts->end()) {
+        monitor::AppendRenewalAttempt(name, it->second.at, it->second.ok,
+                                      it->second.last_success, &w);
+      }
+    }
+  }
+  w.Gauge("bulkhead_renew_run_timestamp_seconds", "Unix time of the last renew run", {},
+          static_cast<double>(ctx.now));
+  Status written = WriteFileAtomic(AbsolutePath(o.metrics_file), w.Text(), 0644);
+  if (!written.ok()) {
+    return Fail(written.error().Wrap("--metrics-file"));
+  }
+  return status;
+}
+
 int RunRenew(Cli& cli, const RenewOptions& o) {
   const GlobalFlags& flags = cli.flags;
   store::CertStore certs = CertStoreFor(flags);
@@ -141,7 +190,7 @@ int RunRenew(Cli& cli, const RenewOptions& o) {
       return Fail(ErrCode(ErrorCode::kUsage, "{}: neither managed nor in {}", o.name,
                           cli.config->path));
     }
-    return status;
+    return WithMetrics(ctx, o, status);
   }
   std::vector<std::string> names;
   if (!o.name.empty()) {
@@ -158,7 +207,7 @@ int RunRenew(Cli& cli, const RenewOptions& o) {
       status = st;
     }
   }
-  return status;
+  return WithMetrics(ctx, o, status);
 }
 
 }  // namespace
@@ -171,6 +220,9 @@ void AddRenewCommand(CLI::App& app, Cli& cli) {
   cmd->add_flag("--force", o->force, "renew even if not due");
   cmd->add_flag("--ignore-ledger", o->ignore_ledger,
                 "order even if the rate-limit ledger says the CA would refuse");
+  cmd->add_option("--metrics-file", o->metrics_file,
+                  "write a Prometheus textfile: per certificate not-after, planned renewal, "
+                  "last attempt and its result (atomically, mode 0644)");
   cmd->add_option("--days", o->days, "due when fewer than N days remain")->check(CLI::Range(0, 36500));
   cmd->callback([&cli, o] { cli.run = [&cli, o] { return RunRenew(cli, *o); }; });
 }

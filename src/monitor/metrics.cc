@@ -140,4 +140,19 @@ void AppendRenewalPlanned(std::string_view cert_name, int64_t renew_at, int64_t 
   }
 }
 
+void AppendRenewalAttempt(std::string_view cert_name, int64_t at, bool ok, int64_t last_success,
+                          MetricsWriter* w) {
+  Labels labels = {{"name", std::string(cert_name)}};
+  w->Gauge("bulkhead_renewal_last_attempt_seconds",
+           "Unix time of the last renewal attempt (an order was due or forced)", labels,
+           static_cast<double>(at));
+  w->Gauge("bulkhead_renewal_last_attempt_success", "1 if the last renewal attempt worked",
+           labels, ok ? 1.0 : 0.0);
+  if (last_success != 0) {
+    w->Gauge("bulkhead_renewal_last_success_seconds",
+             "Unix time of the last renewal attempt that worked", labels,
+             static_cast<double>(last_success));
+  }
+}
+
 }  // namespace bulkhead::monitor

@@ -58,6 +58,13 @@ void AppendCheckMetrics(const inventory::Endpoint& endpoint, const inventory::Ch
 void AppendRenewalPlanned(std::string_view cert_name, int64_t renew_at, int64_t not_after,
                           MetricsWriter* writer);
 
+// AppendRenewalAttempt adds, for a certificate with a recorded attempt,
+// bulkhead_renewal_last_attempt_seconds{name=...} (Unix time),
+// bulkhead_renewal_last_attempt_success{name=...} (1 or 0) and, when one
+// ever worked, bulkhead_renewal_last_success_seconds{name=...}.
+void AppendRenewalAttempt(std::string_view cert_name, int64_t at, bool ok, int64_t last_success,
+                          MetricsWriter* writer);
+
 }  // namespace bulkhead::monitor
 
 #endif  // BULKHEAD_MONITOR_METRICS_H_
