@@ -15,7 +15,7 @@ build_pkgs=(
   g++ cmake make pkg-config
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libasio-dev libseccomp-dev libldns-dev libsqlite3-dev libpq-dev
-  libpsl-dev libtomlplusplus-dev scdoc
+  libpsl-dev libtomlplusplus-dev libidn2-dev scdoc
 )
 test_pkgs=(
   openssl openssh-client curl python3 pebble nginx strace

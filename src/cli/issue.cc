@@ -7,6 +7,7 @@
 
 #include "acme/types.h"
 #include "cli/cli.h"
+#include "dns/idn.h"
 #include "dns/query.h"
 #include "crypto/x509.h"
 #include "manager/settings_input.h"
@@ -28,7 +29,7 @@ void PrintIssued(const std::string& name, const manager::IssueOutcome& out) {
   const crypto::CertInfo& leaf = out.leaf;
   std::string names;
   for (const std::string& n : leaf.names) {
-    names += (names.empty() ? "" : ", ") + n;
+    names += (names.empty() ? "" : ", ") + dns::DisplayName(n);
   }
   int64_t days = DaysLeft(leaf.not_after, static_cast<int64_t>(std::time(nullptr)));
   fmt::print("issued {} (version {})\n", name, out.version);

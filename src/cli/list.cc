@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "crypto/x509.h"
+#include "dns/idn.h"
 #include "manager/manager.h"
 #include "manager/versions.h"
 #include "util/days.h"
@@ -96,7 +97,8 @@ int RunList(const GlobalFlags& flags, bool as_json, bool versions) {
   for (const auto& j : out) {
     std::string names_joined;
     for (const auto& n : j["names"]) {
-      names_joined += (names_joined.empty() ? "" : ",") + n.get<std::string>();
+      // An IDN in both forms: what the CA certified and what people type.
+      names_joined += (names_joined.empty() ? "" : ",") + dns::DisplayName(n.get<std::string>());
     }
     fmt::print("{:<30} {:>5} {:<21} {:<8} {}\n", j["name"].get<std::string>(),
                j.contains("days_left") ? std::to_string(j["days_left"].get<int64_t>()) : "-",

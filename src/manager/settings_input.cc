@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "acme/types.h"
+#include "dns/idn.h"
 #include "dns/query.h"
 #include "store/cert_store.h"
 
@@ -14,7 +15,9 @@ namespace bulkhead::manager {
 Result<CertSettings> BuildCertSettings(const SettingsInput& in) {
   CertSettings s;
   for (const std::string& raw : in.names) {
-    std::string n = acme::IdentifierFor(raw).value;
+    // An IDN goes to the CA and the DNS as its A-labels (punycode).
+    BH_ASSIGN(std::string ascii, dns::ToAsciiName(raw));
+    std::string n = acme::IdentifierFor(ascii).value;
     if (std::find(s.names.begin(), s.names.end(), n) == s.names.end()) {
       s.names.push_back(n);
     }

@@ -51,4 +51,15 @@ check "... saying the CA differs" grep -qF "CA: $LAB_URL -> $other" "$TEST_TMP/i
 check_eq "... and re-issues from it" 5 "$(live_version ch)"
 check "renew now uses the new CA" grep -qF "\"server\": \"$other\"" "$(cert_dir ch)/settings.json"
 
+# An internationalized name goes to the CA as punycode and is shown both ways.
+run_bh "$TEST_TMP/idn" issue --name idn -d 'bücher.test' --webroot "$LAB_WEBROOT"
+check_eq "issue for an IDN exits 0" 0 "$RC"
+[ "$RC" -eq 0 ] || cat "$TEST_TMP/idn.err"
+check_eq "the certificate names the A-label" "xn--bcher-kva.test" "$(cert_names "$(cert_dir idn)/live/cert.pem")"
+check "issue shows both forms" grep -q "names: *xn--bcher-kva.test (bücher.test)" "$TEST_TMP/idn.out"
+run_bh "$TEST_TMP/idnl" list
+check "list shows both forms" grep -q "xn--bcher-kva.test (bücher.test)" "$TEST_TMP/idnl.out"
+run_bh "$TEST_TMP/idnbad" issue --name bad -d $'b\xffd.test' --webroot "$LAB_WEBROOT"
+check_eq "a name that is not valid UTF-8 is a usage error" 2 "$RC"
+
 lab_finish
