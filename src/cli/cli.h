@@ -11,6 +11,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "manager/dry_run.h"
 #include "manager/manager.h"
 #include "manager/session.h"
 #include "manager/workflow.h"
@@ -72,6 +73,12 @@ void AddLimitsCommand(CLI::App& app, Cli& cli);
 void AddPlanCommand(CLI::App& app, Cli& cli);
 void AddRollbackCommand(CLI::App& app, Cli& cli);
 void AddConfigCommand(CLI::App& app, Cli& cli);
+void AddDrillCommand(CLI::App& app, Cli& cli);
+
+// DryRunManaged dry-runs (manager::DryRun) every managed certificate, or
+// only `only`, printing one line per certificate and a summary; returns 1
+// if any failed. `drill` and `renew --dry-run` share it.
+int DryRunManaged(const GlobalFlags& flags, const std::string& only);
 
 // LoadConfigInto reads the configuration file (--config, else the default
 // path if a file is there) into cli.config and fills in the global flags
@@ -83,6 +90,11 @@ Status LoadConfigInto(Cli& cli);
 // AddCompletionCommand adds the hidden `completion bash|zsh`, which prints a
 // shell completion script made from every registered subcommand and option.
 void AddCompletionCommand(CLI::App& app, Cli& cli);
+
+// PrintDryRun prints a dry run's outcome for `name`: what was issued from
+// where and what the check found, and returns the exit status (1 when the
+// run failed or the check found a problem).
+int PrintDryRun(const Result<manager::DryRunResult>& done, const std::string& name);
 
 // StateDir returns --state-dir, or /var/lib/bulkhead as root, else
 // $XDG_STATE_HOME/bulkhead (default ~/.local/state/bulkhead).

@@ -171,3 +171,20 @@ Status LoadConfigInto(Cli& cli) {
 }
 
 }  // namespace bulkhead::cli
+
+namespace bulkhead::cli {
+
+int PrintDryRun(const Result<manager::DryRunResult>& done, const std::string& name) {
+  if (!done.ok()) {
+    return Fail(done.error().Wrap(fmt::format("dry run for {}", name)));
+  }
+  fmt::print("dry run: {} issued by {} ({}), expires {}; nothing live changed\n", name,
+             done->leaf.issuer_cn.empty() ? done->leaf.issuer : done->leaf.issuer_cn,
+             done->server, crypto::FormatTime(done->leaf.not_after));
+  for (const std::string& p : done->problems) {
+    LogError("dry run for {}: {}", name, p);
+  }
+  return done->problems.empty() ? kExitOk : kExitFailure;
+}
+
+}  // namespace bulkhead::cli

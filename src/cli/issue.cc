@@ -10,6 +10,7 @@
 #include "dns/idn.h"
 #include "dns/query.h"
 #include "crypto/x509.h"
+#include "manager/dry_run.h"
 #include "manager/settings_input.h"
 #include "manager/workflow.h"
 #include "util/days.h"
@@ -22,6 +23,7 @@ struct IssueOptions {
   manager::SettingsInput in;  // Paths as typed; made absolute by BuildSettings.
   bool force = false;
   bool ignore_ledger = false;
+  bool dry_run = false;
 };
 
 // PrintIssued prints where the files are and what the certificate says.
@@ -80,6 +82,9 @@ int RunIssue(const GlobalFlags& flags, const IssueOptions& o) {
   store::CertStore certs = CertStoreFor(flags);
   manager::RunContext ctx = RunContextFor(flags, certs, *run_as);
   IssueReporter reporter;
+  if (o.dry_run) {
+    return PrintDryRun(manager::DryRun(ctx, *settings, reporter), settings->name);
+  }
   auto done = manager::Issue(ctx, *settings, o.force, reporter);
   if (!done.ok()) {
     return Fail(done.error());
@@ -125,6 +130,9 @@ void AddIssueCommand(CLI::App& app, Cli& cli) {
   cmd->add_option("--preferred-chain", o->in.preferred_chain,
                   "pick the chain whose top issuer has this CN");
   cmd->add_flag("--force", o->force, "issue even if a valid certificate exists");
+  cmd->add_flag("--dry-run", o->dry_run,
+                "order for real (from Let's Encrypt's staging CA when the CA is Let's Encrypt) "
+                "into scratch storage, check the result and change nothing");
   cmd->add_option("--profile", o->in.profile,
                   "ask for this certificate profile (the CA's directory lists them)");
   cmd->add_flag("--ignore-ledger", o->ignore_ledger,

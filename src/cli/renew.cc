@@ -17,6 +17,7 @@ namespace {
 struct RenewOptions {
   std::string name;
   std::string metrics_file;
+  bool dry_run = false;
   bool cron = false;
   bool force = false;
   int days = -1;
@@ -150,6 +151,9 @@ int WithMetrics(const manager::RunContext& ctx, const RenewOptions& o, int statu
 
 int RunRenew(Cli& cli, const RenewOptions& o) {
   const GlobalFlags& flags = cli.flags;
+  if (o.dry_run) {
+    return DryRunManaged(flags, o.name);
+  }
   store::CertStore certs = CertStoreFor(flags);
   auto run_as = RolesRunAs(flags);
   if (!run_as.ok()) {
@@ -220,6 +224,9 @@ void AddRenewCommand(CLI::App& app, Cli& cli) {
   cmd->add_flag("--force", o->force, "renew even if not due");
   cmd->add_flag("--ignore-ledger", o->ignore_ledger,
                 "order even if the rate-limit ledger says the CA would refuse");
+  cmd->add_flag("--dry-run", o->dry_run,
+                "renew every certificate (or --name) for real into scratch storage, from Let's "
+                "Encrypt's staging CA for Let's Encrypt certificates; change nothing live");
   cmd->add_option("--metrics-file", o->metrics_file,
                   "write a Prometheus textfile: per certificate not-after, planned renewal, "
                   "last attempt and its result (atomically, mode 0644)");

@@ -310,8 +310,8 @@ Result<IssueOutcome> RecordOutcome(const std::string& state_dir, const store::Ce
   // adopted by the next run, and this run saves two fsyncs.
   struct stat record_st;
   bool has_record = ::lstat(SettingsRecordPath(state_dir, name).c_str(), &record_st) == 0;
-  if (Status recorded =
-          run_as || has_record ? SaveSettingsRecord(state_dir, plan.saved_settings) : OkStatus();
+  bool record = !plan.saved_settings.run.dry_run && (run_as || has_record);
+  if (Status recorded = record ? SaveSettingsRecord(state_dir, plan.saved_settings) : OkStatus();
       !recorded.ok()) {
     LogWarn("{}: issued, but root's record of the settings was not written, so the next "
             "renew will refuse them: {}",

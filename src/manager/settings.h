@@ -87,6 +87,9 @@ struct CertSettings {
     // Re-issuing for fewer names than the stored certificate has: `issue
     // --force`, or a configuration file whose table says so.
     bool allow_dropped_names = false;
+    // A dry run (manager/dry_run.h): the store is scratch, and root's
+    // record of the settings is left as it is.
+    bool dry_run = false;
   };
   RunOptions run;
 
