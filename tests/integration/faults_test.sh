@@ -13,7 +13,8 @@ lab_start_or_die "$TEST_TMP/lab"
 state_snapshot() {
   (
     cd "$LAB_DIR/state" || exit 1
-    find . -type f ! -name lock ! -name '*.sqlite-shm' -exec sha256sum {} + | sort
+    # renewal-status.json records the failed attempt itself (for the metrics).
+    find . -type f ! -name lock ! -name '*.sqlite-shm' ! -name renewal-status.json -exec sha256sum {} + | sort
     find . -type l -printf '%p -> %l\n' | sort
   )
 }
