@@ -66,6 +66,7 @@ void AddServeCommand(CLI::App& app, Cli& cli);
 void AddLimitsCommand(CLI::App& app, Cli& cli);
 void AddPlanCommand(CLI::App& app, Cli& cli);
 void AddRollbackCommand(CLI::App& app, Cli& cli);
+void AddDeleteCommand(CLI::App& app, Cli& cli);
 
 // StateDir returns --state-dir, or /var/lib/bulkhead as root, else
 // $XDG_STATE_HOME/bulkhead (default ~/.local/state/bulkhead).
@@ -110,6 +111,15 @@ bool PrintedJsonOrNone(const store::CertStore& certs, const nlohmann::json& out,
 
 // CertStoreFor returns the store under <state-dir>/certs.
 store::CertStore CertStoreFor(const GlobalFlags& flags);
+
+// StdinIsTerminal reports whether stdin is a terminal, i.e. whether someone
+// is there to answer a question.
+bool StdinIsTerminal();
+
+// AskYesNo prints `question` followed by " [y/N] " on stderr and reads one
+// line from stdin: true only for "y" or "yes" (any case); end of input, a
+// read error or any other answer is no.
+bool AskYesNo(std::string_view question);
 
 // Fail prints "bulkhead: error: <message>" and returns the exit status for
 // the error (2 for usage errors, else 1).

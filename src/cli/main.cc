@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   bulkhead::cli::AddRevokeCommand(app, cli);
   bulkhead::cli::AddListCommand(app, cli);
   bulkhead::cli::AddRollbackCommand(app, cli);
+  bulkhead::cli::AddDeleteCommand(app, cli);
   bulkhead::cli::AddDoctorCommand(app, cli);
   bulkhead::cli::AddZoneCommand(app, cli);
   bulkhead::cli::AddTlsaCommand(app, cli);
