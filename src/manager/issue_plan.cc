@@ -117,6 +117,7 @@ IssuePlan PlanIssue(IssueInputs in) {
   plan.saved_settings = settings;
   plan.saved_settings.revoked_serial.clear();
   plan.saved_settings.revoked_key_compromise = false;
+  plan.saved_settings.revoked_reissue = false;
   plan.store = {settings.name, settings.names, plan.saved_settings.ToJson()};
 
   plan.challenge_settings = settings;

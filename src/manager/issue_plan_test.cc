@@ -181,12 +181,14 @@ TEST(PlanIssueTest, StoreAndLedgerAreForThisCertificate) {
   CertSettings s = Settings(Kind::kStandalone, "0.0.0.0:80");
   s.revoked_serial = "0a";
   s.revoked_key_compromise = true;
+  s.revoked_reissue = true;
   IssuePlan plan = PlanIssue(Inputs(s));
   EXPECT_EQ(plan.store.name, "a.example");
   EXPECT_EQ(plan.store.names, s.names);
   // The revocation is answered by this order: not saved again.
   EXPECT_TRUE(plan.saved_settings.revoked_serial.empty());
   EXPECT_FALSE(plan.saved_settings.revoked_key_compromise);
+  EXPECT_FALSE(plan.saved_settings.revoked_reissue);
   EXPECT_EQ(plan.store.settings, plan.saved_settings.ToJson());
   EXPECT_EQ(plan.ledger_scope.ca, kDirectory);
   EXPECT_EQ(plan.ledger_scope.account, kAccount);

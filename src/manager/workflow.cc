@@ -98,7 +98,8 @@ Result<WorkflowResult> Renew(const RunContext& ctx, const std::string& name,
   }
   // The CA's renewal window (ARI), asked for only when the stored answer
   // has expired (Retry-After): most runs stay offline.
-  if (state.leaf && !options.rule.force && options.rule.days < 0 && !state.decision.due) {
+  if (state.leaf && !state.revoked && !options.rule.force && options.rule.days < 0 &&
+      !state.decision.due) {
     CaConfig ca{s.server, s.ca_bundle, ctx.http_timeout_ms};
     Status refreshed =
         RefreshRenewalInfo(*ctx.certs, ca, &state, ctx.now, options.rule.days,
