@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "dns/query.h"
 #include "crypto/x509.h"
+#include "manager/challenge_dir.h"
 #include "manager/workflow.h"
 #include "util/days.h"
 #include "util/log.h"
@@ -166,6 +167,10 @@ int RunIssue(const GlobalFlags& flags, const IssueOptions& o) {
   auto settings = BuildSettings(flags, o);
   if (!settings.ok()) {
     return Fail(settings.error());
+  }
+  // Before anything is locked, created or sent to the CA.
+  if (Status target = manager::CheckChallengeTarget(*settings); !target.ok()) {
+    return Fail(target.error());
   }
   auto run_as = RolesRunAs(flags);
   if (!run_as.ok()) {

@@ -136,6 +136,16 @@ check_eq "--csr: SANs equal the CSR's" "csr.test,www.csr.test" "$(cert_names "$l
 v="$(openssl verify -CAfile "$LAB_ROOT" -untrusted "$live/fullchain.pem" "$live/cert.pem" 2>&1)"
 check_eq "--csr: fullchain verifies" "$live/cert.pem: OK" "$v"
 
+# --- a --webroot that does not exist: refused before the CA hears of it ------
+requests_before="$(grep -c 'calling handler' "$LAB_DIR/pebble.log")"
+run_bh "$TEST_TMP/nowebroot" issue --name nowebroot -d nowebroot.test --webroot "$LAB_DIR/no/such/www"
+check_eq "issue --webroot MISSING exits 2" 2 "$RC"
+check "... naming the path" grep -qF "webroot $LAB_DIR/no/such/www does not exist" "$TEST_TMP/nowebroot.err"
+check_eq "... before any request reaches the CA" "$requests_before" \
+  "$(grep -c 'calling handler' "$LAB_DIR/pebble.log")"
+check_fails "... creating no webroot" test -e "$LAB_DIR/no"
+check_fails "... and no certificate directory" test -e "$(cert_dir nowebroot)"
+
 # --- standalone (no nginx on the http-01 port) -------------------------------
 lab_stop "$LAB_DIR"
 LAB_NO_WEB=1 lab_start_or_die "$TEST_TMP/standalone"
