@@ -112,6 +112,19 @@ bool PrintedJsonOrNone(const store::CertStore& certs, const nlohmann::json& out,
 // CertStoreFor returns the store under <state-dir>/certs.
 store::CertStore CertStoreFor(const GlobalFlags& flags);
 
+// FindCommand returns the subcommand of `app` named `name`, or nullptr.
+CLI::App* FindCommand(CLI::App& app, std::string_view name);
+
+// CommandWordIndex returns the index in argv (of `argc`) of the command
+// word: the first argument that is neither an option of `app` nor the value
+// of one; `argc` when there is none before "--".
+int CommandWordIndex(CLI::App& app, int argc, char** argv);
+
+// UnknownCommandMessage is the error for `word`, which is not a command of
+// `app`: the nearest command by edit distance ("did you mean 'list'?"), the
+// bulkhead command for one of certbot's names, or else where to look.
+std::string UnknownCommandMessage(CLI::App& app, std::string_view word);
+
 // StdinIsTerminal reports whether stdin is a terminal, i.e. whether someone
 // is there to answer a question.
 bool StdinIsTerminal();
