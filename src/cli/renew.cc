@@ -16,6 +16,7 @@ struct RenewOptions {
   bool force = false;
   int days = -1;
   bool ignore_ledger = false;
+  bool no_preflight = false;
 };
 
 // RenewReporter prints progress as "<name>: <line>", nothing with --cron;
@@ -60,6 +61,7 @@ int RunRenew(const GlobalFlags& flags, const RenewOptions& o) {
   options.rule = {o.days, o.force};
   options.ignore_ledger = o.ignore_ledger;
   options.quiet = o.cron;
+  options.skip_preflight = o.no_preflight;
   if (flags.ca_bundle_given) {
     options.ca_bundle = AbsolutePath(flags.ca_bundle);
   }
@@ -94,6 +96,10 @@ void AddRenewCommand(CLI::App& app, Cli& cli) {
   cmd->add_flag("--force", o->force, "renew even if not due");
   cmd->add_flag("--ignore-ledger", o->ignore_ledger,
                 "order even if the rate-limit ledger says the CA would refuse");
+  cmd->add_flag("--no-preflight", o->no_preflight,
+                "skip the http-01 pre-flight self-check on this run (the recorded settings keep "
+                "it; `issue --no-preflight` turns it off for good)")
+      ->envname("BULKHEAD_NO_PREFLIGHT");
   cmd->add_option("--days", o->days, "due when fewer than N days remain")->check(CLI::Range(0, 36500));
   cmd->callback([&cli, o] { cli.run = [&cli, o] { return RunRenew(cli.flags, *o); }; });
 }

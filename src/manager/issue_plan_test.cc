@@ -122,6 +122,18 @@ TEST(PlanIssueTest, PreflightOpensHttpAndDnsForHttp01Only) {
   EXPECT_FALSE(Has(dp.challenge_policy.connect_ports, 443));
 }
 
+TEST(PlanIssueTest, SkipPreflightIsForThisRunOnly) {
+  CertSettings web = Settings(Kind::kWebroot, "/srv/www");
+  web.preflight.enabled = true;
+  web.run.skip_preflight = true;
+  IssuePlan plan = PlanIssue(Inputs(web, {"/srv/www", "/srv/www/.well-known/acme-challenge"}));
+  // Neither the check nor its network, but the record keeps the check.
+  EXPECT_FALSE(plan.challenge_settings.preflight.enabled);
+  EXPECT_TRUE(plan.challenge_policy.connect_ports.empty());
+  EXPECT_FALSE(plan.challenge_policy.udp);
+  EXPECT_TRUE(plan.saved_settings.preflight.enabled);
+}
+
 TEST(PlanIssueTest, WithoutPreflightHttp01HasNoNetwork) {
   IssuePlan plan = PlanIssue(Inputs(Settings(Kind::kChallengeDir, "/srv/acme"),
                                     {"/srv/acme", "/srv/acme"}));

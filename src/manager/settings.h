@@ -86,6 +86,7 @@ struct CertSettings {
     bool ari_exempt = false;    // Renewing inside the CA's ARI window.
     bool ignore_ledger = false;  // --ignore-ledger.
     bool quiet = false;          // renew --cron: what needs no human is logged at info.
+    bool skip_preflight = false;  // renew --no-preflight: this run only.
   };
   RunOptions run;
 

@@ -124,6 +124,7 @@ Result<WorkflowResult> Renew(const RunContext& ctx, const std::string& name,
   }
   s.run.ignore_ledger = options.ignore_ledger;
   s.run.quiet = options.quiet;
+  s.run.skip_preflight = options.skip_preflight;
   if (state.leaf && state.ari && state.ari->supported) {
     // RFC 9773: name the certificate this one replaces, and renewals
     // inside the CA's window are exempt from its rate limits.
