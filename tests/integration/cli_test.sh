@@ -62,4 +62,13 @@ cli "$TEST_TMP/version" --version
 check_eq "--version exits 0" 0 "$RC"
 check "... printing the version" grep -qE '^bulkhead [0-9]+\.[0-9]+' "$TEST_TMP/version.out"
 
+# limits says so when no limit is set (a CA other than Let's Encrypt,
+# without limits.json), also before anything was ever ordered.
+cli "$TEST_TMP/limits" --server https://127.0.0.1:1/dir limits
+check_eq "limits on a fresh state directory exits 0" 0 "$RC"
+check_eq "... every limit says 'no limit set'" 4 "$(grep -c ': no limit set$' "$TEST_TMP/limits.out")"
+cli "$TEST_TMP/lelimits" limits
+check "Let's Encrypt's limits are shown with their numbers" \
+  grep -q 'certificates per registered domain: 50 per 7 day' "$TEST_TMP/lelimits.out"
+
 lab_finish
