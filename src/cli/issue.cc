@@ -42,8 +42,10 @@ struct IssueOptions {
   std::vector<std::string> tlsa;  // HOST:PORT, repeatable.
 };
 
-// PrintIssued prints where the files are and what the certificate says.
-void PrintIssued(const std::string& name, const manager::IssueOutcome& out) {
+// PrintIssued prints where the files are and what the certificate says
+// (with --csr, `csr_file`: no key file, as none is written).
+void PrintIssued(const std::string& name, const manager::IssueOutcome& out,
+                 const std::string& csr_file) {
   const crypto::CertInfo& leaf = out.leaf;
   std::string names;
   for (const std::string& n : leaf.names) {
@@ -52,7 +54,12 @@ void PrintIssued(const std::string& name, const manager::IssueOutcome& out) {
   int64_t days = DaysLeft(leaf.not_after, static_cast<int64_t>(std::time(nullptr)));
   fmt::print("issued {} (version {})\n", name, out.version);
   fmt::print("  certificate: {}/fullchain.pem\n", out.live_dir);
-  fmt::print("  key:         {}/privkey.pem\n", out.live_dir);
+  if (csr_file.empty()) {
+    fmt::print("  key:         {}/privkey.pem\n", out.live_dir);
+  } else {
+    // --csr: the key is the CSR's, never stored here.
+    fmt::print("  key:         yours (the key of {}; none is stored)\n", csr_file);
+  }
   fmt::print("  subject:     {}\n", leaf.subject);
   fmt::print("  names:       {}\n", names);
   fmt::print("  issuer:      {}\n", leaf.issuer_cn.empty() ? leaf.issuer : leaf.issuer_cn);
@@ -188,7 +195,7 @@ int RunIssue(const GlobalFlags& flags, const IssueOptions& o) {
                settings->name, done->reason);
     return kExitOk;
   }
-  PrintIssued(settings->name, done->outcome);
+  PrintIssued(settings->name, done->outcome, settings->csr_file);
   return PrintTlsaRecords(*done);
 }
 

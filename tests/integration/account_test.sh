@@ -7,6 +7,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lab_test_init
 lab_start_or_die "$TEST_TMP/lab"
 
+# A CA whose root is not trusted here: the error says how to trust it.
+RC=0
+"$BULKHEAD_BIN" --state-dir "$LAB_DIR/state" --server "$LAB_URL" account register --agree-tos \
+  >"$TEST_TMP/untrusted.out" 2>"$TEST_TMP/untrusted.err" || RC=$?
+check_eq "register with a CA whose root is unknown exits 1" 1 "$RC"
+check "... suggesting --ca-bundle" grep -q -- '--ca-bundle PEM' "$TEST_TMP/untrusted.err"
+
 # json_field FILE KEY: a top-level field of a JSON object (lists joined by ",").
 json_field() {
   python3 -c '

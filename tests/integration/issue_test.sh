@@ -131,6 +131,9 @@ else
   not_ok "--csr: certificate carries the CSR's public key"
 fi
 check "--csr: no privkey.pem in the version dir" test ! -e "$live/privkey.pem"
+check_fails "--csr: the output names no privkey.pem" grep -q 'privkey.pem' "$TEST_TMP/csr.out"
+check "--csr: the output says the key is the CSR's" grep -qF "key of $TEST_TMP/csr.pem" "$TEST_TMP/csr.out"
+check "issue without --csr names the key file" grep -q 'privkey.pem' "$TEST_TMP/one.out"
 check "--csr: cert.pem present" test -s "$live/cert.pem"
 check_eq "--csr: SANs equal the CSR's" "csr.test,www.csr.test" "$(cert_names "$live/cert.pem")"
 v="$(openssl verify -CAfile "$LAB_ROOT" -untrusted "$live/fullchain.pem" "$live/cert.pem" 2>&1)"
