@@ -65,7 +65,9 @@ Result<WorkflowResult> Issue(const RunContext& ctx, const CertSettings& settings
       inspected.ok()) {
     state = std::move(inspected).value();
   }
-  if (!force && state && state->leaf && !state->decision.due &&
+  // A revoked certificate is replaced by `issue` (one of the ways out that
+  // renew names), even though renew leaves it alone.
+  if (!force && state && state->leaf && !state->decision.due && !state->revoked &&
       state->settings.names == settings.names) {
     WorkflowResult result;
     result.reason = state->decision.reason;

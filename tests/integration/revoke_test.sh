@@ -103,6 +103,13 @@ run_bh "$TEST_TMP/renew3" renew --name rv3
 check_eq "renew --name rv3 then exits 0" 0 "$RC"
 check "... and replaces it" grep -q '^renewed rv3' "$TEST_TMP/renew3.out"
 
+# issue (without --force) replaces a revoked certificate: one of the ways
+# out renew names.
+run_bh "$TEST_TMP/reissue2" issue --name rv2 -d rv2.test --webroot "$LAB_WEBROOT"
+check_eq "issue of the revoked rv2 exits 0" 0 "$RC"
+[ "$RC" -eq 0 ] || cat "$TEST_TMP/reissue2.err"
+check_fails "... with a new certificate" test "$s2" = "$(cert_serial "$(cert_dir rv2)/live/cert.pem")"
+
 # renew --force --name replaces a revoked certificate explicitly.
 run_bh "$TEST_TMP/force1" renew --force --name rv1
 check_eq "renew --force --name rv1 exits 0" 0 "$RC"
