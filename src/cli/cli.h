@@ -112,18 +112,15 @@ bool PrintedJsonOrNone(const store::CertStore& certs, const nlohmann::json& out,
 // CertStoreFor returns the store under <state-dir>/certs.
 store::CertStore CertStoreFor(const GlobalFlags& flags);
 
-// FindCommand returns the subcommand of `app` named `name`, or nullptr.
-CLI::App* FindCommand(CLI::App& app, std::string_view name);
-
-// CommandWordIndex returns the index in argv (of `argc`) of the command
-// word: the first argument that is neither an option of `app` nor the value
-// of one; `argc` when there is none before "--".
-int CommandWordIndex(CLI::App& app, int argc, char** argv);
-
-// UnknownCommandMessage is the error for `word`, which is not a command of
-// `app`: the nearest command by edit distance ("did you mean 'list'?"), the
-// bulkhead command for one of certbot's names, or else where to look.
-std::string UnknownCommandMessage(CLI::App& app, std::string_view word);
+// CheckCommandWord looks at the command word of argv (of `argc`: the first
+// argument that is neither an option of `app` nor an option's value) before
+// CLI11 parses. A word that is no command of `app` is a kUsage error naming
+// the nearest command by edit distance ("did you mean 'list'?") or
+// bulkhead's command for one of certbot's names. For `help [COMMAND]` it
+// fills `*out_help_args` with the command line that asks CLI11 for that
+// help (the global options given, COMMAND, --help); otherwise it leaves it
+// empty.
+Status CheckCommandWord(CLI::App& app, int argc, char** argv, std::vector<char*>* out_help_args);
 
 // StdinIsTerminal reports whether stdin is a terminal, i.e. whether someone
 // is there to answer a question.

@@ -32,13 +32,14 @@ constexpr CertbotName kCertbotNames[] = {
     {"unregister", "account deactivate"},
 };
 
-}  // namespace
-
+// FindCommand returns the subcommand of `app` named `name`, or nullptr.
 CLI::App* FindCommand(CLI::App& app, std::string_view name) {
   auto found = app.get_subcommands([name](CLI::App* sub) { return sub->get_name() == name; });
   return found.empty() ? nullptr : found.front();
 }
 
+// CommandWordIndex returns the index of the command word in argv, or
+// `argc` when there is none before "--".
 int CommandWordIndex(CLI::App& app, int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
@@ -59,6 +60,7 @@ int CommandWordIndex(CLI::App& app, int argc, char** argv) {
   return argc;
 }
 
+// UnknownCommandMessage is the error for `word`, which is no command.
 std::string UnknownCommandMessage(CLI::App& app, std::string_view word) {
   for (const CertbotName& n : kCertbotNames) {
     if (word == n.certbot) {
@@ -79,6 +81,31 @@ std::string UnknownCommandMessage(CLI::App& app, std::string_view word) {
   }
   return fmt::format("unknown command '{}'; `bulkhead --help` lists the commands",
                      PrintableExcerpt(word, 40));
+}
+
+}  // namespace
+
+Status CheckCommandWord(CLI::App& app, int argc, char** argv, std::vector<char*>* out_help_args) {
+  out_help_args->clear();
+  int word = CommandWordIndex(app, argc, argv);
+  if (word >= argc) {
+    return OkStatus();
+  }
+  std::string_view command = argv[word];
+  if (command == "help") {
+    // `help [COMMAND]` is `[COMMAND] --help`, after the global options.
+    out_help_args->assign(argv, argv + word);
+    if (word + 1 < argc && std::string_view(argv[word + 1]) != "help") {
+      out_help_args->push_back(argv[word + 1]);
+      command = argv[word + 1];
+    }
+    out_help_args->push_back(const_cast<char*>("--help"));
+  }
+  if (command != "help" && FindCommand(app, command) == nullptr) {
+    out_help_args->clear();
+    return ErrCode(ErrorCode::kUsage, "{}", UnknownCommandMessage(app, command));
+  }
+  return OkStatus();
 }
 
 }  // namespace bulkhead::cli

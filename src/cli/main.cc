@@ -85,24 +85,10 @@ int main(int argc, char** argv) {
   }
   // Before CLI11, which would only say that a command is required: a word
   // that is no command gets a suggestion, and `help [COMMAND]` is --help.
-  int word = bulkhead::cli::CommandWordIndex(app, own_argc, argv);
   std::vector<char*> help_args;
-  if (word < own_argc) {
-    std::string_view command = argv[word];
-    if (command == "help") {
-      // `help [COMMAND]` is `[COMMAND] --help`, with the global options
-      // given before it.
-      help_args.assign(argv, argv + word);
-      if (word + 1 < own_argc && std::string_view(argv[word + 1]) != "help") {
-        help_args.push_back(argv[word + 1]);
-        command = argv[word + 1];
-      }
-      help_args.push_back(const_cast<char*>("--help"));
-    }
-    if (command != "help" && bulkhead::cli::FindCommand(app, command) == nullptr) {
-      bulkhead::LogError("{}", bulkhead::cli::UnknownCommandMessage(app, command));
-      return bulkhead::cli::kExitUsage;
-    }
+  if (bulkhead::Status word = bulkhead::cli::CheckCommandWord(app, own_argc, argv, &help_args);
+      !word.ok()) {
+    return bulkhead::cli::Fail(word.error());
   }
   try {
     if (!help_args.empty()) {
