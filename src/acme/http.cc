@@ -235,6 +235,21 @@ bool IsTransient(CURLcode code) {
   }
 }
 
+// UntrustedHint is what to add to a failure to verify the CA's certificate
+// chain: how to trust a private CA's root (a name mismatch, which no bundle
+// fixes, gets nothing: curl reports it under another code).
+std::string UntrustedHint(CURLcode code, const std::string& ca_bundle) {
+  if (code != CURLE_PEER_FAILED_VERIFICATION) {
+    return "";
+  }
+  if (ca_bundle.empty()) {
+    return " (the CA's certificate does not chain to a root trusted here; for a private CA, "
+           "give its root with --ca-bundle PEM or BULKHEAD_CA_BUNDLE)";
+  }
+  return fmt::format(" (the CA's certificate does not chain to a root in --ca-bundle {})",
+                     ca_bundle);
+}
+
 // CurlHttpClient reuses one easy handle so that the connection, the TLS
 // session and the parsed trust store survive between requests. Requests are
 // serialised by a mutex because an easy handle is single-threaded.
@@ -372,7 +387,7 @@ class CurlHttpClient : public HttpClient {
     }
     if (rc != CURLE_OK) {
       std::string why = errbuf_[0] != '\0' ? std::string(errbuf_) : curl_easy_strerror(rc);
-      Error e = Err("{} {}: {}", method, url, why);
+      Error e = Err("{} {}: {}{}", method, url, why, UntrustedHint(rc, options_.ca_bundle));
       if (IsTransient(rc)) {
         e.code = ErrorCode::kTransient;
       }

@@ -761,6 +761,8 @@ TEST(CurlHttpClientTest, UntrustedCertificateRejected) {
   ASSERT_FALSE(res.ok());
   EXPECT_NE(res.error().code, ErrorCode::kTransient);
   EXPECT_NE(res.error().message.find(url), std::string::npos) << res.error().message;
+  EXPECT_NE(res.error().message.find("--ca-bundle PEM"), std::string::npos)
+      << res.error().message;
 
   // Nor does a bundle holding some other certificate.
   TlsTestServer other([](const TestRequest&) { return TestReply{OkReply("x")}; });
@@ -770,6 +772,9 @@ TEST(CurlHttpClientTest, UntrustedCertificateRejected) {
   auto res2 = wrong->Get(url);
   ASSERT_FALSE(res2.ok());
   EXPECT_NE(res2.error().code, ErrorCode::kTransient);
+  EXPECT_NE(res2.error().message.find("a root in --ca-bundle " + TestOptions(other).ca_bundle),
+            std::string::npos)
+      << res2.error().message;
 
   EXPECT_TRUE(server.requests().empty());
 }

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "manager/account_ops.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 namespace bulkhead::cli {
@@ -133,7 +134,19 @@ int RunRollover(const GlobalFlags& flags, const AccountOptions& o, bool key_type
   return kExitOk;
 }
 
-int RunDeactivate(const GlobalFlags& flags) {
+int RunDeactivate(const GlobalFlags& flags, bool yes) {
+  // The CA refuses a deactivated account for good: never without a yes.
+  if (!yes) {
+    if (!StdinIsTerminal()) {
+      return Fail(ErrCode(ErrorCode::kUsage,
+                          "account deactivate cannot be undone; stdin is not a terminal to "
+                          "confirm on, so add --yes"));
+    }
+    if (!AskYesNo("Deactivate the account for good? The CA will refuse it from now on, and "
+                  "this cannot be undone.")) {
+      return Fail(Err("not confirmed; the account is unchanged"));
+    }
+  }
   manager::AccountRequest request;
   request.command = manager::AccountCommand::kDeactivate;
   auto r = Run(flags, std::move(request));
@@ -144,6 +157,16 @@ int RunDeactivate(const GlobalFlags& flags) {
     return Fail(Err("{}", r->key.warning));
   }
   fmt::print("deactivated account {}\n", r->account.url);
+  // Its key stays refused too: a new account needs a new key, so the old
+  // directory is moved aside rather than reused by `account register`.
+  std::string dir = DirName(r->key_path);
+  fmt::print(
+      "The CA refuses this account and its key from now on. Before the next issue or renew, "
+      "move its directory aside and register a new one:\n  mv {} {}.deactivated\n  bulkhead "
+      "account register --agree-tos   (with the same --server and --state-dir)\nCertificates "
+      "already issued stay valid; `bulkhead revoke --name NAME --with-cert-key` revokes one "
+      "without the account.\n",
+      dir, dir);
   return kExitOk;
 }
 
@@ -174,7 +197,10 @@ void AddAccountCommand(CLI::App& app, Cli& cli) {
   });
 
   CLI::App* deact = account->add_subcommand("deactivate", "deactivate the account for good");
-  deact->callback([&cli] { cli.run = [&cli] { return RunDeactivate(cli.flags); }; });
+  auto yes = std::make_shared<bool>(false);
+  deact->add_flag("--yes", *yes, "do not ask (required when stdin is not a terminal)");
+  deact->callback(
+      [&cli, yes] { cli.run = [&cli, yes] { return RunDeactivate(cli.flags, *yes); }; });
 }
 
 }  // namespace bulkhead::cli

@@ -95,6 +95,7 @@ void AddCompletionCommand(CLI::App& app, Cli& cli);
 // where and what the check found, and returns the exit status (1 when the
 // run failed or the check found a problem).
 int PrintDryRun(const Result<manager::DryRunResult>& done, const std::string& name);
+void AddDeleteCommand(CLI::App& app, Cli& cli);
 
 // StateDir returns --state-dir, or /var/lib/bulkhead as root, else
 // $XDG_STATE_HOME/bulkhead (default ~/.local/state/bulkhead).
@@ -139,6 +140,25 @@ bool PrintedJsonOrNone(const store::CertStore& certs, const nlohmann::json& out,
 
 // CertStoreFor returns the store under <state-dir>/certs.
 store::CertStore CertStoreFor(const GlobalFlags& flags);
+
+// CheckCommandWord looks at the command word of argv (of `argc`: the first
+// argument that is neither an option of `app` nor an option's value) before
+// CLI11 parses. A word that is no command of `app` is a kUsage error naming
+// the nearest command by edit distance ("did you mean 'list'?") or
+// bulkhead's command for one of certbot's names. For `help [COMMAND]` it
+// fills `*out_help_args` with the command line that asks CLI11 for that
+// help (the global options given, COMMAND, --help); otherwise it leaves it
+// empty.
+Status CheckCommandWord(CLI::App& app, int argc, char** argv, std::vector<char*>* out_help_args);
+
+// StdinIsTerminal reports whether stdin is a terminal, i.e. whether someone
+// is there to answer a question.
+bool StdinIsTerminal();
+
+// AskYesNo prints `question` followed by " [y/N] " on stderr and reads one
+// line from stdin: true only for "y" or "yes" (any case); end of input, a
+// read error or any other answer is no.
+bool AskYesNo(std::string_view question);
 
 // Fail prints "bulkhead: error: <message>" and returns the exit status for
 // the error (2 for usage errors, else 1).

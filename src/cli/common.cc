@@ -1,5 +1,7 @@
 #include <unistd.h>
 
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -93,6 +95,21 @@ bool PrintedJsonOrNone(const store::CertStore& certs, const nlohmann::json& out,
 
 store::CertStore CertStoreFor(const GlobalFlags& flags) {
   return store::CertStore(StateDir(flags) + "/certs");
+}
+
+bool StdinIsTerminal() { return ::isatty(STDIN_FILENO) == 1; }
+
+bool AskYesNo(std::string_view question) {
+  std::fprintf(stderr, "%.*s [y/N] ", static_cast<int>(question.size()), question.data());
+  std::fflush(stderr);
+  std::string line;
+  int c;
+  while ((c = std::getchar()) != EOF && c != '\n') {
+    if (line.size() < 16) {
+      line += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  return line == "y" || line == "yes";
 }
 
 int Fail(const Error& error) {

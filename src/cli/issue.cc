@@ -10,6 +10,7 @@
 #include "dns/idn.h"
 #include "dns/query.h"
 #include "crypto/x509.h"
+#include "manager/challenge_dir.h"
 #include "manager/dry_run.h"
 #include "manager/settings_input.h"
 #include "manager/workflow.h"
@@ -26,8 +27,10 @@ struct IssueOptions {
   bool dry_run = false;
 };
 
-// PrintIssued prints where the files are and what the certificate says.
-void PrintIssued(const std::string& name, const manager::IssueOutcome& out) {
+// PrintIssued prints where the files are and what the certificate says
+// (with --csr, `csr_file`: no key file, as none is written).
+void PrintIssued(const std::string& name, const manager::IssueOutcome& out,
+                 const std::string& csr_file) {
   const crypto::CertInfo& leaf = out.leaf;
   std::string names;
   for (const std::string& n : leaf.names) {
@@ -36,7 +39,12 @@ void PrintIssued(const std::string& name, const manager::IssueOutcome& out) {
   int64_t days = DaysLeft(leaf.not_after, static_cast<int64_t>(std::time(nullptr)));
   fmt::print("issued {} (version {})\n", name, out.version);
   fmt::print("  certificate: {}/fullchain.pem\n", out.live_dir);
-  fmt::print("  key:         {}/privkey.pem\n", out.live_dir);
+  if (csr_file.empty()) {
+    fmt::print("  key:         {}/privkey.pem\n", out.live_dir);
+  } else {
+    // --csr: the key is the CSR's, never stored here.
+    fmt::print("  key:         yours (the key of {}; none is stored)\n", csr_file);
+  }
   fmt::print("  subject:     {}\n", leaf.subject);
   fmt::print("  names:       {}\n", names);
   fmt::print("  issuer:      {}\n", leaf.issuer_cn.empty() ? leaf.issuer : leaf.issuer_cn);
@@ -75,6 +83,10 @@ int RunIssue(const GlobalFlags& flags, const IssueOptions& o) {
   if (!settings.ok()) {
     return Fail(settings.error());
   }
+  // Before anything is locked, created or sent to the CA.
+  if (Status target = manager::CheckChallengeTarget(*settings); !target.ok()) {
+    return Fail(target.error());
+  }
   auto run_as = RolesRunAs(flags);
   if (!run_as.ok()) {
     return Fail(run_as.error());
@@ -94,7 +106,7 @@ int RunIssue(const GlobalFlags& flags, const IssueOptions& o) {
                settings->name, done->reason);
     return kExitOk;
   }
-  PrintIssued(settings->name, done->outcome);
+  PrintIssued(settings->name, done->outcome, settings->csr_file);
   return PrintTlsaRecords(*done);
 }
 

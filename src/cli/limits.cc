@@ -1,6 +1,9 @@
 // `bulkhead limits`: the rate-limit budget left per registered domain.
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <ctime>
 #include <memory>
 
@@ -13,6 +16,24 @@ namespace bulkhead::cli {
 namespace {
 
 std::string When(int64_t t) { return t > 0 ? crypto::FormatTime(t) : "-"; }
+
+constexpr ledger::LimitKind kKinds[] = {
+    ledger::LimitKind::kNewOrdersPerAccount, ledger::LimitKind::kCertsPerRegisteredDomain,
+    ledger::LimitKind::kDuplicateCertificates, ledger::LimitKind::kFailedAuthzPerIdentifier};
+
+// Describe renders one limit: "50 per 7 days", or "no limit set".
+std::string Describe(const ledger::Limit& l) {
+  if (l.max <= 0) {
+    return "no limit set";
+  }
+  if (l.window_seconds % 86400 == 0) {
+    return fmt::format("{} per {} day(s)", l.max, l.window_seconds / 86400);
+  }
+  if (l.window_seconds % 3600 == 0) {
+    return fmt::format("{} per {} hour(s)", l.max, l.window_seconds / 3600);
+  }
+  return fmt::format("{} per {} seconds", l.max, l.window_seconds);
+}
 
 int RunLimits(const GlobalFlags& flags, bool as_json) {
   std::string state_dir = StateDir(flags);
@@ -28,13 +49,19 @@ int RunLimits(const GlobalFlags& flags, bool as_json) {
   if (!limits.ok()) {
     return Fail(limits.error());
   }
-  auto led = ledger::Ledger::Open(ledger::LedgerPath(state_dir));
-  if (!led.ok()) {
-    return Fail(led.error());
-  }
   int64_t now = static_cast<int64_t>(std::time(nullptr));
-  auto domains = led->Domains(*limits, ca, now);
-  auto accounts = led->Accounts(*limits, now);
+  Result<std::vector<ledger::DomainBudget>> domains = std::vector<ledger::DomainBudget>{};
+  Result<std::vector<ledger::AccountBudget>> accounts = std::vector<ledger::AccountBudget>{};
+  // No ledger yet (nothing ordered from this state directory): nothing
+  // spent, which is no reason to fail.
+  if (std::string path = ledger::LedgerPath(state_dir); ::access(path.c_str(), F_OK) == 0) {
+    auto led = ledger::Ledger::Open(path);
+    if (!led.ok()) {
+      return Fail(led.error());
+    }
+    domains = led->Domains(*limits, ca, now);
+    accounts = led->Accounts(*limits, now);
+  }
   if (!domains.ok() || !accounts.ok()) {
     return Fail(domains.ok() ? accounts.error() : domains.error());
   }
@@ -71,9 +98,12 @@ int RunLimits(const GlobalFlags& flags, bool as_json) {
     return kExitOk;
   }
   fmt::print("limits: {}\n", limits->source);
+  for (ledger::LimitKind k : kKinds) {
+    fmt::print("  {}: {}\n", ledger::LimitTitle(k), Describe(limits->Get(k)));
+  }
   if (domains->empty()) {
-    fmt::print("no certificates in the last {} days\n",
-               limits->certs_per_domain.window_seconds / 86400);
+    fmt::print("no certificates recorded in the last {} day(s)\n",
+               std::max<int64_t>(1, limits->certs_per_domain.window_seconds / 86400));
   } else {
     fmt::print("{:<40} {:>6} {:>9}  {}\n", "REGISTERED DOMAIN", "ISSUED", "REMAINING",
                "NEXT FREES AT");
@@ -87,8 +117,8 @@ int RunLimits(const GlobalFlags& flags, bool as_json) {
     fmt::print("account {} at {}: {} orders in the window, {} left\n", a.scope.account, a.scope.ca,
                a.orders, a.remaining < 0 ? std::string("no limit") : std::to_string(a.remaining));
     for (const auto& [id, n] : a.failed_authz) {
-      fmt::print("  {}: {} failed authorization(s) of {} per window\n", id, n,
-                 limits->failed_authz.max);
+      fmt::print("  {}: {} failed authorization(s) ({})\n", id, n,
+                 Describe(limits->failed_authz));
     }
   }
   return kExitOk;

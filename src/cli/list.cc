@@ -57,6 +57,15 @@ void PrintVersions(const nlohmann::json& entry) {
   }
 }
 
+// DueColumn is the DUE column of one entry of list's JSON: yes, no, or
+// "revoked" for a revoked certificate renew leaves alone.
+std::string DueColumn(const nlohmann::json& j) {
+  if (j["due"].get<bool>()) {
+    return "yes";
+  }
+  return j["revoked"].get<bool>() ? "revoked" : "no";
+}
+
 int RunList(const GlobalFlags& flags, bool as_json, bool versions) {
   store::CertStore certs = CertStoreFor(flags);
   int64_t now = static_cast<int64_t>(std::time(nullptr));
@@ -69,7 +78,8 @@ int RunList(const GlobalFlags& flags, bool as_json, bool versions) {
                         {"server", st->settings.server},
                         {"due", st->decision.due},
                         {"renew_at", crypto::FormatTime(st->decision.renew_at)},
-                        {"reason", st->decision.reason}};
+                        {"reason", st->decision.reason},
+                        {"revoked", st->revoked}};
     if (st->live) {
       j["version"] = st->live->version;
       j["live_dir"] = certs.CertDir(name) + "/live";
@@ -102,8 +112,7 @@ int RunList(const GlobalFlags& flags, bool as_json, bool versions) {
     }
     fmt::print("{:<30} {:>5} {:<21} {:<8} {}\n", j["name"].get<std::string>(),
                j.contains("days_left") ? std::to_string(j["days_left"].get<int64_t>()) : "-",
-               j.value("not_after", std::string("-")), j["due"].get<bool>() ? "yes" : "no",
-               names_joined);
+               j.value("not_after", std::string("-")), DueColumn(j), names_joined);
     if (j.contains("live_damage") && !j["live_damage"].empty()) {
       std::string damage;
       for (const auto& d : j["live_damage"]) {
@@ -112,6 +121,12 @@ int RunList(const GlobalFlags& flags, bool as_json, bool versions) {
       fmt::print("  ! {}: the live files are damaged: {}; `bulkhead renew --name {}` repairs "
                  "them\n",
                  j["name"].get<std::string>(), damage, j["name"].get<std::string>());
+    }
+  }
+  // What the DUE column cannot say: why a revoked certificate stays.
+  for (const auto& j : out) {
+    if (j["revoked"].get<bool>() && !j["due"].get<bool>()) {
+      fmt::print("{}: {}\n", j["name"].get<std::string>(), j["reason"].get<std::string>());
     }
   }
   if (versions) {

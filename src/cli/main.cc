@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <string_view>
+#include <vector>
 
 #include "cli/cli.h"
 #include "roles/hostile.h"
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
   bulkhead::cli::AddRevokeCommand(app, cli);
   bulkhead::cli::AddListCommand(app, cli);
   bulkhead::cli::AddRollbackCommand(app, cli);
+  bulkhead::cli::AddDeleteCommand(app, cli);
   bulkhead::cli::AddDoctorCommand(app, cli);
   bulkhead::cli::AddZoneCommand(app, cli);
   bulkhead::cli::AddTlsaCommand(app, cli);
@@ -90,7 +92,17 @@ int main(int argc, char** argv) {
       break;
     }
   }
+  // Before CLI11, which would only say that a command is required: a word
+  // that is no command gets a suggestion, and `help [COMMAND]` is --help.
+  std::vector<char*> help_args;
+  if (bulkhead::Status word = bulkhead::cli::CheckCommandWord(app, own_argc, argv, &help_args);
+      !word.ok()) {
+    return bulkhead::cli::Fail(word.error());
+  }
   try {
+    if (!help_args.empty()) {
+      app.parse(static_cast<int>(help_args.size()), help_args.data());
+    }
     app.parse(own_argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);

@@ -21,13 +21,22 @@ std::string Basis(const manager::CertState& st) {
   if (!st.leaf) {
     return "no certificate";
   }
-  if (!st.settings.revoked_serial.empty() && st.settings.revoked_serial == st.leaf->serial_hex) {
+  if (st.revoked) {
     return "revoked";
   }
   if (st.decision.reason.find("renewal window") != std::string::npos) {
     return "ARI window";
   }
   return "lifetime rule";
+}
+
+// RenewAt is when the certificate will be renewed, or "never" for a revoked
+// one that renew leaves alone.
+std::string RenewAt(const manager::CertState& st) {
+  if (st.revoked && !st.decision.due) {
+    return "never";
+  }
+  return crypto::FormatTime(st.decision.renew_at);
 }
 
 // DaneSummary describes, from dane.json alone (no DNS), which key the next
@@ -58,7 +67,7 @@ int RunPlan(const GlobalFlags& flags, bool as_json) {
     nlohmann::json j = {{"name", name},
                         {"basis", Basis(*st)},
                         {"due", st->decision.due},
-                        {"renew_at", crypto::FormatTime(st->decision.renew_at)},
+                        {"renew_at", RenewAt(*st)},
                         {"reason", st->decision.reason},
                         {"at_risk", false}};
     if (st->leaf) {
@@ -66,7 +75,7 @@ int RunPlan(const GlobalFlags& flags, bool as_json) {
       int64_t margin = std::max<int64_t>(kMinMarginSeconds / 6, lifetime / 6);
       margin = std::min(margin, kMinMarginSeconds);
       j["expires"] = crypto::FormatTime(st->leaf->not_after);
-      j["at_risk"] = st->decision.renew_at > st->leaf->not_after - margin;
+      j["at_risk"] = !st->revoked && st->decision.renew_at > st->leaf->not_after - margin;
       j["margin_seconds"] = margin;
     }
     if (manager::DaneActive(st->settings)) {
@@ -88,7 +97,9 @@ int RunPlan(const GlobalFlags& flags, bool as_json) {
   }
   fmt::print("{:<30} {:<21} {:<21} {:<14} {}\n", "NAME", "EXPIRES", "RENEW AT", "BASIS", "NOTE");
   for (const auto& j : out) {
-    std::string note = j["due"].get<bool>() ? "due now" : "";
+    std::string note = j["due"].get<bool>()          ? "due now"
+                       : j["basis"] == "revoked" ? j["reason"].get<std::string>()
+                                                 : "";
     if (j.contains("dane") && j["dane"].contains("renewal_key")) {
       const nlohmann::json& d = j["dane"];
       note += std::string(note.empty() ? "" : "; ") +

@@ -22,6 +22,7 @@ struct RenewOptions {
   bool force = false;
   int days = -1;
   bool ignore_ledger = false;
+  bool no_preflight = false;
 };
 
 // RenewReporter prints progress as "<name>: <line>", nothing with --cron;
@@ -167,6 +168,7 @@ int RunRenew(Cli& cli, const RenewOptions& o) {
   options.rule = {o.days >= 0 ? o.days : flags.renew_days, o.force};
   options.ignore_ledger = o.ignore_ledger;
   options.quiet = o.cron;
+  options.skip_preflight = o.no_preflight;
   if (flags.ca_bundle_given) {
     options.ca_bundle = AbsolutePath(flags.ca_bundle);
   }
@@ -224,6 +226,10 @@ void AddRenewCommand(CLI::App& app, Cli& cli) {
   cmd->add_flag("--force", o->force, "renew even if not due");
   cmd->add_flag("--ignore-ledger", o->ignore_ledger,
                 "order even if the rate-limit ledger says the CA would refuse");
+  cmd->add_flag("--no-preflight", o->no_preflight,
+                "skip the http-01 pre-flight self-check on this run (the recorded settings keep "
+                "it; `issue --no-preflight` turns it off for good)")
+      ->envname("BULKHEAD_NO_PREFLIGHT");
   cmd->add_flag("--dry-run", o->dry_run,
                 "renew every certificate (or --name) for real into scratch storage, from Let's "
                 "Encrypt's staging CA for Let's Encrypt certificates; change nothing live");

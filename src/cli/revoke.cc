@@ -17,7 +17,37 @@ struct RevokeOptions {
   std::string name;
   std::string reason = "unspecified";
   bool with_cert_key = false;
+  bool reissue = false;
 };
+
+// SaveRevocation records the revocation of `serial` in settings.json and
+// root's record. Returns an exit status.
+int SaveRevocation(const GlobalFlags& flags, const store::CertStore& certs,
+                   manager::CertSettings* settings) {
+  Status saved = certs.SaveSettings(settings->name, settings->ToJson());
+  if (saved.ok()) {
+    saved = manager::SaveSettingsRecord(StateDir(flags), *settings);
+  }
+  if (!saved.ok()) {
+    return Fail(saved.error());
+  }
+  return kExitOk;
+}
+
+// PrintNext says what happens next to the revoked certificate `name`.
+void PrintNext(const std::string& name, const manager::CertSettings& s) {
+  if (s.revoked_reissue) {
+    fmt::print("the next `bulkhead renew` replaces it{}\n",
+               s.revoked_key_compromise || !s.reuse_key ? ", with a fresh key" : "");
+    return;
+  }
+  fmt::print(
+      "`bulkhead renew` will not replace it: servers keep serving the revoked certificate "
+      "until you run `bulkhead renew --force --name {}` (or `bulkhead revoke --name {} "
+      "--reissue`, then `bulkhead renew`), or stop managing it with `bulkhead delete --name "
+      "{}`\n",
+      name, name, name);
+}
 
 int RunRevoke(const GlobalFlags& flags, const RevokeOptions& o) {
   auto reason = acme::RevocationReason(o.reason);
@@ -53,6 +83,18 @@ int RunRevoke(const GlobalFlags& flags, const RevokeOptions& o) {
   if (!leaf.ok()) {
     return Fail(leaf.error().Wrap(o.name));
   }
+  if (o.reissue && settings->revoked_serial == leaf->serial_hex) {
+    // Revoked earlier without --reissue: the CA has nothing more to do,
+    // only renew's instructions change.
+    settings->revoked_reissue = true;
+    settings->revoked_key_compromise = settings->revoked_key_compromise || *reason == 1;
+    if (int st = SaveRevocation(flags, certs, &*settings); st != kExitOk) {
+      return st;
+    }
+    fmt::print("{} (serial {}) was already revoked; ", o.name, leaf->serial_hex);
+    PrintNext(o.name, *settings);
+    return kExitOk;
+  }
   manager::CaConfig ca{settings->server,
                        flags.ca_bundle_given ? AbsolutePath(flags.ca_bundle) : settings->ca_bundle,
                        flags.http_timeout_seconds * 1000L};
@@ -82,15 +124,12 @@ int RunRevoke(const GlobalFlags& flags, const RevokeOptions& o) {
   }
   settings->revoked_serial = leaf->serial_hex;
   settings->revoked_key_compromise = *reason == 1;
-  Status saved = certs.SaveSettings(o.name, settings->ToJson());
-  if (saved.ok()) {
-    saved = manager::SaveSettingsRecord(StateDir(flags), *settings);
+  settings->revoked_reissue = o.reissue;
+  if (int st = SaveRevocation(flags, certs, &*settings); st != kExitOk) {
+    return st;
   }
-  if (!saved.ok()) {
-    return Fail(saved.error());
-  }
-  fmt::print("revoked {} (serial {}, reason {}); the next `bulkhead renew` replaces it\n", o.name,
-             leaf->serial_hex, o.reason);
+  fmt::print("revoked {} (serial {}, reason {}); ", o.name, leaf->serial_hex, o.reason);
+  PrintNext(o.name, *settings);
   return kExitOk;
 }
 
@@ -105,6 +144,9 @@ void AddRevokeCommand(CLI::App& app, Cli& cli) {
                   "cessationOfOperation");
   cmd->add_flag("--with-cert-key", o->with_cert_key,
                 "sign with the certificate's own key instead of the account key");
+  cmd->add_flag("--reissue", o->reissue,
+                "let the next renew replace it (without this, renew leaves a revoked "
+                "certificate alone); on a certificate already revoked, only marks it");
   cmd->callback([&cli, o] { cli.run = [&cli, o] { return RunRevoke(cli.flags, *o); }; });
 }
 

@@ -1,5 +1,6 @@
 #include "manager/challenge_dir.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -48,21 +49,54 @@ Status GiveChallengeDir(const ResolvedDir& webroot, const ResolvedDir& well_know
   return OkStatus();
 }
 
+// Missing is the error for a directory method's target that does not exist.
+// A mistyped webroot must not silently become a new, unserved directory.
+Error Missing(const CertSettings& s) {
+  if (s.method == ChallengeMethod::kWebroot) {
+    return ErrCode(ErrorCode::kUsage,
+                   "webroot {} does not exist; give the directory your web server serves "
+                   "(bulkhead creates only .well-known/acme-challenge under it)",
+                   s.challenge_target);
+  }
+  return ErrCode(ErrorCode::kUsage, "{} {} does not exist", What(s.method), s.challenge_target);
+}
+
+bool HasDirectory(ChallengeMethod m) {
+  return m == ChallengeMethod::kWebroot || m == ChallengeMethod::kChallengeDir ||
+         m == ChallengeMethod::kDnsDrop;
+}
+
 }  // namespace
+
+Status CheckChallengeTarget(const CertSettings& s) {
+  if (!HasDirectory(s.method)) {
+    return OkStatus();
+  }
+  struct stat st;
+  if (::stat(s.challenge_target.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return Missing(s);
+    }
+    return OkStatus();
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return ErrCode(ErrorCode::kUsage, "{} {} is not a directory", What(s.method),
+                   s.challenge_target);
+  }
+  return OkStatus();
+}
 
 Result<ChallengePaths> PrepareChallengeDir(const CertSettings& s,
                                            const std::optional<sandbox::RunAs>& who) {
   ChallengePaths out;
-  if (s.method != ChallengeMethod::kWebroot && s.method != ChallengeMethod::kChallengeDir &&
-      s.method != ChallengeMethod::kDnsDrop) {
+  if (!HasDirectory(s.method)) {
     return out;
   }
   const std::string_view what = What(s.method);
   auto target = ResolveTrustedDir(s.challenge_target);
   if (!target.ok()) {
     if (target.error().code == ErrorCode::kNotFound) {
-      // A mistyped webroot must not silently become a new, unserved directory.
-      return ErrCode(ErrorCode::kUsage, "{} {} does not exist", what, s.challenge_target);
+      return Missing(s);
     }
     return target.error().Wrap(what);
   }

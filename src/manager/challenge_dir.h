@@ -34,6 +34,14 @@ struct ChallengePaths {
 Result<ChallengePaths> PrepareChallengeDir(const CertSettings& s,
                                            const std::optional<sandbox::RunAs>& who);
 
+// CheckChallengeTarget is the early, side-effect-free part of
+// PrepareChallengeDir, run before anything is locked, created or sent: for
+// the directory methods, a target that does not exist (or is not a
+// directory) is a kUsage error naming it and saying that only
+// .well-known/acme-challenge is created under a webroot. Other methods,
+// and other stat(2) errors, pass (PrepareChallengeDir reports those).
+Status CheckChallengeTarget(const CertSettings& s);
+
 }  // namespace bulkhead::manager
 
 #endif  // BULKHEAD_MANAGER_CHALLENGE_DIR_H_

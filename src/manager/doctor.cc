@@ -838,9 +838,12 @@ Result<std::vector<CheckResult>> RunDoctor(const DoctorOptions& options) {
         json.ok() ? CertSettings::FromJson(*json, certs.CertDir(name) + "/settings.json")
                   : Result<CertSettings>(json.error());
     if (!settings.ok()) {
-      out.push_back(
-          CheckResult{"settings " + name, CheckStatus::kFail, settings.error().message,
-                      fmt::format("reissue with `bulkhead issue --name {} --force`", name)});
+      std::string fix = fmt::format(
+          "reissue with `bulkhead issue --name {} --force` and its -d names and challenge "
+          "option, or stop managing it with `bulkhead delete --name {}`",
+          name, name);
+      out.push_back(CheckResult{"settings " + name, CheckStatus::kFail, settings.error().message,
+                                std::move(fix)});
       continue;
     }
     CheckChallenge(*settings, web.get(), &out);

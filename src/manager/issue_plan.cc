@@ -117,9 +117,15 @@ IssuePlan PlanIssue(IssueInputs in) {
   plan.saved_settings = settings;
   plan.saved_settings.revoked_serial.clear();
   plan.saved_settings.revoked_key_compromise = false;
+  plan.saved_settings.revoked_reissue = false;
   plan.store = {settings.name, settings.names, plan.saved_settings.ToJson()};
 
   plan.challenge_settings = settings;
+  // renew --no-preflight skips the check for this run; the recorded
+  // settings keep it.
+  if (settings.run.skip_preflight) {
+    plan.challenge_settings.preflight.enabled = false;
+  }
   if (!in.challenge_paths.target.empty()) {
     plan.challenge_settings.challenge_target = in.challenge_paths.target;
   }

@@ -122,6 +122,18 @@ TEST(PlanIssueTest, PreflightOpensHttpAndDnsForHttp01Only) {
   EXPECT_FALSE(Has(dp.challenge_policy.connect_ports, 443));
 }
 
+TEST(PlanIssueTest, SkipPreflightIsForThisRunOnly) {
+  CertSettings web = Settings(Kind::kWebroot, "/srv/www");
+  web.preflight.enabled = true;
+  web.run.skip_preflight = true;
+  IssuePlan plan = PlanIssue(Inputs(web, {"/srv/www", "/srv/www/.well-known/acme-challenge"}));
+  // Neither the check nor its network, but the record keeps the check.
+  EXPECT_FALSE(plan.challenge_settings.preflight.enabled);
+  EXPECT_TRUE(plan.challenge_policy.connect_ports.empty());
+  EXPECT_FALSE(plan.challenge_policy.udp);
+  EXPECT_TRUE(plan.saved_settings.preflight.enabled);
+}
+
 TEST(PlanIssueTest, WithoutPreflightHttp01HasNoNetwork) {
   IssuePlan plan = PlanIssue(Inputs(Settings(Kind::kChallengeDir, "/srv/acme"),
                                     {"/srv/acme", "/srv/acme"}));
@@ -181,12 +193,14 @@ TEST(PlanIssueTest, StoreAndLedgerAreForThisCertificate) {
   CertSettings s = Settings(Kind::kStandalone, "0.0.0.0:80");
   s.revoked_serial = "0a";
   s.revoked_key_compromise = true;
+  s.revoked_reissue = true;
   IssuePlan plan = PlanIssue(Inputs(s));
   EXPECT_EQ(plan.store.name, "a.example");
   EXPECT_EQ(plan.store.names, s.names);
   // The revocation is answered by this order: not saved again.
   EXPECT_TRUE(plan.saved_settings.revoked_serial.empty());
   EXPECT_FALSE(plan.saved_settings.revoked_key_compromise);
+  EXPECT_FALSE(plan.saved_settings.revoked_reissue);
   EXPECT_EQ(plan.store.settings, plan.saved_settings.ToJson());
   EXPECT_EQ(plan.ledger_scope.ca, kDirectory);
   EXPECT_EQ(plan.ledger_scope.account, kAccount);

@@ -77,7 +77,7 @@ Status RefreshRenewalInfo(const store::CertStore& certs, const CaConfig& ca, Cer
   BH_TRY(WriteFileAtomic(AriPath(certs, state->settings.name), fresh.ToJson().dump(2) + "\n",
                          0644));
   state->ari = fresh;
-  if (state->decision.reason != "the live certificate was revoked") {
+  if (!state->revoked) {
     state->decision = renew::DecideWithAri(*state->leaf, &*state->ari, now, days, force);
   }
   return OkStatus();
@@ -106,7 +106,16 @@ Result<CertState> InspectCertificate(const store::CertStore& certs, std::string_
   state.leaf = std::move(leaf).value();
   if (!state.settings.revoked_serial.empty() &&
       state.settings.revoked_serial == state.leaf->serial_hex) {
-    state.decision = {true, now, "the live certificate was revoked"};
+    // A revocation without --reissue is a decision to stop using this
+    // certificate: replacing it behind the admin's back would undo that.
+    state.revoked = true;
+    if (rule.force) {
+      state.decision = {true, now, "forced (the live certificate was revoked)"};
+    } else if (state.settings.revoked_reissue) {
+      state.decision = {true, now, "the live certificate was revoked"};
+    } else {
+      state.decision = {false, state.leaf->not_after, kRevokedNotRenewed};
+    }
     return state;
   }
   auto id = renew::CertId(*state.leaf);

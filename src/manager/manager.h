@@ -32,7 +32,13 @@ struct CertState {
   std::optional<crypto::CertInfo> leaf;
   renew::RenewalDecision decision;
   std::optional<renew::AriState> ari;  // ari.json, when it is about the live leaf.
+  bool revoked = false;  // The live leaf is the one `revoke` revoked.
 };
+
+// kRevokedNotRenewed is the decision's reason for a revoked certificate that
+// `renew` leaves alone (revoked without --reissue): what to do instead.
+inline constexpr char kRevokedNotRenewed[] =
+    "revoked, not renewed (revoke --reissue, or issue again, or delete)";
 
 // DueRule is when a certificate counts as due, as renew::Decide takes it:
 // `days` >= 0 means when fewer than that many days remain, -1 the lifetime
@@ -44,8 +50,9 @@ struct DueRule {
 };
 
 // InspectCertificate loads settings and the live leaf and decides whether it
-// is due at `now` under `rule` (see renew::Decide; a revoked or missing
-// certificate is always due). Fails when the settings cannot be read or the
+// is due at `now` under `rule` (see renew::Decide; a missing certificate is
+// always due; a revoked one only after `revoke --reissue` or with
+// rule.force, else it is not due with the reason kRevokedNotRenewed). Fails when the settings cannot be read or the
 // live set is unreadable for a reason other than being absent.
 Result<CertState> InspectCertificate(const store::CertStore& certs, std::string_view name,
                                      int64_t now, const DueRule& rule = {});

@@ -271,6 +271,9 @@ json CertSettings::ToJson() const {
   }
   if (!revoked_serial.empty()) {
     j["revoked"] = {{"serial", revoked_serial}, {"key_compromise", revoked_key_compromise}};
+    if (revoked_reissue) {  // Absent when false: older files stay equal.
+      j["revoked"]["reissue"] = true;
+    }
   }
   return j;
 }
@@ -407,6 +410,7 @@ Result<CertSettings> CertSettings::FromJson(const json& j, std::string_view sour
       s.revoked_serial = serial->get<std::string>();
     }
     s.revoked_key_compromise = JsonFlag(*revoked, "key_compromise");
+    s.revoked_reissue = JsonFlag(*revoked, "reissue");
   }
   // The same rules as for settings from the command line: a hand-edited
   // or hostile file gets no further than `issue` would have.

@@ -70,10 +70,12 @@ struct CertSettings {
   std::string server;     // ACME directory URL.
   std::string ca_bundle;  // PEM file trusted for the CA, or "".
   std::string account = "default";
-  // Set by `revoke`: the next `renew` replaces a revoked certificate, with a
-  // fresh key when the reason was keyCompromise.
+  // Set by `revoke`. A revoked live certificate is not renewed unless
+  // `revoke --reissue` set revoked_reissue (or `renew --force`); its
+  // replacement gets a fresh key when the reason was keyCompromise.
   std::string revoked_serial;
   bool revoked_key_compromise = false;
+  bool revoked_reissue = false;
   // ACME profile (directory meta "profiles") sent in newOrder; "" = the
   // CA's default.
   std::string profile;
@@ -84,6 +86,7 @@ struct CertSettings {
     bool ari_exempt = false;    // Renewing inside the CA's ARI window.
     bool ignore_ledger = false;  // --ignore-ledger.
     bool quiet = false;          // renew --cron: what needs no human is logged at info.
+    bool skip_preflight = false;  // renew --no-preflight: this run only.
     // Re-issuing for fewer names than the stored certificate has: `issue
     // --force`, or a configuration file whose table says so.
     bool allow_dropped_names = false;

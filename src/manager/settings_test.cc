@@ -98,6 +98,13 @@ TEST(CertSettings, KeepsRevocationMark) {
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->revoked_serial, "abc123");
   EXPECT_TRUE(back->revoked_key_compromise);
+  EXPECT_FALSE(back->revoked_reissue);
+  // Without --reissue the file says nothing about it, as before the flag.
+  EXPECT_FALSE(s.ToJson()["revoked"].contains("reissue"));
+  s.revoked_reissue = true;
+  back = CertSettings::FromJson(s.ToJson(), "t");
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->revoked_reissue);
 }
 
 // DnsSample is Sample() answering dns-01 by RFC 2136.

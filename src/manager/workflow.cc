@@ -83,7 +83,10 @@ Result<WorkflowResult> Issue(const RunContext& ctx, const CertSettings& settings
                      dropped.size() == 1 ? "it" : "them", dropped.size() == 1 ? "it" : "them");
     }
   }
-  if (!force && state && state->leaf && !state->decision.due && differences.empty()) {
+  // A revoked certificate is replaced by `issue` (one of the ways out that
+  // renew names), even though renew leaves it alone.
+  if (!force && state && state->leaf && !state->decision.due && !state->revoked &&
+      differences.empty()) {
     WorkflowResult result;
     result.reason = state->decision.reason;
     return result;
@@ -142,7 +145,8 @@ Result<WorkflowResult> Renew(const RunContext& ctx, const std::string& name,
   }
   // The CA's renewal window (ARI), asked for only when the stored answer
   // has expired (Retry-After): most runs stay offline.
-  if (state.leaf && !options.rule.force && options.rule.days < 0 && !state.decision.due) {
+  if (state.leaf && !state.revoked && !options.rule.force && options.rule.days < 0 &&
+      !state.decision.due) {
     CaConfig ca{s.server, s.ca_bundle, ctx.http_timeout_ms};
     Status refreshed =
         RefreshRenewalInfo(*ctx.certs, ca, &state, ctx.now, options.rule.days,
@@ -167,6 +171,7 @@ Result<WorkflowResult> Renew(const RunContext& ctx, const std::string& name,
   }
   s.run.ignore_ledger = options.ignore_ledger;
   s.run.quiet = options.quiet;
+  s.run.skip_preflight = options.skip_preflight;
   if (state.leaf && state.ari && state.ari->supported) {
     // RFC 9773: name the certificate this one replaces, and renewals
     // inside the CA's window are exempt from its rate limits.

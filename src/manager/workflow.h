@@ -82,6 +82,9 @@ struct RenewOptions {
   // --cron: what needs no human (a skipped pre-flight check) is logged at
   // info level, not as a warning.
   bool quiet = false;
+  // --no-preflight (or BULKHEAD_NO_PREFLIGHT): no http-01 pre-flight check
+  // on this run; settings.json keeps what issue recorded.
+  bool skip_preflight = false;
   // --ca-bundle given on this run: replaces the recorded bundle.
   std::optional<std::string> ca_bundle;
 };

@@ -1,5 +1,8 @@
 #include "util/text.h"
 
+#include <algorithm>
+#include <vector>
+
 namespace bulkhead {
 
 std::string AsciiLower(std::string_view s) {
@@ -68,6 +71,39 @@ int HexDigitValue(char c) {
     return c - 'A' + 10;
   }
   return -1;
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  // One row of the dynamic-programming table at a time.
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + cost});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string ClosestWord(std::string_view typed, std::span<const std::string> words,
+                        size_t max_distance) {
+  std::string best;
+  size_t best_distance = max_distance + 1;
+  for (const std::string& w : words) {
+    size_t d = EditDistance(typed, w);
+    if (d < best_distance) {
+      best = w;
+      best_distance = d;
+    }
+  }
+  return best;
 }
 
 }  // namespace bulkhead

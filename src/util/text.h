@@ -3,6 +3,7 @@
 #ifndef BULKHEAD_UTIL_TEXT_H_
 #define BULKHEAD_UTIL_TEXT_H_
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,16 @@ std::string HexEncode(std::string_view bytes);
 
 // HexDigitValue returns 0..15 for a hex digit (either case), -1 otherwise.
 int HexDigitValue(char c);
+
+// EditDistance returns the Levenshtein distance between `a` and `b` (one
+// insertion, deletion or substitution of a byte costs 1).
+size_t EditDistance(std::string_view a, std::string_view b);
+
+// ClosestWord returns the word of `words` nearest to `typed` by
+// EditDistance (the first of equals), or "" when none is within
+// `max_distance` or `words` is empty: the "did you mean" of a typo.
+std::string ClosestWord(std::string_view typed, std::span<const std::string> words,
+                        size_t max_distance);
 
 }  // namespace bulkhead
 

@@ -1,5 +1,7 @@
 #include "util/text.h"
 
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace bulkhead {
@@ -30,6 +32,24 @@ TEST(TextTest, HexRoundTrip) {
   }
   EXPECT_EQ(HexDigitValue('F'), 15);
   EXPECT_EQ(HexDigitValue('g'), -1);
+}
+
+TEST(TextTest, EditDistance) {
+  EXPECT_EQ(EditDistance("", ""), 0u);
+  EXPECT_EQ(EditDistance("list", "list"), 0u);
+  EXPECT_EQ(EditDistance("lst", "list"), 1u);
+  EXPECT_EQ(EditDistance("renwe", "renew"), 2u);
+  EXPECT_EQ(EditDistance("", "plan"), 4u);
+  EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
+}
+
+TEST(TextTest, ClosestWordWithinDistance) {
+  std::vector<std::string> words = {"issue", "list", "limits", "renew", "revoke"};
+  EXPECT_EQ(ClosestWord("lst", words, 2), "list");
+  EXPECT_EQ(ClosestWord("isue", words, 2), "issue");
+  EXPECT_EQ(ClosestWord("revok", words, 2), "revoke");
+  EXPECT_EQ(ClosestWord("certificates", words, 2), "");
+  EXPECT_EQ(ClosestWord("x", {}, 2), "");
 }
 
 }  // namespace

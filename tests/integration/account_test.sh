@@ -7,6 +7,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lab_test_init
 lab_start_or_die "$TEST_TMP/lab"
 
+# A CA whose root is not trusted here: the error says how to trust it.
+RC=0
+"$BULKHEAD_BIN" --state-dir "$LAB_DIR/state" --server "$LAB_URL" account register --agree-tos \
+  >"$TEST_TMP/untrusted.out" 2>"$TEST_TMP/untrusted.err" || RC=$?
+check_eq "register with a CA whose root is unknown exits 1" 1 "$RC"
+check "... suggesting --ca-bundle" grep -q -- '--ca-bundle PEM' "$TEST_TMP/untrusted.err"
+
 # json_field FILE KEY: a top-level field of a JSON object (lists joined by ",").
 json_field() {
   python3 -c '
@@ -96,14 +103,34 @@ check_eq "issue with an RSA account key works" 0 "$RC"
 [ "$RC" -eq 0 ] || cat "$TEST_TMP/iss2.err"
 
 # --- deactivate --------------------------------------------------------------------
-run_bh "$TEST_TMP/deact" account deactivate
-check_eq "account deactivate exits 0" 0 "$RC"
+run_bh "$TEST_TMP/deact0" account deactivate </dev/null
+check_eq "account deactivate without a terminal and without --yes exits 2" 2 "$RC"
+check "... naming --yes" grep -q -- '--yes' "$TEST_TMP/deact0.err"
+"$LAB_LIB_DIR/on_tty.py" n "$BULKHEAD_BIN" --state-dir "$LAB_DIR/state" --server "$LAB_URL" \
+  --ca-bundle "$LAB_CA" account deactivate >"$TEST_TMP/deact-n.out" 2>&1
+check_eq "account deactivate on a terminal, answered n, exits 1" 1 "$?"
+check "... after asking" grep -q 'cannot be undone' "$TEST_TMP/deact-n.out"
+run_bh "$TEST_TMP/shown" account show
+check "... and the account stays valid" grep -qE '^status: +valid' "$TEST_TMP/shown.out"
+run_bh "$TEST_TMP/deact" account deactivate --yes
+check_eq "account deactivate --yes exits 0" 0 "$RC"
 [ "$RC" -eq 0 ] || cat "$TEST_TMP/deact.err"
+check "... and says what to do next" grep -q 'account register' "$TEST_TMP/deact.out"
 run_bh "$TEST_TMP/iss3" issue --name after-deact -d after-deact.test --webroot "$LAB_WEBROOT"
 check_eq "issue with a deactivated account exits 1" 1 "$RC"
 check "... with a 'bulkhead: error:' line" grep -q '^bulkhead: error: ' "$TEST_TMP/iss3.err"
 check "... that says the account is deactivated/unauthorized" grep -qiE 'deactivated|unauthorized' "$TEST_TMP/iss3.err"
 check "... and no certificate" test ! -e "$(cert_dir after-deact)/live"
+# The next steps deactivate printed work as printed.
+mv_line="$(grep -E '^  mv ' "$TEST_TMP/deact.out")"
+check "deactivate printed the mv to run" test -n "$mv_line"
+eval "$mv_line"
+run_bh "$TEST_TMP/rereg" account register --agree-tos
+check_eq "then account register exits 0" 0 "$RC"
+[ "$RC" -eq 0 ] || cat "$TEST_TMP/rereg.err"
+check "... with a new account" grep -q '^registered account' "$TEST_TMP/rereg.out"
+run_bh "$TEST_TMP/iss4" issue --name after-rereg -d after-rereg.test --webroot "$LAB_WEBROOT"
+check_eq "... and issue works again" 0 "$RC"
 
 # --- external account binding -----------------------------------------------------
 lab_stop "$LAB_DIR"

@@ -201,8 +201,8 @@ check "the map without the next key is published" publish_map "$TEST_TMP/live.ma
 run_bh "$TEST_TMP/r7b" renew --name mail
 check_eq "a withdrawn record restarts the wait" 0 "$(state_field next_published_since)"
 [ "$(state_field next_published_since)" = 0 ] || cat "$TEST_TMP/r7b.out" "$TEST_TMP/r7b.err"
-run_bh "$TEST_TMP/rv" revoke --name mail --reason keyCompromise
-check_eq "revoke keyCompromise exits 0" 0 "$RC"
+run_bh "$TEST_TMP/rv" revoke --name mail --reason keyCompromise --reissue
+check_eq "revoke keyCompromise --reissue exits 0" 0 "$RC"
 run_bh "$TEST_TMP/r8" renew --name mail
 check_eq "renew after keyCompromise exits 0" 0 "$RC"
 [ "$RC" -eq 0 ] || cat "$TEST_TMP/r8.err"

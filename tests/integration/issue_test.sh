@@ -131,10 +131,23 @@ else
   not_ok "--csr: certificate carries the CSR's public key"
 fi
 check "--csr: no privkey.pem in the version dir" test ! -e "$live/privkey.pem"
+check_fails "--csr: the output names no privkey.pem" grep -q 'privkey.pem' "$TEST_TMP/csr.out"
+check "--csr: the output says the key is the CSR's" grep -qF "key of $TEST_TMP/csr.pem" "$TEST_TMP/csr.out"
+check "issue without --csr names the key file" grep -q 'privkey.pem' "$TEST_TMP/one.out"
 check "--csr: cert.pem present" test -s "$live/cert.pem"
 check_eq "--csr: SANs equal the CSR's" "csr.test,www.csr.test" "$(cert_names "$live/cert.pem")"
 v="$(openssl verify -CAfile "$LAB_ROOT" -untrusted "$live/fullchain.pem" "$live/cert.pem" 2>&1)"
 check_eq "--csr: fullchain verifies" "$live/cert.pem: OK" "$v"
+
+# --- a --webroot that does not exist: refused before the CA hears of it ------
+requests_before="$(grep -c 'calling handler' "$LAB_DIR/pebble.log")"
+run_bh "$TEST_TMP/nowebroot" issue --name nowebroot -d nowebroot.test --webroot "$LAB_DIR/no/such/www"
+check_eq "issue --webroot MISSING exits 2" 2 "$RC"
+check "... naming the path" grep -qF "webroot $LAB_DIR/no/such/www does not exist" "$TEST_TMP/nowebroot.err"
+check_eq "... before any request reaches the CA" "$requests_before" \
+  "$(grep -c 'calling handler' "$LAB_DIR/pebble.log")"
+check_fails "... creating no webroot" test -e "$LAB_DIR/no"
+check_fails "... and no certificate directory" test -e "$(cert_dir nowebroot)"
 
 # --- standalone (no nginx on the http-01 port) -------------------------------
 lab_stop "$LAB_DIR"
