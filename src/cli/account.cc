@@ -60,7 +60,8 @@ int RunRegister(const GlobalFlags& flags, AccountOptions& o) {
   request.eab_hmac_key = Secret(o.eab_hmac_key);
   OPENSSL_cleanse(o.eab_hmac_key.data(), o.eab_hmac_key.size());
   o.eab_hmac_key.clear();
-  auto contact = Contacts(o.email);
+  // --email, else the configuration file's address.
+  auto contact = Contacts(o.email.empty() ? flags.email : o.email);
   auto kt = crypto::ParseKeyType(o.key_type);
   auto ca = CaFromFlags(flags);
   if (!contact.ok() || !kt.ok() || !ca.ok()) {

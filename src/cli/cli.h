@@ -39,6 +39,7 @@ struct GlobalFlags {
   std::string user;  // --user: who the roles run as when started as root.
   std::string config_file;  // --config: "" for the default path, if it exists.
   int renew_days = -1;      // The configuration file's renew-days, or -1.
+  std::string email;        // The configuration file's contact address, or "".
 };
 
 // Cli is what a subcommand's parse callback fills in: the action to run

@@ -183,6 +183,7 @@ Status LoadConfigInto(Cli& cli) {
     flags.user = g.user;
   }
   flags.renew_days = g.renew_days.value_or(-1);
+  flags.email = g.email;
   cli.config = std::move(*loaded);
   return OkStatus();
 }

@@ -77,6 +77,15 @@ check_eq "b now has the new names" "b.test,c.b.test" "$(cert_names "$(cert_dir b
 check_eq "a was left alone" 1 "$(live_version a)"
 check_eq "x was never deleted" 1 "$(live_version x)"
 
+# --- the file's email is the contact of a new account -------------------------------
+other="${LAB_URL/127.0.0.1/localhost}"
+"$BULKHEAD_BIN" --state-dir "$LAB_DIR/state" --server "$other" --ca-bundle "$LAB_CA" \
+  --config "$conf" account register --agree-tos >"$TEST_TMP/reg2.out" 2>&1
+check_eq "account register without --email, with the file, exits 0" 0 "$?"
+"$BULKHEAD_BIN" --state-dir "$LAB_DIR/state" --server "$other" --ca-bundle "$LAB_CA" \
+  account show --json >"$TEST_TMP/show2.out" 2>&1
+check "... and the account has the file's address" grep -q "mailto:admin@example.org" "$TEST_TMP/show2.out"
+
 # --- errors name file, line and key ----------------------------------------------------
 bad="$TEST_TMP/bad.toml"
 printf '[certificate.a]\nnames = ["a.test"]\nwebrot = "/srv"\n' >"$bad"
