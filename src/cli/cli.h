@@ -72,6 +72,7 @@ void AddLimitsCommand(CLI::App& app, Cli& cli);
 void AddPlanCommand(CLI::App& app, Cli& cli);
 void AddRollbackCommand(CLI::App& app, Cli& cli);
 void AddConfigCommand(CLI::App& app, Cli& cli);
+void AddImportCommand(CLI::App& app, Cli& cli);
 
 // LoadConfigInto reads the configuration file (--config, else the default
 // path if a file is there) into cli.config and fills in the global flags

@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   bulkhead::cli::AddLimitsCommand(app, cli);
   bulkhead::cli::AddPlanCommand(app, cli);
   bulkhead::cli::AddConfigCommand(app, cli);
+  bulkhead::cli::AddImportCommand(app, cli);
   // Hidden: prints completion scripts made from this table.
   bulkhead::cli::AddCompletionCommand(app, cli);
 
