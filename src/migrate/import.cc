@@ -84,6 +84,27 @@ Result<store::CertFiles> VerifiedVersion(std::string_view fullchain_pem, Secret 
   return files;
 }
 
+namespace {
+
+// StoreVersions commits every version in order, points `live` at the live
+// one and writes settings.json last, which makes the certificate managed.
+Status StoreVersions(const store::CertStore& certs, CertToImport& cert) {
+  const std::string& name = cert.settings.name;
+  std::string settings_json = cert.settings.ToJson().dump();
+  std::vector<int> committed;
+  for (store::CertFiles& files : cert.versions) {
+    files.settings_json = settings_json;
+    BH_ASSIGN(int n, certs.Commit(name, files));
+    committed.push_back(n);
+  }
+  if (cert.live_index + 1 != cert.versions.size()) {
+    BH_TRY(certs.SetLive(name, committed[cert.live_index]));
+  }
+  return certs.SaveSettings(name, cert.settings.ToJson());
+}
+
+}  // namespace
+
 Status ImportCert(const std::string& state_dir, CertToImport& cert) {
   const std::string& name = cert.settings.name;
   if (cert.versions.empty() || cert.live_index >= cert.versions.size()) {
@@ -96,17 +117,13 @@ Status ImportCert(const std::string& state_dir, CertToImport& cert) {
                name, certs.CertDir(name));
   }
   BH_ASSIGN(FileLock lock, certs.Lock(name, /*wait=*/false));
-  std::string settings_json = cert.settings.ToJson().dump();
-  std::vector<int> committed;
-  for (store::CertFiles& files : cert.versions) {
-    files.settings_json = settings_json;
-    BH_ASSIGN(int n, certs.Commit(name, files));
-    committed.push_back(n);
+  Status stored = StoreVersions(certs, cert);
+  if (!stored.ok()) {
+    // Without settings.json bulkhead does not manage the half-stored
+    // directory, but a second import would refuse it.
+    return stored.error().Wrap(
+        fmt::format("{} is incomplete; remove it before importing again", certs.CertDir(name)));
   }
-  if (cert.live_index + 1 != cert.versions.size()) {
-    BH_TRY(certs.SetLive(name, committed[cert.live_index]));
-  }
-  BH_TRY(certs.SaveSettings(name, cert.settings.ToJson()));
   // As root, renew trusts only settings root recorded; the import is root
   // choosing these settings, as `issue` would be.
   return manager::SaveSettingsRecord(state_dir, cert.settings);
