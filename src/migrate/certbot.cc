@@ -87,14 +87,20 @@ Status ImportOneAccount(const ImportOptions& o, const CertbotAccount& a, bool* o
   BH_ASSIGN(std::string key_text, ReadCapped((a.dir / "private_key.json").string()));
   Secret key_json(std::move(key_text));
   nlohmann::json jwk = nlohmann::json::parse(key_json.view(), nullptr, /*allow_exceptions=*/false);
-  BH_ASSIGN(crypto::PrivateKey key, PrivateKeyFromJwk(jwk));
-  // Wipe the parsed copy of the private members as well.
-  for (auto& [k, v] : jwk.items()) {
-    if (v.is_string()) {
-      std::string& s = v.get_ref<std::string&>();
-      OPENSSL_cleanse(s.data(), s.size());
+  auto parsed = PrivateKeyFromJwk(jwk);
+  // Wipe the parsed copy of the private members as well, whatever the outcome.
+  if (jwk.is_object()) {
+    for (auto& [k, v] : jwk.items()) {
+      if (v.is_string()) {
+        std::string& s = v.get_ref<std::string&>();
+        OPENSSL_cleanse(s.data(), s.size());
+      }
     }
   }
+  if (!parsed.ok()) {
+    return parsed.error().Wrap("private_key.json");
+  }
+  crypto::PrivateKey key = std::move(parsed).value();
   BH_ASSIGN(std::string regr_text, ReadCapped((a.dir / "regr.json").string()));
   nlohmann::json regr = nlohmann::json::parse(regr_text, nullptr, false);
   if (!regr.is_object() || !regr.contains("uri") || !regr["uri"].is_string()) {
@@ -151,7 +157,9 @@ Status ReadVersions(const ImportOptions& o, const std::string& name, CertToImpor
   }
   int live = VersionNumber(target.filename().string(), "cert");
   auto live_at = std::find(numbers.begin(), numbers.end(), live);
-  if (live == 0 || live_at == numbers.end()) {
+  // certbot's links are ../../archive/<name>/certN.pem; one into another
+  // lineage's archive is not this certificate's live version.
+  if (live == 0 || live_at == numbers.end() || target.parent_path().filename() != name) {
     return Err("{} points at {}, not a version in {}", Rel(o, live_link), target.string(),
                Rel(o, archive));
   }
