@@ -52,23 +52,27 @@ int RunImport(const GlobalFlags& flags, const ImportCliOptions& c, bool lego) {
 
 void AddImportCommand(CLI::App& app, Cli& cli) {
   CLI::App* cmd = app.add_subcommand(
-      "import", "bring accounts, certificates and renewal settings of certbot or lego under "
-                "management (the source is only read)");
+      "import",
+      "bring accounts, certificates and renewal settings of certbot or lego under "
+      "management (the source is only read)");
   cmd->require_subcommand(1);
 
   auto cb = std::make_shared<ImportCliOptions>();
   CLI::App* certbot = cmd->add_subcommand(
-      "certbot", "import certbot's accounts, every kept certificate version and its renewal "
-                 "settings");
-  certbot->add_option("DIR", cb->dir, "certbot's configuration directory (default "
-                                      "/etc/letsencrypt)");
+      "certbot",
+      "import certbot's accounts, every kept certificate version and its renewal "
+      "settings");
+  certbot->add_option("DIR", cb->dir,
+                      "certbot's configuration directory (default "
+                      "/etc/letsencrypt)");
   certbot->callback(
       [&cli, cb] { cli.run = [&cli, cb] { return RunImport(cli.flags, *cb, /*lego=*/false); }; });
 
   auto lg = std::make_shared<ImportCliOptions>();
-  CLI::App* lego = cmd->add_subcommand(
-      "lego", "import lego's accounts of the CA given by --server and its current "
-              "certificates");
+  CLI::App* lego =
+      cmd->add_subcommand("lego",
+                          "import lego's accounts of the CA given by --server and its current "
+                          "certificates");
   lego->add_option("DIR", lg->dir, "lego's --path directory (default ./.lego)");
   lego->add_option("--webroot", lg->webroot,
                    "renew the imported certificates by writing http-01 tokens here");

@@ -31,8 +31,7 @@ int VersionNumber(std::string_view file, std::string_view prefix) {
   std::string_view digits = file.substr(prefix.size(), file.size() - prefix.size() - 4);
   int n = 0;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-  return ec == std::errc() && end == digits.data() + digits.size() && n > 0 && n < 1000000 ? n
-                                                                                          : 0;
+  return ec == std::errc() && end == digits.data() + digits.size() && n > 0 && n < 1000000 ? n : 0;
 }
 
 std::string Rel(const ImportOptions& o, const fs::path& p) {
@@ -207,9 +206,9 @@ Status ImportOneCert(const ImportOptions& o, const fs::path& conf_path, std::str
   BH_TRY(ImportCert(o.state_dir, cert));
   *out_summary = fmt::format(
       "{} version{} (live: {}), names {}, {} {}, key {}", cert.versions.size(),
-      cert.versions.size() == 1 ? "" : "s", cert.live_index + 1, fmt::join(cert.settings.names, ","),
-      manager::ChallengeMethodName(cert.settings.method), cert.settings.challenge_target,
-      crypto::KeyTypeName(cert.settings.key_type));
+      cert.versions.size() == 1 ? "" : "s", cert.live_index + 1,
+      fmt::join(cert.settings.names, ","), manager::ChallengeMethodName(cert.settings.method),
+      cert.settings.challenge_target, crypto::KeyTypeName(cert.settings.key_type));
   return OkStatus();
 }
 
@@ -242,7 +241,8 @@ Result<std::string> CertbotKeyType(const ConfSection& params, crypto::KeyType li
   return Err("key_type = {}: bulkhead makes rsa and ecdsa keys only", type.substr(0, 16));
 }
 
-Result<manager::SettingsInput> CertbotSettingsInput(const ConfSection& conf, std::string_view source,
+Result<manager::SettingsInput> CertbotSettingsInput(const ConfSection& conf,
+                                                    std::string_view source,
                                                     crypto::KeyType live_key_type) {
   const ConfSection* params = conf.Section("renewalparams");
   if (params == nullptr) {
@@ -262,9 +262,10 @@ Result<manager::SettingsInput> CertbotSettingsInput(const ConfSection& conf, std
       }
     }
     if (roots.size() != 1) {
-      return Err("{}: {} webroot directories; bulkhead answers every name of a certificate "
-                 "from one (issue it again with --webroot DIR)",
-                 source, roots.size());
+      return Err(
+          "{}: {} webroot directories; bulkhead answers every name of a certificate "
+          "from one (issue it again with --webroot DIR)",
+          source, roots.size());
     }
     if (roots.begin()->empty() || roots.begin()->front() != '/') {
       return Err("{}: the webroot {} is not an absolute path", source, *roots.begin());
@@ -279,15 +280,17 @@ Result<manager::SettingsInput> CertbotSettingsInput(const ConfSection& conf, std
     }
     in.standalone = fmt::format("0.0.0.0:{}", n);
   } else if (auth.rfind("dns-", 0) == 0) {
-    return Err("{}: authenticator = {}: bulkhead cannot run certbot's DNS plugins; issue it "
-               "again with --dns-rfc2136 SERVER (and --tsig-key) or --dns-hook PROG",
-               source, auth.substr(0, 64));
+    return Err(
+        "{}: authenticator = {}: bulkhead cannot run certbot's DNS plugins; issue it "
+        "again with --dns-rfc2136 SERVER (and --tsig-key) or --dns-hook PROG",
+        source, auth.substr(0, 64));
   } else if (auth.empty()) {
     return Err("{}: [renewalparams] names no authenticator", source);
   } else {
-    return Err("{}: authenticator = {}: bulkhead does not edit server configurations or ask a "
-               "person; issue it again with --webroot DIR or --standalone ADDR:PORT",
-               source, auth.substr(0, 64));
+    return Err(
+        "{}: authenticator = {}: bulkhead does not edit server configurations or ask a "
+        "person; issue it again with --webroot DIR or --standalone ADDR:PORT",
+        source, auth.substr(0, 64));
   }
   auto key_type = CertbotKeyType(*params, live_key_type);
   if (!key_type.ok()) {

@@ -48,7 +48,8 @@ Result<std::string> CertbotKeyType(const ConfSection& params, crypto::KeyType li
 // preferred_chain and server. `names` and the certificate name are the
 // caller's. Fails naming the setting that cannot be mapped and why (DNS
 // plugins, nginx/apache/manual authenticators, several webroots).
-Result<manager::SettingsInput> CertbotSettingsInput(const ConfSection& conf, std::string_view source,
+Result<manager::SettingsInput> CertbotSettingsInput(const ConfSection& conf,
+                                                    std::string_view source,
                                                     crypto::KeyType live_key_type);
 
 // ImportCertbot imports everything under o.source_dir into o.state_dir,

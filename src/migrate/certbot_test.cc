@@ -18,14 +18,14 @@ TEST(CertbotTest, MapsKeyTypes) {
                             KeyType::kEc256),
             "ec384");
   EXPECT_EQ(*CertbotKeyType(Params({{"key_type", "rsa"}}), KeyType::kEc256), "rsa2048");
-  EXPECT_EQ(*CertbotKeyType(Params({{"key_type", "rsa"}, {"rsa_key_size", "4096"}}),
-                            KeyType::kEc256),
-            "rsa4096");
+  EXPECT_EQ(
+      *CertbotKeyType(Params({{"key_type", "rsa"}, {"rsa_key_size", "4096"}}), KeyType::kEc256),
+      "rsa4096");
   // Renewal files from before key_type existed keep the key they have.
   EXPECT_EQ(*CertbotKeyType(Params({}), KeyType::kRsa3072), "rsa3072");
 
-  auto odd_size = CertbotKeyType(Params({{"key_type", "rsa"}, {"rsa_key_size", "1024"}}),
-                                 KeyType::kEc256);
+  auto odd_size =
+      CertbotKeyType(Params({{"key_type", "rsa"}, {"rsa_key_size", "1024"}}), KeyType::kEc256);
   ASSERT_FALSE(odd_size.ok());
   EXPECT_NE(odd_size.error().message.find("rsa_key_size = 1024"), std::string::npos);
   auto p521 = CertbotKeyType(Params({{"key_type", "ecdsa"}, {"elliptic_curve", "secp521r1"}}),

@@ -65,8 +65,8 @@ Result<ConfSection> ParseConfigObj(std::string_view text, std::string_view sourc
     return Err("{}: contains a NUL byte", source);
   }
   ConfSection root;
-  ConfSection* section = nullptr;     // The current [section], if any.
-  ConfSection* current = &root;       // Where the next value goes.
+  ConfSection* section = nullptr;  // The current [section], if any.
+  ConfSection* current = &root;    // Where the next value goes.
   size_t entries = 0;
   size_t line_no = 0;
   while (!text.empty()) {

@@ -38,9 +38,10 @@ Status ImportAccount(const std::string& state_dir, const crypto::PrivateKey& key
     BH_ASSIGN(crypto::PrivateKey existing, crypto::PrivateKey::FromPem(existing_pem.view()));
     BH_ASSIGN(std::string existing_spki, existing.PublicKeyDer());
     if (existing_spki != spki) {
-      return Err("bulkhead already has an account for {} with another key ({}); bulkhead keeps "
-                 "one account per CA, so the imported one would replace it and lose it",
-                 account.server, store.KeyPath());
+      return Err(
+          "bulkhead already has an account for {} with another key ({}); bulkhead keeps "
+          "one account per CA, so the imported one would replace it and lose it",
+          account.server, store.KeyPath());
     }
     *out_already = true;
     return OkStatus();
@@ -112,9 +113,10 @@ Status ImportCert(const std::string& state_dir, CertToImport& cert) {
   }
   store::CertStore certs(state_dir + "/certs");
   if (certs.LoadSettings(name).ok() || certs.Versions(name).ok()) {
-    return Err("bulkhead already has a certificate named {} ({}); remove it or import into "
-               "another --state-dir",
-               name, certs.CertDir(name));
+    return Err(
+        "bulkhead already has a certificate named {} ({}); remove it or import into "
+        "another --state-dir",
+        name, certs.CertDir(name));
   }
   BH_ASSIGN(FileLock lock, certs.Lock(name, /*wait=*/false));
   Status stored = StoreVersions(certs, cert);

@@ -67,10 +67,10 @@ struct CertToImport {
   manager::CertSettings settings;
 };
 
-// ImportCert stores `cert` (each version gets a copy of the settings) under <state_dir>/certs/<settings.name>: each
-// version committed in order, `live` set to the live one, settings.json
-// written and, as root, root's settings record. Fails without writing
-// when bulkhead already has a certificate of that name.
+// ImportCert stores `cert` (each version gets a copy of the settings) under
+// <state_dir>/certs/<settings.name>: each version committed in order, `live` set to the live one,
+// settings.json written and, as root, root's settings record. Fails without writing when bulkhead
+// already has a certificate of that name.
 Status ImportCert(const std::string& state_dir, CertToImport& cert);
 
 // ReadCapped reads a file of another client, at most kMaxImportFileBytes.

@@ -42,8 +42,7 @@ Result<std::string> Member(const nlohmann::json& jwk, const char* name) {
   }
   auto bytes = Base64UrlDecode(it->get<std::string>());
   if (!bytes.ok() || bytes->empty() || bytes->size() > kMaxMemberBytes) {
-    return Err("JWK: member \"{}\" is not a base64url value of 1..{} bytes", name,
-               kMaxMemberBytes);
+    return Err("JWK: member \"{}\" is not a base64url value of 1..{} bytes", name, kMaxMemberBytes);
   }
   return std::move(bytes).value();
 }
@@ -89,8 +88,8 @@ Result<crypto::PrivateKey> FromParams(const char* type, OSSL_PARAM_BLD* bld) {
     return Err("JWK: the {} private key does not match its public key", type);
   }
   std::unique_ptr<BIO, BioDeleter> bio(BIO_new(BIO_s_secmem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), pkey.get(), nullptr, nullptr, 0, nullptr,
-                                       nullptr) != 1) {
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return Err("JWK: cannot encode the key as PEM");
   }
   char* data = nullptr;
@@ -101,14 +100,10 @@ Result<crypto::PrivateKey> FromParams(const char* type, OSSL_PARAM_BLD* bld) {
 
 Result<crypto::PrivateKey> RsaFromJwk(const nlohmann::json& jwk) {
   static constexpr std::pair<const char*, const char*> kMembers[] = {
-      {"n", OSSL_PKEY_PARAM_RSA_N},
-      {"e", OSSL_PKEY_PARAM_RSA_E},
-      {"d", OSSL_PKEY_PARAM_RSA_D},
-      {"p", OSSL_PKEY_PARAM_RSA_FACTOR1},
-      {"q", OSSL_PKEY_PARAM_RSA_FACTOR2},
-      {"dp", OSSL_PKEY_PARAM_RSA_EXPONENT1},
-      {"dq", OSSL_PKEY_PARAM_RSA_EXPONENT2},
-      {"qi", OSSL_PKEY_PARAM_RSA_COEFFICIENT1},
+      {"n", OSSL_PKEY_PARAM_RSA_N},          {"e", OSSL_PKEY_PARAM_RSA_E},
+      {"d", OSSL_PKEY_PARAM_RSA_D},          {"p", OSSL_PKEY_PARAM_RSA_FACTOR1},
+      {"q", OSSL_PKEY_PARAM_RSA_FACTOR2},    {"dp", OSSL_PKEY_PARAM_RSA_EXPONENT1},
+      {"dq", OSSL_PKEY_PARAM_RSA_EXPONENT2}, {"qi", OSSL_PKEY_PARAM_RSA_COEFFICIENT1},
   };
   std::unique_ptr<OSSL_PARAM_BLD, BldDeleter> bld(OSSL_PARAM_BLD_new());
   std::vector<BnPtr> numbers;  // Must outlive the built parameters.

@@ -40,8 +40,8 @@ nlohmann::json PrivateJwk(const crypto::PrivateKey& key) {
 }
 
 TEST(JwkKeyTest, RebuildsTheSameKeyForEveryType) {
-  for (crypto::KeyType type : {crypto::KeyType::kEc256, crypto::KeyType::kEc384,
-                               crypto::KeyType::kRsa2048}) {
+  for (crypto::KeyType type :
+       {crypto::KeyType::kEc256, crypto::KeyType::kEc384, crypto::KeyType::kRsa2048}) {
     auto key = crypto::PrivateKey::Generate(type);
     ASSERT_TRUE(key.ok());
     auto rebuilt = PrivateKeyFromJwk(PrivateJwk(*key));

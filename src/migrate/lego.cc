@@ -56,8 +56,8 @@ Status ImportOneAccount(const ImportOptions& o, const fs::path& dir, bool* out_a
       }
     }
   }
-  BH_ASSIGN(Secret pem, ReadSecretFileCapped((dir / "keys" / (email + ".key")).string(),
-                                             kMaxImportFileBytes));
+  BH_ASSIGN(Secret pem,
+            ReadSecretFileCapped((dir / "keys" / (email + ".key")).string(), kMaxImportFileBytes));
   BH_ASSIGN(crypto::PrivateKey key, crypto::PrivateKey::FromPem(pem.view()));
   return ImportAccount(o.state_dir, key, account, out_already);
 }
@@ -69,8 +69,9 @@ Status ImportOneCert(const ImportOptions& o, const fs::path& crt, std::string* o
     return Err("{}: {} is not usable as a certificate name", shown, name);
   }
   if (o.webroot.empty() && o.standalone.empty()) {
-    return Err("lego keeps no renewal settings; import again with --webroot DIR or "
-               "--standalone ADDR:PORT (how renew is to answer http-01)");
+    return Err(
+        "lego keeps no renewal settings; import again with --webroot DIR or "
+        "--standalone ADDR:PORT (how renew is to answer http-01)");
   }
   BH_ASSIGN(std::string fullchain, ReadCapped(crt.string()));
   fs::path key_path = crt;
@@ -95,10 +96,10 @@ Status ImportOneCert(const ImportOptions& o, const fs::path& crt, std::string* o
   cert.settings = std::move(settings).value();
   cert.versions.push_back(std::move(files));
   BH_TRY(ImportCert(o.state_dir, cert));
-  *out_summary = fmt::format("names {}, {} {}, key {}", fmt::join(cert.settings.names, ","),
-                             manager::ChallengeMethodName(cert.settings.method),
-                             cert.settings.challenge_target,
-                             crypto::KeyTypeName(cert.settings.key_type));
+  *out_summary =
+      fmt::format("names {}, {} {}, key {}", fmt::join(cert.settings.names, ","),
+                  manager::ChallengeMethodName(cert.settings.method),
+                  cert.settings.challenge_target, crypto::KeyTypeName(cert.settings.key_type));
   return OkStatus();
 }
 
@@ -111,12 +112,13 @@ ImportReport ImportLego(const ImportOptions& o) {
   for (const fs::path& host : ListDir(fs::path(o.source_dir) / "accounts", ec)) {
     std::error_code ec2;
     for (const fs::path& dir : ListDir(host, ec2)) {
-      std::string what = fmt::format("account {} ({})", dir.filename().string(),
-                                     host.filename().string());
+      std::string what =
+          fmt::format("account {} ({})", dir.filename().string(), host.filename().string());
       if (!ca_dir.ok() || host.filename() != *ca_dir) {
-        report.Refused(fmt::format("{}: refused: it belongs to the CA at {}, not {}; import "
-                                   "again with --server and that CA's directory URL",
-                                   what, host.filename().string(), o.server));
+        report.Refused(
+            fmt::format("{}: refused: it belongs to the CA at {}, not {}; import "
+                        "again with --server and that CA's directory URL",
+                        what, host.filename().string(), o.server));
         continue;
       }
       bool already = false;
