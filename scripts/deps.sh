@@ -21,7 +21,7 @@ test_pkgs=(
   openssl openssh-client curl python3 pebble nginx strace
   knot knot-dnsutils ldnsutils postgresql sqlite3 systemd
   prometheus-blackbox-exporter chromium aide
-  debhelper lintian man-db
+  debhelper lintian man-db certbot lego
 )
 deb_pkgs=(debhelper lintian)
 if [ $# -gt 1 ]; then

@@ -80,6 +80,7 @@ void AddDrillCommand(CLI::App& app, Cli& cli);
 // only `only`, printing one line per certificate and a summary; returns 1
 // if any failed. `drill` and `renew --dry-run` share it.
 int DryRunManaged(const GlobalFlags& flags, const std::string& only);
+void AddImportCommand(CLI::App& app, Cli& cli);
 
 // LoadConfigInto reads the configuration file (--config, else the default
 // path if a file is there) into cli.config and fills in the global flags

@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
   bulkhead::cli::AddPlanCommand(app, cli);
   bulkhead::cli::AddConfigCommand(app, cli);
   bulkhead::cli::AddDrillCommand(app, cli);
+  bulkhead::cli::AddImportCommand(app, cli);
   // Hidden: prints completion scripts made from this table.
   bulkhead::cli::AddCompletionCommand(app, cli);
 
@@ -137,7 +138,7 @@ int main(int argc, char** argv) {
   // state directory, CA and user apply to them as defaults.
   static constexpr std::string_view kConfigured[] = {
       "issue", "renew", "revoke", "list", "plan", "limits", "doctor", "account",
-      "rollback", "config", "delete", "drill"};
+      "rollback", "config", "delete", "drill", "import"};
   std::string_view command = app.get_subcommands().front()->get_name();
   if (std::find(std::begin(kConfigured), std::end(kConfigured), command) !=
       std::end(kConfigured)) {
