@@ -23,6 +23,7 @@ mkdir -p "$TEST_TMP/view_dir" "$TEST_TMP/view_live" "$TEST_TMP/out"
 export BULKHEAD_BIN LAB_DIR LAB_URL LAB_CA
 # Everything that needs the mounts runs inside the namespace; it writes
 # what it saw to files the checks below read. The mounts vanish with it.
+# shellcheck disable=SC2016 # the script expands its own arguments
 unshare -m bash -c '
   set -u
   dir="$1" view_dir="$2" view_live="$3" out="$4"

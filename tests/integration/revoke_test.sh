@@ -70,6 +70,7 @@ run_bh "$TEST_TMP/r4" revoke --name rv4 --reason keyCompromise --reissue
 check_eq "revoke --reissue --reason keyCompromise exits 0" 0 "$RC"
 [ "$RC" -eq 0 ] || cat "$TEST_TMP/r4.err"
 check_revoked "account key, keyCompromise, --reissue" rv4 "$s4" 1
+# shellcheck disable=SC2016 # the backquotes are in the message
 check "... says the next renew replaces it with a fresh key" \
   grep -q 'next `bulkhead renew` replaces it, with a fresh key' "$TEST_TMP/r4.out"
 
