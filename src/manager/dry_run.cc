@@ -83,8 +83,10 @@ Result<DryRunResult> DryRun(const RunContext& ctx, const CertSettings& settings,
   out.server = s.server;
   out.leaf = done.outcome.leaf;
   BH_ASSIGN(store::LiveSet live, certs.LoadLive(s.name));
-  VersionCheck v = CheckVersion(certs, s.name, live.version, /*live=*/true, ctx.now);
-  out.problems = v.problems;
+  // The files must be whole. The validity period is left out: a CA may
+  // date a fresh certificate a moment after ctx.now (the run's start), or
+  // ahead by its clock's skew, and neither makes the renewal unsafe.
+  out.problems = LiveDamage(certs, s.name, live.version, ctx.now);
   if (Result<std::vector<crypto::CertInfo>> chain = crypto::ParsePemChain(live.fullchain_pem);
       chain.ok()) {
     std::vector<std::string> chain_problems = ChainProblems(*chain);
